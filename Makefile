@@ -1,0 +1,40 @@
+# Meridian. `make test` is what CI runs (.ci/run); the README documents every target.
+GO       ?= go
+FUZZTIME ?= 30s
+BENCHTIME ?= 1s
+
+.PHONY: all build test fmt-check vet fuzz bench clean
+
+all: build
+
+## build: compile every package and put meridiand and meridian in ./bin
+build:
+	$(GO) build ./...
+	@if ls cmd/*/main.go >/dev/null 2>&1; then $(GO) build -o bin/ ./cmd/...; fi
+
+## test: gofmt check, go vet, and every test under the race detector
+test: fmt-check vet
+	$(GO) test -race -timeout 14m ./...
+
+fmt-check:
+	@out=$$(gofmt -l $$(find . -name '*.go' -not -path './.git/*')); \
+	if [ -n "$$out" ]; then echo "gofmt would change these files (run gofmt -w):"; echo "$$out"; exit 1; fi
+
+vet:
+	$(GO) vet ./...
+
+## fuzz: run every fuzz target in turn for FUZZTIME each (default 30s)
+fuzz:
+	@set -e; for pkg in $$($(GO) list ./...); do \
+	  for target in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
+	    echo "== $$pkg $$target for $(FUZZTIME)"; \
+	    $(GO) test -run '^$$' -fuzz "^$$target$$" -fuzztime $(FUZZTIME) $$pkg; \
+	  done; \
+	done
+
+## bench: Go benchmarks of every package (ns/op, allocs/op)
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./...
+
+clean:
+	rm -rf bin

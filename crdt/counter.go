@@ -1,0 +1,113 @@
+package crdt
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"math/bits"
+	"slices"
+)
+
+// ErrOverflow is returned when an increment would take a counter, or one
+// replica's running total, outside the 64-bit range. The counter is left
+// unchanged. Use errors.Is(err, ErrOverflow).
+var ErrOverflow = errors.New("crdt: increment or decrement would overflow a 64-bit counter")
+
+// Share is one replica's contribution to a counter: the running totals of
+// the increments and decrements it coordinated, under the dot of its latest
+// one (a causal counter: Baquero's delta-enabled-crdts "ccounter", Riak's
+// riak_dt_emcntr). Dot.Node is the replica.
+type Share struct {
+	Dot      Dot
+	Time     Timestamp
+	Inc, Dec uint64
+}
+
+// Incr adds by (negative to decrement) to the counter as node's event at time
+// ts and returns the delta: node's share with its new totals under a fresh
+// dot, superseding its previous share. The counter's value is exact under
+// any order and repetition of merges. It returns ErrWrongType when the key
+// holds a register or a set, and ErrOverflow when the value or node's totals
+// would leave the 64-bit range. An increment of 0 makes an empty key a
+// counter of 0.
+func (s *State) Incr(node NodeID, by int64, ts Timestamp) (State, error) {
+	if err := s.checkKind(KindCounter); err != nil {
+		return State{}, err
+	}
+	v, err := s.Value()
+	if err != nil {
+		return State{}, err
+	}
+	if (by > 0 && v > math.MaxInt64-by) || (by < 0 && v < math.MinInt64-by) {
+		return State{}, fmt.Errorf("%w: %d %+d", ErrOverflow, v, by)
+	}
+	delta := State{ctx: s.otherDots(KindCounter)}
+	var mine cntEntry
+	for d, e := range s.cnt {
+		if d.Node != node {
+			continue
+		}
+		delta.ctx.insert(d)
+		// At most one share of node is live at node itself; summing keeps the
+		// value right even if a merged state holds two.
+		var c1, c2 uint64
+		mine.inc, c1 = bits.Add64(mine.inc, e.inc, 0)
+		mine.dec, c2 = bits.Add64(mine.dec, e.dec, 0)
+		if c1|c2 != 0 {
+			return State{}, fmt.Errorf("%w: %s's running totals", ErrOverflow, node)
+		}
+	}
+	var carry uint64
+	if by >= 0 {
+		mine.inc, carry = bits.Add64(mine.inc, uint64(by), 0)
+	} else {
+		mine.dec, carry = bits.Add64(mine.dec, uint64(-(by+1))+1, 0)
+	}
+	if carry != 0 {
+		return State{}, fmt.Errorf("%w: %s's running totals", ErrOverflow, node)
+	}
+	mine.time = ts
+	d := Dot{Node: node, Counter: s.ctx.Max(node) + 1}
+	delta.cnt = map[Dot]cntEntry{d: mine}
+	delta.ctx.insert(d)
+	delta.ctx.compact()
+	s.Merge(delta)
+	return delta, nil
+}
+
+// Value returns the counter's value: the sum of every share's increments
+// minus its decrements. It returns 0 for a key that holds no counter, and
+// ErrOverflow when concurrent increments took the sum outside the int64
+// range (merges never fail, so this is reported on read).
+func (s State) Value() (int64, error) {
+	var incHi, incLo, decHi, decLo uint64
+	for _, e := range s.cnt {
+		var c uint64
+		incLo, c = bits.Add64(incLo, e.inc, 0)
+		incHi += c
+		decLo, c = bits.Add64(decLo, e.dec, 0)
+		decHi += c
+	}
+	if incHi > decHi || (incHi == decHi && incLo >= decLo) {
+		lo, b := bits.Sub64(incLo, decLo, 0)
+		if incHi-decHi-b != 0 || lo > math.MaxInt64 {
+			return 0, fmt.Errorf("%w: the merged value exceeds %d", ErrOverflow, int64(math.MaxInt64))
+		}
+		return int64(lo), nil
+	}
+	lo, b := bits.Sub64(decLo, incLo, 0)
+	if decHi-incHi-b != 0 || lo > 1<<63 {
+		return 0, fmt.Errorf("%w: the merged value is below %d", ErrOverflow, int64(math.MinInt64))
+	}
+	return -int64(lo), nil
+}
+
+// Shares returns every live share of the counter, sorted by dot.
+func (s State) Shares() []Share {
+	out := make([]Share, 0, len(s.cnt))
+	for d, e := range s.cnt {
+		out = append(out, Share{Dot: d, Time: e.time, Inc: e.inc, Dec: e.dec})
+	}
+	slices.SortFunc(out, func(a, b Share) int { return CompareDots(a.Dot, b.Dot) })
+	return out
+}
