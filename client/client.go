@@ -1,0 +1,173 @@
+package client
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+)
+
+// ContextHeader is the HTTP header that carries a key's causal context.
+const ContextHeader = "X-Meridian-Context"
+
+// maxAnswer bounds the size of an answer the client reads, in bytes.
+const maxAnswer = 64 << 20
+
+// Client talks to one Meridian node over HTTP. It is safe for concurrent use.
+type Client struct {
+	base  string
+	hc    *http.Client
+	level Level
+}
+
+// Option configures a Client.
+type Option func(*Client)
+
+// WithHTTPClient makes the Client send its requests with hc, for timeouts,
+// TLS or a custom transport. The default is http.DefaultClient.
+func WithHTTPClient(hc *http.Client) Option { return func(c *Client) { c.hc = hc } }
+
+// WithDefaultConsistency sets the consistency level of every call that does
+// not choose one with WithConsistency. The default is the node's.
+func WithDefaultConsistency(l Level) Option { return func(c *Client) { c.level = l } }
+
+// New returns a client of the node at baseURL, such as
+// "http://127.0.0.1:8080"; "127.0.0.1:8080" without a scheme means http. A
+// malformed URL is reported by the first call.
+func New(baseURL string, opts ...Option) *Client {
+	if !strings.Contains(baseURL, "://") {
+		baseURL = "http://" + baseURL
+	}
+	c := &Client{base: strings.TrimRight(baseURL, "/"), hc: http.DefaultClient}
+	for _, o := range opts {
+		o(c)
+	}
+	return c
+}
+
+// BaseURL returns the URL of the node the client talks to.
+func (c *Client) BaseURL() string { return c.base }
+
+// Level is a consistency level: how many replicas must answer before an
+// operation succeeds. The node refuses an unknown name, listing the valid
+// ones.
+type Level string
+
+// The consistency levels. The LOCAL_ and EACH_ forms count replicas within
+// regions.
+const (
+	One         Level = "ONE"
+	Quorum      Level = "QUORUM"
+	All         Level = "ALL"
+	LocalOne    Level = "LOCAL_ONE"
+	LocalQuorum Level = "LOCAL_QUORUM"
+	EachQuorum  Level = "EACH_QUORUM"
+)
+
+// CallOption adjusts one call.
+type CallOption func(*call)
+
+// call holds the options of one call.
+type call struct {
+	context string
+	level   Level
+}
+
+// WithContext makes a Put or a Delete supersede exactly what the read that
+// returned token (Value.Context) saw, collapsing the siblings it read.
+// Without it a write is blind. Other calls ignore it; an empty token is no
+// context.
+func WithContext(token string) CallOption { return func(o *call) { o.context = token } }
+
+// WithConsistency sets the consistency level of one call.
+func WithConsistency(l Level) CallOption { return func(o *call) { o.level = l } }
+
+func (c *Client) options(opts []CallOption) call {
+	o := call{level: c.level}
+	for _, f := range opts {
+		f(&o)
+	}
+	return o
+}
+
+// request is one HTTP exchange with the node.
+type request struct {
+	method, path string
+	query        url.Values
+	body         []byte
+	json         bool // body is JSON
+	call         call
+	write        bool // the request may change data
+}
+
+// keyPath returns the path of key under prefix, the key escaped as one
+// path segment.
+func keyPath(prefix, key, suffix string) string {
+	return prefix + url.PathEscape(key) + suffix
+}
+
+// send runs r and decodes a successful JSON answer into out (nil to
+// discard it). ok lists statuses besides 200 that carry an answer rather
+// than an error.
+func (c *Client) send(ctx context.Context, r request, out any, ok ...int) error {
+	u := c.base + r.path
+	q := r.query
+	if r.call.level != "" {
+		if q == nil {
+			q = url.Values{}
+		}
+		q.Set("consistency", string(r.call.level))
+	}
+	if len(q) > 0 {
+		u += "?" + q.Encode()
+	}
+	req, err := http.NewRequestWithContext(ctx, r.method, u, bytes.NewReader(r.body))
+	if err != nil {
+		return fmt.Errorf("client: %s %s: %w", r.method, u, err)
+	}
+	if r.json {
+		req.Header.Set("Content-Type", "application/json")
+	} else if r.body != nil {
+		req.Header.Set("Content-Type", "application/octet-stream")
+	}
+	if r.call.context != "" {
+		req.Header.Set(ContextHeader, r.call.context)
+	}
+	req.Header.Set("Accept", "application/json")
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		return fmt.Errorf("client: %w", err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswer))
+	if err != nil {
+		return fmt.Errorf("client: reading the answer to %s %s: %w", r.method, u, err)
+	}
+	if resp.StatusCode != http.StatusOK && !containsStatus(ok, resp.StatusCode, body) {
+		return answerError(resp.StatusCode, body, r.write)
+	}
+	if out != nil {
+		if err := json.Unmarshal(body, out); err != nil {
+			return fmt.Errorf("client: decoding the answer to %s %s: %w", r.method, u, err)
+		}
+	}
+	return nil
+}
+
+// containsStatus reports whether status is one of ok and body is not an
+// error answer.
+func containsStatus(ok []int, status int, body []byte) bool {
+	for _, s := range ok {
+		if s == status {
+			var probe struct {
+				Code string `json:"code"`
+			}
+			return json.Unmarshal(body, &probe) == nil && probe.Code == ""
+		}
+	}
+	return false
+}

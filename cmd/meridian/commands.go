@@ -1,0 +1,245 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"strconv"
+
+	"github.com/meridiankv/meridian/client"
+)
+
+// command is one subcommand of meridian.
+type command struct {
+	name     string // "get", or two words: "node leave"
+	args     string // its arguments, for the usage line
+	summary  string
+	detail   string
+	examples []string
+	flags    []string // its own flags: json, context, context-only
+	min, max int      // how many arguments; max -1 for any number
+	admin    bool     // changes the region: a longer default timeout
+	run      func(ctx context.Context, e *env, args []string) error
+}
+
+var commands = []command{
+	{
+		name: "get", args: "KEY", min: 1, max: 1, flags: []string{"json", "context-only"},
+		summary: "read a key: a register's value, a set's members, a counter",
+		detail: "Prints a register's value, a set's members one a line, or a counter's value. When concurrent\n" +
+			"writes left several values, it prints the one that wins and says so on stderr: see them all\n" +
+			"with 'meridian inspect KEY'. A key that holds nothing is an error, except with --json or\n" +
+			"--context-only, which print its context: the one to write it with.",
+		examples: []string{
+			"meridian get greeting",
+			"meridian get --json greeting",
+			"ctx=$(meridian get --context-only greeting)   # then: meridian put --context \"$ctx\" greeting hi",
+		},
+		run: runGet,
+	},
+	{
+		name: "put", args: "KEY VALUE", min: 2, max: 2, flags: []string{"context"},
+		summary: "write a register value (--context CTX: supersede what you read)",
+		detail: "Writes VALUE, replacing whatever KEY holds. With --context, the write supersedes exactly what\n" +
+			"the read that returned CTX saw: the concurrent values it read collapse into this one, and a\n" +
+			"write it had not seen survives beside it. Without, the write is blind.",
+		examples: []string{
+			"meridian put greeting hello",
+			"meridian put --context \"$(meridian get --context-only greeting)\" greeting 'hello again'",
+			"meridian put --consistency ALL config/mode -- -strict",
+		},
+		run: runPut,
+	},
+	{
+		name: "del", args: "KEY", min: 1, max: 1, flags: []string{"context"},
+		summary:  "delete a key (--context CTX: delete only what you read)",
+		detail:   "Deletes whatever KEY holds. With --context, only what the read that returned CTX saw: a write\nconcurrent with the delete survives it.",
+		examples: []string{"meridian del greeting"},
+		run:      runDel,
+	},
+	{
+		name: "incr", args: "KEY [BY]", min: 1, max: 2,
+		summary:  "add BY (default 1, may be negative) to a counter",
+		detail:   "Adds BY to the counter at KEY, creating it at 0, and prints its new value. If the node answers\nthat the outcome is unknown, the increment may have been applied: read before retrying.",
+		examples: []string{"meridian incr visits", "meridian incr stock -5"},
+		run:      runIncr,
+	},
+	{
+		name: "sadd", args: "KEY MEMBER...", min: 2, max: -1,
+		summary:  "add members to a set",
+		detail:   "Adds the members to the set at KEY, creating it, and prints how many were new.",
+		examples: []string{"meridian sadd tags red green"},
+		run:      func(ctx context.Context, e *env, a []string) error { return runSet(ctx, e, a, true) },
+	},
+	{
+		name: "srem", args: "KEY MEMBER...", min: 2, max: -1,
+		summary:  "remove members from a set",
+		detail:   "Removes the members from the set at KEY and prints how many were in it. An add concurrent with\nthe remove survives it (add wins).",
+		examples: []string{"meridian srem tags red"},
+		run:      func(ctx context.Context, e *env, a []string) error { return runSet(ctx, e, a, false) },
+	},
+	{
+		name: "smembers", args: "KEY", min: 1, max: 1,
+		summary:  "list a set's members",
+		detail:   "Prints the members of the set at KEY, sorted, one a line.",
+		examples: []string{"meridian smembers tags"},
+		run:      runSMembers,
+	},
+	{
+		name: "inspect", args: "KEY", min: 1, max: 1, flags: []string{"json"},
+		summary: "every concurrent value, which wins and why, each replica's state",
+		detail: "Shows everything the replicas of KEY hold: each concurrent value (sibling) with the id of the\n" +
+			"write that made it (node:counter), the node it came from and its hybrid logical clock time;\n" +
+			"which one a reader sees and why; a set's members and a counter's per-node shares; the causal\n" +
+			"context; and what each replica holds, whether it agrees with the merged state, or why it did\n" +
+			"not answer.",
+		examples: []string{"meridian inspect greeting", "meridian inspect --json greeting"},
+		run:      runInspect,
+	},
+	{
+		name: "cluster", min: 0, max: 0, flags: []string{"json"},
+		summary:  "the region's members",
+		detail:   "Lists the members of the region as the node at --addr sees them: state, addresses, the share of\nthe key space each is primary for, and the hinted writes waiting for each.",
+		examples: []string{"meridian cluster", "meridian --addr http://10.0.0.2:8080 cluster --json"},
+		run:      runCluster,
+	},
+	{
+		name: "node leave", min: 0, max: 0, admin: true,
+		summary:  "ask the node at --addr to hand its data off and leave",
+		detail:   "Asks the node at --addr to hand its data off to the nodes taking over its ranges and to leave\nthe region. It waits until the node has left; the default --timeout is 15m.",
+		examples: []string{"meridian --addr http://10.0.0.3:8080 node leave"},
+		run:      runLeave,
+	},
+	{
+		name: "node remove", args: "ID", min: 1, max: 1, admin: true,
+		summary:  "remove a dead node for good",
+		detail:   "Removes the dead node ID from the region; the survivors re-replicate its data. A live node\nis refused: ask it to leave with 'meridian node leave' instead.",
+		examples: []string{"meridian node remove n3"},
+		run:      runRemove,
+	},
+}
+
+// check reports a wrong number of arguments with the usage line.
+func (c *command) check(args []string) error {
+	var what string
+	switch {
+	case len(args) < c.min:
+		what = "missing arguments"
+	case c.max >= 0 && len(args) > c.max:
+		what = fmt.Sprintf("too many arguments (%d)", len(args))
+	default:
+		return nil
+	}
+	return fmt.Errorf("%s: %s\nusage: meridian %s %s\nrun 'meridian help %s' for flags and examples", c.name, what, c.name, c.args, c.name)
+}
+
+func runGet(ctx context.Context, e *env, args []string) error {
+	key := args[0]
+	if e.opts.json {
+		return e.printJSON(ctx, "/v1/kv/"+url.PathEscape(key), true)
+	}
+	v, err := e.c.Get(ctx, key)
+	if err != nil {
+		return err
+	}
+	switch {
+	case e.opts.contextOnly:
+		fmt.Fprintln(e.stdout, v.Context)
+	case v.Type == client.TypeNone:
+		return fmt.Errorf("key %q holds nothing: it was never written, or was deleted", key)
+	case v.Type == client.TypeRegister:
+		e.stdout.Write(append(v.Value, '\n'))
+		if v.Siblings > 1 {
+			fmt.Fprintf(e.stderr, "note: %q holds %d concurrent values; this is the one that wins. See all of them: meridian inspect %s\n", key, v.Siblings, key)
+		}
+	case v.Type == client.TypeSet:
+		for _, m := range v.Members {
+			fmt.Fprintln(e.stdout, m)
+		}
+	case v.Type == client.TypeCounter:
+		fmt.Fprintln(e.stdout, v.Count)
+	}
+	return nil
+}
+
+func runPut(ctx context.Context, e *env, args []string) error {
+	v, err := e.c.Put(ctx, args[0], []byte(args[1]), client.WithContext(e.opts.context))
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(e.stdout, "OK")
+	if v.Siblings > 1 {
+		fmt.Fprintf(e.stderr, "note: %q still holds %d concurrent values: writes this one had not seen. To replace them all:\n  meridian put --context \"$(meridian get --context-only %s)\" %s VALUE\n",
+			args[0], v.Siblings, args[0], args[0])
+	}
+	return nil
+}
+
+func runDel(ctx context.Context, e *env, args []string) error {
+	deleted, err := e.c.Delete(ctx, args[0], client.WithContext(e.opts.context))
+	if err != nil {
+		return err
+	}
+	if deleted {
+		fmt.Fprintln(e.stdout, "deleted")
+	} else {
+		fmt.Fprintf(e.stdout, "nothing to delete: %q held no value\n", args[0])
+	}
+	return nil
+}
+
+func runIncr(ctx context.Context, e *env, args []string) error {
+	by := int64(1)
+	if len(args) == 2 {
+		var err error
+		if by, err = strconv.ParseInt(args[1], 10, 64); err != nil {
+			return fmt.Errorf("incr: BY must be a whole number, such as 5 or -2, not %q", args[1])
+		}
+	}
+	n, err := e.c.Incr(ctx, args[0], by)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(e.stdout, n)
+	return nil
+}
+
+func runSet(ctx context.Context, e *env, args []string, add bool) error {
+	op, verb := e.c.SRem, "removed"
+	if add {
+		op, verb = e.c.SAdd, "added"
+	}
+	n, err := op(ctx, args[0], args[1:])
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(e.stdout, verb, n)
+	return nil
+}
+
+func runSMembers(ctx context.Context, e *env, args []string) error {
+	members, err := e.c.SMembers(ctx, args[0])
+	if err != nil {
+		return err
+	}
+	for _, m := range members {
+		fmt.Fprintln(e.stdout, m)
+	}
+	return nil
+}
+
+func runLeave(ctx context.Context, e *env, _ []string) error {
+	if err := e.c.Leave(ctx); err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "the node at %s handed its data off and left the region\n", e.opts.addr)
+	return nil
+}
+
+func runRemove(ctx context.Context, e *env, args []string) error {
+	if err := e.c.Remove(ctx, args[0]); err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "removed node %s: the others re-replicate its data\n", args[0])
+	return nil
+}

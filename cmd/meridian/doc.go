@@ -1,0 +1,32 @@
+// Command meridian is the command line client of a Meridian key-value
+// store: it reads and writes keys, shows concurrent values and why one of
+// them wins, lists a region's members and asks nodes to leave or be
+// removed. It talks to any node's HTTP API through package client.
+//
+// It runs no node itself (that is meridiand), except `meridian dev`, which
+// starts a local development cluster.
+//
+// Usage:
+//
+//	meridian [--addr URL] [--consistency LEVEL] [--timeout D] COMMAND [ARGS]
+//
+// Commands:
+//
+//	get KEY               read a key: a register's value, a set's members, a counter
+//	put KEY VALUE         write a register value (--context CTX: supersede what you read)
+//	del KEY               delete a key (--context CTX: delete only what you read)
+//	incr KEY [BY]         add BY (default 1, may be negative) to a counter
+//	sadd KEY MEMBER...    add members to a set
+//	srem KEY MEMBER...    remove members from a set
+//	smembers KEY          list a set's members
+//	inspect KEY           every concurrent value, which wins and why, each replica's state
+//	cluster               the region's members
+//	node leave            ask the node at --addr to hand its data off and leave
+//	node remove ID        remove a dead node for good
+//	dev                   run a local development cluster
+//	help [COMMAND]        help on a command, with examples
+//
+// --addr defaults to $MERIDIAN_ADDR, else http://127.0.0.1:8080. Flags may
+// come before or after a command's arguments; "--" ends them, so that a
+// value may start with "-".
+package main

@@ -1,0 +1,84 @@
+// Package httpapi is Meridian's HTTP/JSON endpoint: it turns requests into
+// wire.Op values for a Backend (the region's node) and renders the CRDT
+// states it answers with as JSON, so that concurrent writes, their origin
+// and the reason one of them wins are visible to any HTTP client.
+//
+// It does not replicate, store or coordinate anything, and it knows nothing
+// of membership beyond the Cluster snapshot the Backend reports. The Go
+// client for this API is package client; the command line tool is
+// cmd/meridian.
+//
+// # Usage
+//
+//	srv, err := httpapi.Listen(cfg, backend) // cfg from httpapi.DefaultConfig()
+//	if err != nil {
+//		return err
+//	}
+//	defer srv.Close()
+//
+// NewHandler returns the same routes as an http.Handler to mount elsewhere.
+//
+// # Routes
+//
+//	GET    /v1/kv/{key}               read: 200, or 404 when the key holds nothing
+//	PUT    /v1/kv/{key}               write the body as a register value
+//	DELETE /v1/kv/{key}               delete whatever the key holds
+//	POST   /v1/counter/{key}?by=N     add N (default 1, may be negative): {"key","value"}
+//	POST   /v1/set/{key}/add          body ["a","b"]: {"key","added": n}
+//	POST   /v1/set/{key}/remove       body ["a"]: {"key","removed": n}
+//	GET    /v1/inspect/{key}          every sibling, dot, HLC time, winner and why, per-replica states
+//	GET    /v1/cluster                the Cluster the Backend reports
+//	POST   /v1/node/leave             this node hands its data off and leaves
+//	POST   /v1/nodes/{id}/remove      remove a dead node for good
+//	GET    /healthz                   200 "ok"
+//	GET    /metrics                   Config.Metrics, when set
+//
+// Every key route takes ?consistency=LEVEL (ONE, QUORUM, ALL, LOCAL_ONE,
+// LOCAL_QUORUM, EACH_QUORUM; case-insensitive; default the node's). A key
+// is one path segment: percent-encode a "/" in it as %2F.
+//
+// A read answers
+//
+//	{"key": "k", "type": "register"|"set"|"counter"|"none",
+//	 "value": "...",       register: the winning value
+//	 "encoding": "base64", present when value or members are not valid UTF-8
+//	 "members": ["a"],     set, sorted
+//	 "count": 3,           counter
+//	 "siblings": 2,        register: how many concurrent values it holds
+//	 "context": "..."}     the causal context, also in X-Meridian-Context
+//
+// and a PUT answers the same shape for the state it left at the node that
+// coordinated it. A DELETE answers {"key", "deleted": bool, "context"}.
+//
+// # Causal contexts
+//
+// The context is an opaque token (base64url, no padding, of
+// wire.EncodeContext). A PUT or DELETE that sends back, in the
+// X-Meridian-Context header, the context its writer read supersedes exactly
+// what was read: siblings that were read collapse into the new value, and a
+// write the reader had not seen survives as a sibling. A write without the
+// header is a blind write: it supersedes whatever the coordinating replica
+// has seen.
+//
+// # Errors
+//
+// Every error is JSON:
+//
+//	{"error": "text", "code": "...", "applied": "no"|"maybe"}
+//
+//	code             status  meaning
+//	bad_request      400     malformed parameter, header or body (405 for a wrong method)
+//	not_found        404     no such route or node
+//	rejected         400     the node refused the request; 413 for a body over Config.MaxValueSize,
+//	                         409 for a leave or remove the cluster's state forbids
+//	wrong_type       409     the key holds another kind of value
+//	overflow         409     the counter would leave the int64 range
+//	unavailable      503     too few replicas reachable: nothing was tried
+//	timeout          504     a read did not get enough answers in time
+//	unknown_outcome  504     a write did not get enough answers in time: it may have been applied
+//	internal         500     anything else
+//
+// "applied" is "maybe" only when a write may have taken effect on some
+// replica; it will then spread. The text of an error from the Backend is
+// passed on intact.
+package httpapi

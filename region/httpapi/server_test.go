@@ -1,0 +1,159 @@
+package httpapi_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"github.com/meridiankv/meridian/crdt"
+	"github.com/meridiankv/meridian/region/httpapi"
+	kvsync "github.com/meridiankv/meridian/sync"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+func TestConfigValidate(t *testing.T) {
+	tests := []struct {
+		name string
+		edit func(c *httpapi.Config)
+		want []string // substrings of the error; none for a valid config
+	}{
+		{"default", func(*httpapi.Config) {}, nil},
+		{"zero means defaults", func(c *httpapi.Config) { *c = httpapi.Config{} }, nil},
+		{"every problem at once", func(c *httpapi.Config) {
+			c.Addr, c.MaxValueSize, c.ReadTimeout = "8080", -1, -time.Second
+		}, []string{"Config.Addr", "Config.MaxValueSize", "Config.ReadTimeout"}},
+		{"request timeout must leave time to answer", func(c *httpapi.Config) {
+			c.RequestTimeout, c.WriteTimeout = time.Minute, time.Second
+		}, []string{"RequestTimeout (1m0s) must be shorter than Config.WriteTimeout (1s)"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := httpapi.DefaultConfig()
+			tt.edit(&c)
+			err := c.Validate()
+			if (err != nil) != (len(tt.want) > 0) {
+				t.Fatalf("Validate() = %v, want errors mentioning %v", err, tt.want)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("Validate() = %q, want it to mention %q", err, w)
+				}
+			}
+		})
+	}
+}
+
+// TestListenClose: a Server serves on a real port, and Close ends every
+// goroutine, including a request still waiting on the Backend.
+func TestListenClose(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	f := newFake()
+	cfg := httpapi.Config{Addr: "127.0.0.1:0", Metrics: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		io.WriteString(w, "meridian_up 1\n")
+	})}
+	srv, err := httpapi.Listen(cfg, f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := "http://" + srv.Addr()
+	hc := &http.Client{Transport: &http.Transport{}}
+	defer hc.CloseIdleConnections()
+	for path, want := range map[string]string{"/healthz": "ok", "/metrics": "meridian_up 1\n"} {
+		resp, err := hc.Get(base + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || string(body) != want {
+			t.Errorf("GET %s = %d %q, want 200 %q", path, resp.StatusCode, body, want)
+		}
+	}
+
+	f.mu.Lock()
+	f.block, f.entered = true, make(chan struct{}, 1)
+	f.mu.Unlock()
+	done := make(chan error, 1)
+	go func() {
+		resp, err := hc.Get(base + "/v1/kv/k")
+		if err == nil {
+			resp.Body.Close()
+		}
+		done <- err
+	}()
+	<-f.entered // the request is waiting on the backend
+	if err := srv.Close(); err != nil {
+		t.Errorf("Close: %v", err)
+	}
+	<-done
+	if err := srv.Close(); err != nil {
+		t.Errorf("second Close: %v", err)
+	}
+}
+
+func TestMetricsAbsent(t *testing.T) {
+	w := do(t, newHandler(t, newFake(), httpapi.Config{}), request{method: "GET", path: "/metrics"})
+	if w.Code != 404 {
+		t.Errorf("GET /metrics without Config.Metrics = %d, want 404", w.Code)
+	}
+}
+
+func TestCluster(t *testing.T) {
+	w := do(t, newHandler(t, newFake(), httpapi.Config{}), request{method: "GET", path: "/v1/cluster"})
+	body := decode(t, w)
+	checkFields(t, body, map[string]any{"self": "a", "region": "eu", "replicas": 3.0})
+	members, _ := body["members"].([]any)
+	var ids []string
+	for _, m := range members {
+		mm := m.(map[string]any)
+		ids = append(ids, mm["id"].(string))
+		checkFields(t, mm, map[string]any{"state": "alive", "http_addr": "127.0.0.1:8080", "gossip_addr": "",
+			"peer_addr": "", "resp_addr": "", "hints_pending": 0.0, "region": "eu", "ownership": "*"})
+	}
+	if !reflect.DeepEqual(ids, []string{"a", "b", "c"}) {
+		t.Errorf("members %v, want a, b, c sorted", ids)
+	}
+}
+
+func TestAdmin(t *testing.T) {
+	tests := []struct {
+		name   string
+		err    error
+		req    request
+		status int
+		want   map[string]any
+	}{
+		{"leave", nil, request{method: "POST", path: "/v1/node/leave"}, 200, map[string]any{"node": "a", "status": "left"}},
+		{"remove", nil, request{method: "POST", path: "/v1/nodes/c/remove"}, 200, map[string]any{"node": "c", "status": "removed"}},
+		{"remove unknown", errors.Join(errors.New("region: no member zz"), httpapi.ErrUnknownNode),
+			request{method: "POST", path: "/v1/nodes/zz/remove"}, 404, map[string]any{"code": "not_found", "applied": "no"}},
+		{"remove live node", &kvsync.RejectedError{Reason: "node c is alive: stop it first, or ask it to leave"},
+			request{method: "POST", path: "/v1/nodes/c/remove"}, 409, map[string]any{"code": "rejected", "applied": "no"}},
+		{"leave without quorum", &kvsync.UnavailableError{Level: kvsync.Quorum, Alive: 1, Need: 2, Write: true},
+			request{method: "POST", path: "/v1/node/leave"}, 503, map[string]any{"code": "unavailable"}},
+		{"leave cut short", context.DeadlineExceeded, request{method: "POST", path: "/v1/node/leave"}, 504,
+			map[string]any{"code": "unknown_outcome", "applied": "maybe"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFake()
+			f.adminErr = tt.err
+			w := do(t, newHandler(t, f, httpapi.Config{}), tt.req)
+			if w.Code != tt.status {
+				t.Errorf("status = %d, want %d: %s", w.Code, tt.status, w.Body)
+			}
+			checkFields(t, decode(t, w), tt.want)
+			if tt.err == nil && tt.name == "remove" && !reflect.DeepEqual(f.removed, []crdt.NodeID{"c"}) {
+				t.Errorf("removed %v, want [c]", f.removed)
+			}
+		})
+	}
+}

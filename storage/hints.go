@@ -1,0 +1,177 @@
+package storage
+
+import (
+	"cmp"
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/dgraph-io/badger/v4"
+	"github.com/meridiankv/meridian/crdt"
+	"github.com/meridiankv/meridian/wire"
+)
+
+// ErrHintBudget is matched by the *HintBudgetError of a batch refused
+// because its hints could exceed MaxHintBytes. Use
+// errors.Is(err, ErrHintBudget).
+var ErrHintBudget = errors.New("storage: hint budget exceeded")
+
+// HintBudgetError is returned by Commit for a batch refused because its
+// hints could exceed Options.MaxHintBytes. Nothing of the batch was applied:
+// commit it again without its Hints (the target will then be repaired by
+// anti-entropy instead of handoff), or after hints were delivered.
+//
+// The check is conservative and predictable: each hint of the batch counts
+// as len(Key) plus the length of wire.EncodeState(State), as if it were
+// new, although merging into a stored hint usually adds less, and the
+// batch's HintDeletes are not credited. HintBytes and HintTargets report the
+// exact sizes held afterwards.
+type HintBudgetError struct {
+	Limit int64 // Options.MaxHintBytes
+	Held  int64 // HintBytes() when the batch was refused
+	Batch int64 // what the batch's hints count, as described above
+}
+
+// Error describes the overflow.
+func (e *HintBudgetError) Error() string {
+	return fmt.Sprintf("storage: hint budget exceeded: %d bytes held + %d in the batch > MaxHintBytes %d",
+		e.Held, e.Batch, e.Limit)
+}
+
+// Is reports whether target is ErrHintBudget.
+func (e *HintBudgetError) Is(target error) bool { return target == ErrHintBudget }
+
+// HintBacklog is the size of the hints held for one target: their number,
+// and their bytes counted as each hint's key plus encoded state.
+type HintBacklog struct {
+	Target crdt.NodeID
+	Count  int
+	Bytes  int64
+}
+
+// HintTargets returns the nodes this DB holds hints for, sorted, with the
+// number and bytes of the hints for each. The figures are kept in memory:
+// counted by Open with one scan of the hints, then updated by each commit.
+func (db *DB) HintTargets() ([]HintBacklog, error) {
+	if !db.enter() {
+		return nil, ErrClosed
+	}
+	defer db.exit()
+	db.hintMu.Lock()
+	out := make([]HintBacklog, 0, len(db.hints))
+	for _, b := range db.hints {
+		out = append(out, b)
+	}
+	db.hintMu.Unlock()
+	slices.SortFunc(out, func(a, b HintBacklog) int { return cmp.Compare(a.Target, b.Target) })
+	return out, nil
+}
+
+// HintBytes returns the bytes of all hints held, the figure
+// Options.MaxHintBytes bounds.
+func (db *DB) HintBytes() int64 {
+	db.hintMu.Lock()
+	defer db.hintMu.Unlock()
+	return db.hintTotal
+}
+
+// preparedHint is a hint's badger key and the encoding of its state.
+type preparedHint struct {
+	key, encoded []byte
+}
+
+// prepareHints computes the badger key and encoding of every hint, and
+// refuses the batch if they could exceed the hint budget. The caller holds
+// db.mu, so the budget cannot change under it.
+func (db *DB) prepareHints(hints []Hint) ([]preparedHint, error) {
+	if len(hints) == 0 {
+		return nil, nil
+	}
+	out := make([]preparedHint, len(hints))
+	var need int64
+	for i, h := range hints {
+		k, err := hintKey(h.Target, h.Key)
+		if err != nil {
+			return nil, err
+		}
+		v, err := wire.EncodeState(h.State)
+		if err != nil {
+			return nil, fmt.Errorf("storage: encoding hint for %q, key %x: %w", h.Target, h.Key, err)
+		}
+		out[i] = preparedHint{key: k, encoded: v}
+		need += hintSize(h.Key, len(v))
+	}
+	if held := db.HintBytes(); held+need > db.opts.MaxHintBytes {
+		db.counters.hintBudgetRefusals.Add(1)
+		return nil, &HintBudgetError{Limit: db.opts.MaxHintBytes, Held: held, Batch: need}
+	}
+	return out, nil
+}
+
+// hintKeys returns the badger keys of hks.
+func hintKeys(hks []HintKey) ([][]byte, error) {
+	out := make([][]byte, len(hks))
+	for i, hk := range hks {
+		k, err := hintKey(hk.Target, hk.Key)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = k
+	}
+	return out, nil
+}
+
+// applyHintDelta adds the backlog changes of a committed transaction.
+func (db *DB) applyHintDelta(delta map[crdt.NodeID]HintBacklog) {
+	db.hintMu.Lock()
+	defer db.hintMu.Unlock()
+	for t, d := range delta {
+		b := db.hints[t]
+		b.Target = t
+		b.Count += d.Count
+		b.Bytes += d.Bytes
+		db.hintTotal += d.Bytes
+		if b.Count <= 0 {
+			delete(db.hints, t)
+		} else {
+			db.hints[t] = b
+		}
+	}
+}
+
+// loadHintBacklog counts the hints on disk. Small values sit next to their
+// keys in the LSM tree, so reading their lengths costs no more than reading
+// the keys.
+func (db *DB) loadHintBacklog() error {
+	return db.bdb.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{prefixHint}})
+		defer it.Close()
+		for it.Rewind(); it.Valid(); it.Next() {
+			item := it.Item()
+			target, key, err := splitHint(item.Key())
+			if err != nil {
+				return fmt.Errorf("storage: opening: counting hints: %w", err)
+			}
+			n, err := valueLen(item)
+			if err != nil {
+				return fmt.Errorf("storage: opening: counting hints: reading hint for %q, key %x: %w", target, key, err)
+			}
+			b := db.hints[target]
+			b.Target = target
+			b.Count++
+			b.Bytes += hintSize(key, n)
+			db.hintTotal += hintSize(key, n)
+			db.hints[target] = b
+		}
+		return nil
+	})
+}
+
+// valueLen returns the exact length of item's value. badger's
+// Item.ValueSize is an estimate for values in the value log and zero for a
+// transaction's own pending writes.
+func valueLen(item *badger.Item) (int, error) {
+	var n int
+	err := item.Value(func(v []byte) error { n = len(v); return nil })
+	return n, err
+}

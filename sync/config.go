@@ -1,0 +1,112 @@
+package sync
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/meridiankv/meridian/crdt"
+)
+
+// Config configures a Node. Start from DefaultConfig; a zero field means the
+// default only where it says so.
+type Config struct {
+	// ID names the node in the ring and in membership. Required.
+	ID crdt.NodeID
+	// Actor names the node in the dots it mints. It must change when the
+	// node's data is lost, so that it never mints a dot it minted before:
+	// the region layer sets it to ID plus an incarnation stored with the
+	// data. Zero means ID.
+	Actor crdt.NodeID
+	// Replicas is N, the number of copies of each key. Default 3.
+	Replicas int
+	// RequestTimeout is how long a coordinator waits for replicas before it
+	// answers with a timeout (unknown outcome for writes). Default 1s.
+	RequestTimeout time.Duration
+	// MaxSkew is how far ahead of local time a remote timestamp may be before
+	// the hybrid logical clock refuses to absorb it (the data still merges).
+	// Default 1 minute.
+	MaxSkew time.Duration
+	// MaxKeySize is the largest key in bytes. Default 1024.
+	MaxKeySize int
+	// MaxValueSize is the largest register value or set element in bytes.
+	// Default 1 MiB.
+	MaxValueSize int
+	// MaxElements is the most set elements one request may add or remove.
+	// Default 10,000.
+	MaxElements int
+	// HintInterval is how often hints are replayed to returning replicas.
+	// Default 200ms.
+	HintInterval time.Duration
+	// HintsInFlight bounds the hints being replayed at once per target, so
+	// that a returning node is not flooded (back-pressure). Default 256.
+	HintsInFlight int
+	// MaxHintBytes bounds the disk used by the hints this node keeps for
+	// others; beyond it a replica refuses to take a hint (the coordinator
+	// then counts one fewer acknowledgement) and a coordinator keeps no
+	// local hint, leaving the repair to anti-entropy. Zero keeps no hints
+	// at all. Default 1 GiB.
+	MaxHintBytes int64
+	// AntiEntropyInterval is how often the node compares its Merkle tree
+	// with one peer's (round robin). Zero disables anti-entropy. Default 10s.
+	AntiEntropyInterval time.Duration
+	// AntiEntropyScan is how many stored keys one tick adds to the trees
+	// while they are being built (at start and after a ring change).
+	// Default 10,000.
+	AntiEntropyScan int
+	// MaxSegments caps the leaf segments one exchange compares key by key:
+	// the budget that keeps a badly diverged pair from flooding the
+	// network; the rest waits for the next exchange. Default 1,024.
+	MaxSegments int
+}
+
+// DefaultConfig returns the defaults for node id.
+func DefaultConfig(id crdt.NodeID) Config {
+	return Config{
+		ID:             id,
+		Replicas:       3,
+		RequestTimeout: time.Second,
+		MaxSkew:        time.Minute,
+		MaxKeySize:     1024,
+		MaxValueSize:   1 << 20,
+		MaxElements:    10_000,
+		HintInterval:   200 * time.Millisecond,
+		HintsInFlight:  256,
+		MaxHintBytes:   1 << 30,
+
+		AntiEntropyInterval: 10 * time.Second,
+		AntiEntropyScan:     10_000,
+		MaxSegments:         1024,
+	}
+}
+
+// Validate reports every problem with c at once.
+func (c Config) Validate() error {
+	var errs []error
+	check := func(bad bool, format string, args ...any) {
+		if bad {
+			errs = append(errs, fmt.Errorf("sync: "+format, args...))
+		}
+	}
+	check(c.ID == "", "Config.ID is empty: every node needs a unique id")
+	check(c.Replicas < 1 || c.Replicas > 9, "Config.Replicas = %d: use 1 to 9 copies", c.Replicas)
+	check(c.RequestTimeout <= 0, "Config.RequestTimeout = %s: must be positive", c.RequestTimeout)
+	check(c.MaxSkew < 0, "Config.MaxSkew = %s: must not be negative", c.MaxSkew)
+	check(c.MaxKeySize < 1, "Config.MaxKeySize = %d: must be at least 1", c.MaxKeySize)
+	check(c.MaxValueSize < 1, "Config.MaxValueSize = %d: must be at least 1", c.MaxValueSize)
+	check(c.MaxElements < 1, "Config.MaxElements = %d: must be at least 1", c.MaxElements)
+	check(c.HintInterval <= 0, "Config.HintInterval = %s: must be positive", c.HintInterval)
+	check(c.HintsInFlight < 1, "Config.HintsInFlight = %d: must be at least 1", c.HintsInFlight)
+	check(c.MaxHintBytes < 0, "Config.MaxHintBytes = %d: must not be negative", c.MaxHintBytes)
+	check(c.AntiEntropyInterval < 0, "Config.AntiEntropyInterval = %s: must not be negative (0 disables)", c.AntiEntropyInterval)
+	check(c.AntiEntropyScan < 1, "Config.AntiEntropyScan = %d: must be at least 1", c.AntiEntropyScan)
+	check(c.MaxSegments < 1, "Config.MaxSegments = %d: must be at least 1", c.MaxSegments)
+	return errors.Join(errs...)
+}
+
+func (c Config) actor() crdt.NodeID {
+	if c.Actor == "" {
+		return c.ID
+	}
+	return c.Actor
+}

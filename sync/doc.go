@@ -1,0 +1,73 @@
+// Package sync is Meridian's replication logic inside a region: request
+// coordination with per-operation consistency, read repair, hinted handoff
+// and Merkle-tree anti-entropy. The folder shadows the standard library's
+// name; import it as kvsync.
+//
+// # A state machine with no I/O
+//
+// Node follows etcd-raft's design: it never touches a socket, a clock or a
+// goroutine. The caller feeds it events and drains what it produced:
+//
+//	node, _ := kvsync.NewNode(cfg, store, now)
+//	node.SetView(now, view)            // membership: placement, who is down
+//	for {
+//		select {
+//		case r := <-requests:
+//			node.Submit(now, r)         // a client operation
+//		case m := <-inbound:
+//			node.Step(now, m)           // a message from another node
+//		case <-ticker:
+//			node.Tick(now)              // time passes: timeouts, hints, anti-entropy
+//		}
+//		rd, err := node.Flush()        // commit the writes, in one batch
+//		send(rd.Messages)               // only now: they may acknowledge writes
+//		answer(rd.Responses)
+//	}
+//
+// Storage is the only dependency with side effects, behind the Store
+// interface this package defines (package storage implements it on disk,
+// MemStore in memory). Writes made while handling events are held in memory
+// and committed by Flush in one batch: group commit. Nothing that depends on
+// them (an acknowledgement, a replica write, a client answer) leaves the
+// node before that commit, so a crash never loses an acknowledged write and
+// a node never sends a dot it could mint again after a restart. The
+// simulations package drives many Nodes this way in one process,
+// deterministically from a seed.
+//
+// # Writes
+//
+// Any node takes any request. A write goes to the key's first reachable
+// owner, which coordinates it: it applies the operation to its own state,
+// minting the write's dot (crdt), and sends the resulting delta to the other
+// owners. Owners that membership says are down are replaced by the next
+// nodes on the preference list, which keep the delta as a hint for them
+// (a sloppy quorum). The coordinator answers when the consistency level is
+// reached (ONE, QUORUM, ALL; the LOCAL_ and EACH_ forms equal their plain
+// form inside one region). Replicas that stay silent until the deadline get
+// a hint kept by the coordinator. Hints for one key merge into one, are
+// bounded by a disk budget and are replayed at a bounded rate when their
+// target returns (ANCHORS.md 5: no hint storms).
+//
+// Errors say what happened to the write: *RejectedError (ErrRejected) and
+// *UnavailableError (ErrUnavailable) mean nothing was applied; a
+// *TimeoutError for a write (ErrUnknownOutcome) means it may have been.
+//
+// # Reads
+//
+// The coordinator of a read is the node that took it. It asks every
+// reachable owner, answers with the merge of the first replies that make the
+// level, and when all have answered (or time is up) sends the merged state
+// to each replica that had less: read repair.
+//
+// # Anti-entropy
+//
+// Each node keeps, for each peer, a Merkle tree over the keys they both own,
+// on a fixed segmentation of the key-hash space (Tree, 65,536 segments),
+// updated incrementally on every write. Nodes compare trees with one peer at
+// a time, descend only into differing subtrees, and ship only the states
+// that differ: the cost follows the divergence, within a per-exchange
+// budget. The segmentation does not depend on the ring, so trees of regions
+// with different node counts compare directly. (Merkle, 1987; the exchange
+// follows Dynamo, DeCandia et al., SOSP 2007, with fixed segments as in
+// Riak's active anti-entropy.)
+package sync

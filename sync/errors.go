@@ -1,0 +1,125 @@
+package sync
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/meridiankv/meridian/crdt"
+	"github.com/meridiankv/meridian/wire"
+)
+
+// Errors a client can test with errors.Is. Every error a Node returns for a
+// request says whether the operation may have been applied: ErrRejected and
+// ErrUnavailable mean it was not; ErrUnknownOutcome means it may have been.
+var (
+	// ErrRejected: the request was invalid (too large, wrong type, bad
+	// argument) and nothing was applied.
+	ErrRejected = errors.New("sync: rejected")
+	// ErrUnavailable: too few replicas were reachable to try; nothing was
+	// applied.
+	ErrUnavailable = errors.New("sync: unavailable")
+	// ErrUnknownOutcome: too few replicas answered in time; a write may have
+	// been applied on some of them and will then spread.
+	ErrUnknownOutcome = errors.New("sync: outcome unknown")
+	// ErrStopped: the node stopped before the request completed.
+	ErrStopped = errors.New("sync: node stopped")
+)
+
+// RejectedError says why a request was refused before anything was applied.
+type RejectedError struct{ Reason string }
+
+func (e *RejectedError) Error() string { return "rejected: " + e.Reason }
+
+// Is makes errors.Is(err, ErrRejected) true.
+func (e *RejectedError) Is(target error) bool { return target == ErrRejected }
+
+func rejectf(format string, args ...any) error {
+	return &RejectedError{Reason: fmt.Sprintf(format, args...)}
+}
+
+// UnavailableError: fewer replicas were alive than the level requires, so
+// the operation was not tried.
+type UnavailableError struct {
+	Level       Level
+	Alive, Need int
+	Write       bool
+}
+
+func (e *UnavailableError) Error() string {
+	what := "nothing was read"
+	if e.Write {
+		what = "nothing was written"
+	}
+	return fmt.Sprintf("%s unavailable: %d of the %d replicas needed are reachable; %s: retry later or use a lower consistency level",
+		e.Level, e.Alive, e.Need, what)
+}
+
+// Is makes errors.Is(err, ErrUnavailable) true.
+func (e *UnavailableError) Is(target error) bool { return target == ErrUnavailable }
+
+// TimeoutError: fewer replicas than the level requires answered in time.
+type TimeoutError struct {
+	Level     Level
+	Got, Need int
+	Timeout   time.Duration
+	Write     bool
+}
+
+func (e *TimeoutError) Error() string {
+	tail := "nothing was changed"
+	if e.Write {
+		tail = "the write may have been applied"
+	}
+	return fmt.Sprintf("%s not reached: %d of %d replicas answered within %s; %s", e.Level, e.Got, e.Need, e.Timeout, tail)
+}
+
+// Is makes errors.Is(err, ErrUnknownOutcome) true for writes.
+func (e *TimeoutError) Is(target error) bool { return e.Write && target == ErrUnknownOutcome }
+
+// encodeErr turns an error into the code and text a reply carries.
+func encodeErr(err error) (wire.ErrCode, string) {
+	var te *TimeoutError
+	switch {
+	case err == nil:
+		return wire.CodeOK, ""
+	case errors.Is(err, crdt.ErrWrongType):
+		return wire.CodeWrongType, err.Error()
+	case errors.Is(err, crdt.ErrOverflow):
+		return wire.CodeOverflow, err.Error()
+	case errors.Is(err, ErrRejected):
+		return wire.CodeRejected, err.Error()
+	case errors.Is(err, ErrUnavailable):
+		return wire.CodeUnavailable, err.Error()
+	case errors.As(err, &te) && !te.Write:
+		return wire.CodeReadTimeout, err.Error()
+	case errors.Is(err, ErrUnknownOutcome):
+		return wire.CodeUnknownOutcome, err.Error()
+	}
+	return wire.CodeInternal, err.Error()
+}
+
+// remoteError is an error that came back from another node: its text as it
+// was, and the sentinel its code maps to.
+type remoteError struct {
+	text     string
+	sentinel error
+}
+
+func (e *remoteError) Error() string        { return e.text }
+func (e *remoteError) Is(target error) bool { return e.sentinel != nil && target == e.sentinel }
+
+// decodeErr rebuilds an error from a reply's code and text.
+func decodeErr(code wire.ErrCode, text string) error {
+	sentinels := map[wire.ErrCode]error{
+		wire.CodeWrongType:      crdt.ErrWrongType,
+		wire.CodeOverflow:       crdt.ErrOverflow,
+		wire.CodeRejected:       ErrRejected,
+		wire.CodeUnavailable:    ErrUnavailable,
+		wire.CodeUnknownOutcome: ErrUnknownOutcome,
+	}
+	if code == wire.CodeOK {
+		return nil
+	}
+	return &remoteError{text: text, sentinel: sentinels[code]}
+}

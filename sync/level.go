@@ -1,0 +1,66 @@
+package sync
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Level is a consistency level: how many replicas must answer before an
+// operation succeeds. The zero Level is invalid; use DefaultLevel.
+//
+// The LOCAL_ and EACH_ forms count replicas within regions. Inside one
+// region they behave as their plain form; the multi-region layer gives them
+// their own meaning (LOCAL_QUORUM: a quorum of the local region only;
+// EACH_QUORUM: a quorum in every region).
+type Level uint8
+
+// The consistency levels.
+const (
+	One Level = iota + 1
+	Quorum
+	All
+	LocalOne
+	LocalQuorum
+	EachQuorum
+)
+
+// DefaultLevel is the level of operations that do not choose one.
+const DefaultLevel = Quorum
+
+var levelNames = map[Level]string{
+	One: "ONE", Quorum: "QUORUM", All: "ALL",
+	LocalOne: "LOCAL_ONE", LocalQuorum: "LOCAL_QUORUM", EachQuorum: "EACH_QUORUM",
+}
+
+// String returns the level's name, such as "QUORUM".
+func (l Level) String() string {
+	if s, ok := levelNames[l]; ok {
+		return s
+	}
+	return fmt.Sprintf("Level(%d)", uint8(l))
+}
+
+// Valid reports whether l is one of the defined levels.
+func (l Level) Valid() bool { _, ok := levelNames[l]; return ok }
+
+// ParseLevel parses a level name, case-insensitively.
+func ParseLevel(s string) (Level, error) {
+	for l, name := range levelNames {
+		if strings.EqualFold(s, name) {
+			return l, nil
+		}
+	}
+	return 0, fmt.Errorf("sync: unknown consistency level %q: use ONE, QUORUM, ALL, LOCAL_ONE, LOCAL_QUORUM or EACH_QUORUM", s)
+}
+
+// Required returns how many of n replicas must answer at level l.
+func (l Level) Required(n int) int {
+	switch l {
+	case One, LocalOne:
+		return 1
+	case All:
+		return n
+	default:
+		return n/2 + 1
+	}
+}

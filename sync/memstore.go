@@ -1,0 +1,129 @@
+package sync
+
+import (
+	"bytes"
+	"cmp"
+	"slices"
+
+	"github.com/meridiankv/meridian/crdt"
+	"github.com/meridiankv/meridian/wire"
+)
+
+// MemStore is a Store in memory, for tests and simulations. Everything
+// committed to it survives a simulated crash of its Node (throw the Node
+// away, keep the MemStore): it models a disk that is synced on every commit.
+// It is not safe for concurrent use.
+type MemStore struct {
+	keys  map[string]crdt.State
+	hints map[hintKey]crdt.State
+	// FailCommits makes Commit fail while it is set, to test disk errors.
+	FailCommits error
+}
+
+// NewMemStore returns an empty MemStore.
+func NewMemStore() *MemStore {
+	return &MemStore{keys: map[string]crdt.State{}, hints: map[hintKey]crdt.State{}}
+}
+
+var _ Store = (*MemStore)(nil)
+
+// Get returns the state of key.
+func (m *MemStore) Get(key []byte) (crdt.State, error) { return m.keys[string(key)].Clone(), nil }
+
+// Commit applies b.
+func (m *MemStore) Commit(b *Batch) error {
+	if m.FailCommits != nil {
+		return m.FailCommits
+	}
+	for _, e := range b.Puts {
+		m.keys[string(e.Key)] = crdt.Merge(m.keys[string(e.Key)], e.State)
+	}
+	for _, k := range b.Deletes {
+		delete(m.keys, string(k))
+	}
+	for _, h := range b.Hints {
+		hk := hintKey{target: h.Target, key: string(h.Key)}
+		m.hints[hk] = crdt.Merge(m.hints[hk], h.State)
+	}
+	for _, h := range b.HintDeletes {
+		delete(m.hints, hintKey{target: h.Target, key: string(h.Key)})
+	}
+	return nil
+}
+
+// Scan calls fn for the keys whose hash is in [lo, hi], in (hash, key) order.
+func (m *MemStore) Scan(lo, hi uint64, fn func(key []byte, s crdt.State) bool) error {
+	var ks [][]byte
+	for k := range m.keys {
+		if h := wire.KeyHash([]byte(k)); h >= lo && h <= hi {
+			ks = append(ks, []byte(k))
+		}
+	}
+	sortByHash(ks)
+	for _, k := range ks {
+		if !fn(k, m.keys[string(k)].Clone()) {
+			break
+		}
+	}
+	return nil
+}
+
+// ScanHints calls fn for the hints held for target.
+func (m *MemStore) ScanHints(target crdt.NodeID, fn func(key []byte, s crdt.State) bool) error {
+	var ks [][]byte
+	for hk := range m.hints {
+		if hk.target == target {
+			ks = append(ks, []byte(hk.key))
+		}
+	}
+	sortByHash(ks)
+	for _, k := range ks {
+		if !fn(k, m.hints[hintKey{target: target, key: string(k)}].Clone()) {
+			break
+		}
+	}
+	return nil
+}
+
+// HintTargets returns the hint backlog per target; Bytes counts keys and
+// values roughly (a MemStore does not encode).
+func (m *MemStore) HintTargets() ([]HintBacklog, error) {
+	per := map[crdt.NodeID]*HintBacklog{}
+	for hk := range m.hints {
+		b := per[hk.target]
+		if b == nil {
+			b = &HintBacklog{Target: hk.target}
+			per[hk.target] = b
+		}
+		b.Count++
+		b.Bytes += int64(len(hk.key)) + 64
+	}
+	out := make([]HintBacklog, 0, len(per))
+	for _, b := range per {
+		out = append(out, *b)
+	}
+	slices.SortFunc(out, func(a, b HintBacklog) int { return cmp.Compare(a.Target, b.Target) })
+	return out, nil
+}
+
+// Len returns the number of keys held.
+func (m *MemStore) Len() int { return len(m.keys) }
+
+// Keys returns every key held, in (hash, key) order.
+func (m *MemStore) Keys() [][]byte {
+	ks := make([][]byte, 0, len(m.keys))
+	for k := range m.keys {
+		ks = append(ks, []byte(k))
+	}
+	sortByHash(ks)
+	return ks
+}
+
+func sortByHash(ks [][]byte) {
+	slices.SortFunc(ks, func(a, b []byte) int {
+		if c := cmp.Compare(wire.KeyHash(a), wire.KeyHash(b)); c != 0 {
+			return c
+		}
+		return bytes.Compare(a, b)
+	})
+}

@@ -1,0 +1,78 @@
+package sync
+
+import "github.com/meridiankv/meridian/crdt"
+
+// Store is the durable storage a Node reads and writes: the states of the keys
+// this replica holds, and the hints it keeps for replicas that were
+// unreachable. The storage package implements it on disk; simulations use an
+// in-memory one.
+//
+// Keys are ordered by wire.KeyHash(key), then by the key bytes, so that a range
+// of the hash space can be scanned; anti-entropy and handoff rely on it.
+//
+// A Node calls a Store from one goroutine at a time; implementations need not
+// be safe for concurrent use by several Nodes. Errors are reported, never
+// hidden: a Node that cannot commit does not acknowledge.
+type Store interface {
+	// Get returns the state of key, or the zero State when the replica holds
+	// nothing for it.
+	Get(key []byte) (crdt.State, error)
+
+	// Commit applies b atomically and durably (as durable as the store's sync
+	// setting promises): after it returns nil, a crash does not lose it.
+	// Every put is merged into the stored state (read-merge-write in one
+	// transaction), so committing a state twice, or an older one, is harmless.
+	Commit(b *Batch) error
+
+	// Scan calls fn for each key whose hash h satisfies lo <= h <= hi, in
+	// (hash, key) order, until fn returns false or an error occurs.
+	Scan(lo, hi uint64, fn func(key []byte, s crdt.State) bool) error
+
+	// ScanHints calls fn for each hint held for target, in (hash, key) order,
+	// until fn returns false.
+	ScanHints(target crdt.NodeID, fn func(key []byte, s crdt.State) bool) error
+
+	// HintTargets returns the nodes this store holds hints for, sorted, with
+	// the number of hints and their encoded bytes for each.
+	HintTargets() ([]HintBacklog, error)
+}
+
+// Batch is a set of changes committed together.
+type Batch struct {
+	Puts        []Entry   // states merged into the keys' stored states
+	Deletes     [][]byte  // keys this replica no longer holds (handed off)
+	Hints       []Hint    // states merged into the hints for (target, key)
+	HintDeletes []HintKey // hints delivered to their target
+}
+
+// Entry is one key's state.
+type Entry struct {
+	Key   []byte
+	State crdt.State
+}
+
+// Hint is a write kept for a replica that could not take it, to be replayed
+// when it returns. Hints for the same target and key merge into one.
+type Hint struct {
+	Target crdt.NodeID
+	Key    []byte
+	State  crdt.State
+}
+
+// HintKey names one hint.
+type HintKey struct {
+	Target crdt.NodeID
+	Key    []byte
+}
+
+// HintBacklog is the size of the hints held for one target.
+type HintBacklog struct {
+	Target crdt.NodeID
+	Count  int
+	Bytes  int64
+}
+
+// IsEmpty reports whether b holds no change.
+func (b *Batch) IsEmpty() bool {
+	return len(b.Puts) == 0 && len(b.Deletes) == 0 && len(b.Hints) == 0 && len(b.HintDeletes) == 0
+}

@@ -1,0 +1,100 @@
+// Package wire is Meridian's byte format: the CBOR (RFC 8949) encoding of
+// every state, delta and message that Meridian stores on disk and ships
+// between nodes and regions.
+//
+// It converts between the crdt package's values and bytes and does nothing
+// else: no I/O, no clock, no goroutines. It does not compress, frame a
+// stream or authenticate; the transport and storage do that. The structs
+// that define the format live here and are converted to and from crdt
+// types, so the memory layout of a value and its format change separately.
+//
+//	b, err := wire.EncodeState(s)   // storage writes b; replicas ship it
+//	s, err := wire.DecodeState(b)   // refuses bad input, never panics
+//
+//	switch tag, _, err := wire.Peek(msg); {   // dispatch on incoming bytes
+//	case err != nil:
+//		return err
+//	case tag == wire.TagState:
+//		delta, err := wire.DecodeState(msg)
+//		...
+//	}
+//
+// # Determinism
+//
+// Anti-entropy hashes these bytes into Merkle trees, so encoding is
+// deterministic: equal states (crdt.State.Equal) encode to identical bytes,
+// whatever merges built them. Every list is written sorted, integers in
+// their shortest form (core deterministic encoding, RFC 8949 section
+// 4.2.1), and a nil slice like an empty one. Decoders check the structure,
+// not the byte form: they refuse unsorted or duplicate entries but accept,
+// say, an integer written longer than needed. Hash what EncodeState
+// returns, not bytes received.
+//
+// # Envelope and registry
+//
+// Every encoded item is an envelope, a CBOR array of three elements:
+//
+//	[tag, version, body]
+//
+// The tag (a Tag) says what the body is and the version which revision of
+// that type's format it follows; versions start at 1. Tags and versions are
+// assigned in one registry (registry.go): 1 to 15 for values (TagState,
+// TagContext), 16 to 255 for node-to-node messages (MinMessageTag to
+// MaxMessageTag). A message type needs no plumbing of its own: a tag, a
+// registry entry, a CBOR struct passed to Marshal and Unmarshal, and a golden
+// file. Peek reads the tag and version without decoding the body. A
+// message that carries a state or a context holds the bytes EncodeState or
+// EncodeContext returned, an item nested in its body: crdt values have no
+// exported fields, and Marshal refuses a body type that holds one.
+//
+// The versioning rule: a format change adds a version; never edit one. The
+// golden files under testdata/, one per tag and version, fail the tests when
+// an existing format changes by a single byte. A decoder reads every version
+// the registry lists for its tag and refuses the others with a
+// *VersionError; an unknown tag gets an *UnknownTagError.
+//
+// # Format of states and contexts, version 1
+//
+// A state body is an array of six lists:
+//
+//	[nodes, vector, cloud, registers, members, shares]
+//
+//	nodes      [id, ...]                           byte strings, sorted, unique, non-empty
+//	vector     [[node, max], ...]                  the version vector, sorted by node
+//	cloud      [[node, counter], ...]              dots beyond a gap, sorted
+//	registers  [[dot, time, value], ...]           sorted by dot
+//	members    [[element, dot, time], ...]         sorted by element, then dot
+//	shares     [[dot, time, inc, dec], ...]        sorted by dot
+//
+// A dot is [node, counter] and a time [wall, logical] (a crdt.Timestamp:
+// nanoseconds since the epoch, a signed integer, and a 32-bit logical
+// counter). Each node is an index into the node table, so a node ID is
+// written once per state whatever the number of entries. Node IDs,
+// register values and set elements are CBOR byte strings: values and
+// elements are binary-safe, and node IDs are opaque names, not required to
+// be UTF-8 (crdt.NodeID does not require it either). The node table holds
+// exactly the nodes of the context; counters are at least 1; the cloud
+// holds only dots the vector cannot absorb, as crdt.Context keeps it; an
+// entry's dot is in the context and appears once (crdt.Assemble).
+//
+// A context body is the first three lists of a state: [nodes, vector, cloud].
+// Deltas are states and use TagState.
+//
+// # Limits
+//
+// A Codec enforces Limits (DefaultLimits for the package-level functions)
+// before it allocates: the input's size (MaxMessageSize, 64 MiB by default)
+// before anything is read, the node table (MaxNodes, MaxNodeIDLen) before
+// the body is decoded, and nesting depth, array lengths and map sizes
+// (MaxNestedLevels, MaxArrayElements, MaxMapPairs) while the CBOR is checked
+// to be well formed, before it is decoded. The encoder enforces the same
+// limits, so a Codec never writes what it would refuse to read. Indefinite
+// lengths, CBOR tags and duplicate map keys are refused.
+//
+// # Errors
+//
+// Every error a decoder returns for bad input matches exactly one sentinel:
+// ErrMalformed, ErrTooLarge, ErrUnknownTag, ErrUnsupportedVersion or
+// ErrWrongTag. The typed errors *TooLargeError, *UnknownTagError,
+// *VersionError and *WrongTagError carry the details.
+package wire

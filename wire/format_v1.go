@@ -1,0 +1,221 @@
+package wire
+
+import (
+	"cmp"
+	"fmt"
+	"math"
+	"slices"
+
+	"github.com/meridiankv/meridian/crdt"
+)
+
+// Version 1 of the state and context formats: the pieces both share, the
+// node table and the causal context, and the checks on them. The structs
+// are encoded as CBOR arrays in field order (toarray); strings are written
+// as CBOR byte strings (see encMode).
+
+// dotV1 is a crdt.Dot: [node, counter], node an index into the node table.
+type dotV1 struct {
+	_       struct{} `cbor:",toarray"`
+	Node    uint64
+	Counter uint64
+}
+
+// timeV1 is a crdt.Timestamp: [wall, logical].
+type timeV1 struct {
+	_       struct{} `cbor:",toarray"`
+	Wall    int64
+	Logical uint32
+}
+
+// contextV1 is the body of a TagContext item: [nodes, vector, cloud].
+type contextV1 struct {
+	_      struct{} `cbor:",toarray"`
+	Nodes  []string
+	Vector []dotV1
+	Cloud  []dotV1
+}
+
+func timeToV1(t crdt.Timestamp) timeV1 { return timeV1{Wall: t.Wall, Logical: t.Logical} }
+
+func (w timeV1) timestamp() crdt.Timestamp {
+	return crdt.Timestamp{Wall: w.Wall, Logical: w.Logical}
+}
+
+// compareDotV1 orders dots by node index, then counter: by node ID, then
+// counter, since the node table is sorted.
+func compareDotV1(a, b dotV1) int {
+	if c := cmp.Compare(a.Node, b.Node); c != 0 {
+		return c
+	}
+	return cmp.Compare(a.Counter, b.Counter)
+}
+
+// nodeTable is the sorted, duplicate-free list of the node IDs of a state
+// or context; a dot names its node by its index in the table.
+type nodeTable []string
+
+// newNodeTable returns the table of the nodes of a context's vector and
+// cloud, both sorted by node, checked against l.
+func newNodeTable(vector, cloud []crdt.Dot, l Limits) (nodeTable, error) {
+	t := make(nodeTable, 0, len(vector))
+	for _, d := range vector { // one dot per node
+		t = append(t, string(d.Node))
+	}
+	for _, d := range cloud {
+		if i, found := slices.BinarySearch(t, string(d.Node)); !found {
+			t = slices.Insert(t, i, string(d.Node))
+		}
+	}
+	if len(t) > l.MaxNodes {
+		return nil, &TooLargeError{Name: "MaxNodes", Size: len(t), Limit: l.MaxNodes}
+	}
+	for _, id := range t {
+		if len(id) > l.MaxNodeIDLen {
+			return nil, &TooLargeError{Name: "MaxNodeIDLen", Size: len(id), Limit: l.MaxNodeIDLen}
+		}
+	}
+	return t, nil
+}
+
+// dot returns d with its node replaced by its index in t, and false when d
+// is not a valid dot of a node in t.
+func (t nodeTable) dot(d crdt.Dot) (dotV1, bool) {
+	i, found := slices.BinarySearch(t, string(d.Node))
+	return dotV1{Node: uint64(i), Counter: d.Counter}, found && d.Valid()
+}
+
+// contextToV1 returns the wire form of ctx and its node table.
+func contextToV1(ctx crdt.Context, l Limits) (contextV1, nodeTable, error) {
+	vector, cloud := ctx.Vector(), ctx.Cloud()
+	if err := l.checkCount(len(cloud)); err != nil {
+		return contextV1{}, nil, err
+	}
+	t, err := newNodeTable(vector, cloud, l)
+	if err != nil {
+		return contextV1{}, nil, err
+	}
+	w := contextV1{Nodes: t, Vector: make([]dotV1, len(vector)), Cloud: make([]dotV1, len(cloud))}
+	for i, d := range vector {
+		w.Vector[i], _ = t.dot(d) // a Context holds valid dots only, all of nodes in t
+	}
+	for i, d := range cloud {
+		w.Cloud[i], _ = t.dot(d)
+	}
+	return w, t, nil
+}
+
+// checkNodeTable checks the node table that opens a state or context body
+// against l before the body is decoded, so that its limits hold before
+// anything is allocated: the body must be an array whose first element is
+// an array of at most MaxNodes byte strings of at most MaxNodeIDLen bytes.
+func checkNodeTable(what string, body []byte, l Limits) error {
+	major, arg, n, err := readHead(body)
+	if err != nil {
+		return malformed(what, "%v", err)
+	}
+	if major != majorArray || arg == 0 {
+		return malformed(what, "want a non-empty array, got %s", describe(major, arg))
+	}
+	body = body[n:]
+	major, count, n, err := readHead(body)
+	if err != nil {
+		return malformed(what, "node table: %v", err)
+	}
+	if major != majorArray {
+		return malformed(what, "the node table must be an array, got %s", describe(major, count))
+	}
+	if count > uint64(l.MaxNodes) {
+		return &TooLargeError{Name: "MaxNodes", Size: clampInt(count), Limit: l.MaxNodes}
+	}
+	return checkNodeIDHeads(what, body[n:], count, l)
+}
+
+// checkNodeIDHeads checks the count node IDs at the start of data: each a
+// byte string of at most MaxNodeIDLen bytes, all within data.
+func checkNodeIDHeads(what string, data []byte, count uint64, l Limits) error {
+	for i := range count {
+		major, size, n, err := readHead(data)
+		switch {
+		case err != nil:
+			return malformed(what, "node id %d: %v", i, err)
+		case major != majorBytes:
+			return malformed(what, "node id %d must be a byte string, got %s", i, describe(major, size))
+		case size > uint64(l.MaxNodeIDLen):
+			return &TooLargeError{Name: "MaxNodeIDLen", Size: clampInt(size), Limit: l.MaxNodeIDLen}
+		case size > uint64(len(data)-n):
+			return malformed(what, "node id %d: input ends inside it", i)
+		}
+		data = data[n+int(size):]
+	}
+	return nil
+}
+
+func clampInt(v uint64) int { return int(min(v, math.MaxInt)) }
+
+// contextFromV1 checks the node table, vector and cloud of a decoded state
+// or context and returns the context they describe. The table must be
+// sorted, unique, free of empty IDs and fully used; the vector sorted by
+// node with one entry per node; the cloud sorted, unique and made only of
+// dots beyond a gap after the vector, as an encoder writes them.
+func contextFromV1(what string, nodes []string, vector, cloud []dotV1) (crdt.Context, error) {
+	if err := checkNodeIDs(what, nodes); err != nil {
+		return crdt.Context{}, err
+	}
+	used := make([]bool, len(nodes))
+	maxes := make([]uint64, len(nodes))
+	vv := make([]crdt.Dot, len(vector))
+	for i, w := range vector {
+		d, err := w.toDot(nodes)
+		if err != nil {
+			return crdt.Context{}, malformed(what, "vector entry %d: %v", i, err)
+		}
+		if i > 0 && vector[i-1].Node >= w.Node {
+			return crdt.Context{}, malformed(what, "vector not sorted by node or holding a node twice at entry %d", i)
+		}
+		used[w.Node], maxes[w.Node], vv[i] = true, w.Counter, d
+	}
+	dots := make([]crdt.Dot, len(cloud))
+	for i, w := range cloud {
+		d, err := w.toDot(nodes)
+		if err != nil {
+			return crdt.Context{}, malformed(what, "cloud entry %d: %v", i, err)
+		}
+		if i > 0 && compareDotV1(cloud[i-1], w) >= 0 {
+			return crdt.Context{}, malformed(what, "cloud not sorted or holding a dot twice at entry %d", i)
+		}
+		if w.Counter-1 <= maxes[w.Node] {
+			return crdt.Context{}, malformed(what, "cloud dot %s is covered by, or next to, the vector", d)
+		}
+		used[w.Node], dots[i] = true, d
+	}
+	if i := slices.Index(used, false); i >= 0 {
+		return crdt.Context{}, malformed(what, "node table entry %d (%q) is not used", i, nodes[i])
+	}
+	return crdt.NewContext(vv, dots), nil
+}
+
+// checkNodeIDs checks that a decoded node table is sorted, unique and
+// free of empty IDs.
+func checkNodeIDs(what string, nodes []string) error {
+	for i, id := range nodes {
+		if id == "" {
+			return malformed(what, "node id %d is empty", i)
+		}
+		if i > 0 && nodes[i-1] >= id {
+			return malformed(what, "node table not sorted or not unique at entry %d (%q after %q)", i, id, nodes[i-1])
+		}
+	}
+	return nil
+}
+
+// toDot resolves w against the node table.
+func (w dotV1) toDot(nodes []string) (crdt.Dot, error) {
+	if w.Node >= uint64(len(nodes)) {
+		return crdt.Dot{}, fmt.Errorf("node index %d out of range: the node table has %d entries", w.Node, len(nodes))
+	}
+	if w.Counter == 0 {
+		return crdt.Dot{}, fmt.Errorf("dot of node %q has counter 0", nodes[w.Node])
+	}
+	return crdt.Dot{Node: crdt.NodeID(nodes[w.Node]), Counter: w.Counter}, nil
+}

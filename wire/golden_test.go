@@ -1,0 +1,111 @@
+package wire_test
+
+import (
+	"bytes"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/fxamacker/cbor/v2"
+	"github.com/meridiankv/meridian/crdt"
+	"github.com/meridiankv/meridian/wire"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files under testdata/ (only when adding a format version)")
+
+// encode encodes a crdt.State or crdt.Context.
+func encode(v any) ([]byte, error) {
+	switch v := v.(type) {
+	case crdt.State:
+		return wire.EncodeState(v)
+	case crdt.Context:
+		return wire.EncodeContext(v)
+	case []wire.Message:
+		return wire.EncodeFrame(v)
+	}
+	return nil, fmt.Errorf("no encoder for %T", v)
+}
+
+// decodeEqual decodes data as the type of want and reports whether the
+// result equals want.
+func decodeEqual(data []byte, want any) (any, bool, error) {
+	switch want := want.(type) {
+	case crdt.State:
+		got, err := wire.DecodeState(data)
+		return got, err == nil && got.Equal(want), err
+	case crdt.Context:
+		got, err := wire.DecodeContext(data)
+		return got, err == nil && got.Equal(want), err
+	case []wire.Message:
+		got, err := wire.DecodeFrame(data)
+		return got, err == nil && messagesEqual(got, want), err
+	}
+	return nil, false, fmt.Errorf("no decoder for %T", want)
+}
+
+// diagMode renders byte strings that are valid UTF-8 as text.
+var diagMode, _ = cbor.DiagOptions{ByteStringText: true, MaxNestedLevels: 64}.DiagMode()
+
+// diag renders an item in CBOR diagnostic notation for failure messages.
+func diag(data []byte) string {
+	s, err := diagMode.Diagnose(data)
+	if err != nil {
+		return fmt.Sprintf("(not CBOR: %v) %x", err, data)
+	}
+	return s
+}
+
+func TestGoldenFiles(t *testing.T) {
+	for _, g := range goldens() {
+		t.Run(g.file, func(t *testing.T) {
+			got, err := encode(g.value)
+			if err != nil {
+				t.Fatalf("encoding %v: %v", g.value, err)
+			}
+			path := filepath.Join("testdata", g.file)
+			if *update {
+				if err := os.WriteFile(path, got, 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatalf("%v (run go test -run TestGoldenFiles -update ./wire once, for a new version only)", err)
+			}
+			if !bytes.Equal(got, want) {
+				t.Errorf("%s: the encoding of %v changed.\nIf this fails you changed the format: add a version, do not edit one.\ngot  %s\nwant %s",
+					path, g.value, diag(got), diag(want))
+			}
+			if v, ok, err := decodeEqual(want, g.value); !ok {
+				t.Errorf("%s decodes to %v (err %v), want %v", path, v, err, g.value)
+			}
+		})
+	}
+}
+
+// TestGoldenFilesAreDiverse guards the fixtures themselves: each exercises
+// what its name says, so that the golden files cover the whole format.
+func TestGoldenFilesAreDiverse(t *testing.T) {
+	tests := []struct {
+		name string
+		s    crdt.State
+		ok   bool
+	}{
+		{"register has 2 siblings", registerFixture(), len(registerFixture().Siblings()) == 2},
+		{"set has an element with 2 dots", setFixture(), len(setFixture().MemberDots()) > setFixture().Card()},
+		{"set holds the empty element", setFixture(), setFixture().IsMember("")},
+		{"counter has 3 shares", counterFixture(), len(counterFixture().Shares()) == 3},
+		{"tombstone has a cloud and no entries", tombstoneFixture(), tombstoneFixture().IsEmpty() && len(tombstoneFixture().Context().Cloud()) == 1},
+		{"mixed has a register and a set entry", mixedFixture(), len(mixedFixture().Siblings()) == 1 && mixedFixture().Card() == 1},
+	}
+	for _, tt := range tests {
+		if !tt.ok {
+			t.Errorf("%s: false for %v", tt.name, tt.s)
+		}
+	}
+	if v, err := counterFixture().Value(); err != nil || v != 10-3+1<<40-25 {
+		t.Errorf("counter fixture value %d, %v", v, err)
+	}
+}
