@@ -3,7 +3,7 @@ GO       ?= go
 FUZZTIME ?= 30s
 BENCHTIME ?= 1s
 
-.PHONY: all build test fmt-check vet fuzz bench clean
+.PHONY: all build run test fmt-check vet fuzz bench sim clean
 
 all: build
 
@@ -11,6 +11,11 @@ all: build
 build:
 	$(GO) build ./...
 	@if ls cmd/*/main.go >/dev/null 2>&1; then $(GO) build -o bin/ ./cmd/...; fi
+
+## run: a local 3-node cluster on 127.0.1.1-3 (Redis protocol on port 6379); Ctrl-C stops it
+NODES ?= 3
+run: build
+	./bin/meridian dev --nodes $(NODES) --dir .meridian/dev
 
 ## test: gofmt check, go vet, and every test under the race detector
 test: fmt-check vet
@@ -31,6 +36,11 @@ fuzz:
 	    $(GO) test -run '^$$' -fuzz "^$$target$$" -fuzztime $(FUZZTIME) $$pkg; \
 	  done; \
 	done
+
+## sim: thousands of seeded whole-cluster simulations (SEEDS, default 2000)
+SEEDS ?= 2000
+sim:
+	$(GO) test -run 'TestSimulation$$' -timeout 0 ./simulations -seeds $(SEEDS)
 
 ## bench: Go benchmarks of every package (ns/op, allocs/op)
 bench:

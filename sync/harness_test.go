@@ -52,6 +52,7 @@ type cluster struct {
 	resps   map[uint64]kvsync.Response
 	nextReq uint64
 	cfg     func(*kvsync.Config)
+	observe func(wire.Message) // sees every message delivered
 }
 
 func newCluster(t *testing.T, n int, tweak func(*kvsync.Config)) *cluster {
@@ -125,6 +126,9 @@ func (c *cluster) run() {
 		c.queue = c.queue[1:]
 		if c.drop != nil && c.drop(m) {
 			continue
+		}
+		if c.observe != nil {
+			c.observe(m)
 		}
 		c.nodes[m.To].Step(c.now, m)
 		c.flush(m.To)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"cmp"
 	"slices"
+	"strings"
 
 	"github.com/meridiankv/meridian/crdt"
 	"github.com/meridiankv/meridian/wire"
@@ -16,6 +17,8 @@ import (
 type MemStore struct {
 	keys  map[string]crdt.State
 	hints map[hintKey]crdt.State
+	order []hashedKey // keys sorted by (hash, key), rebuilt when dirty
+	dirty bool
 	// FailCommits makes Commit fail while it is set, to test disk errors.
 	FailCommits error
 }
@@ -36,10 +39,13 @@ func (m *MemStore) Commit(b *Batch) error {
 		return m.FailCommits
 	}
 	for _, e := range b.Puts {
-		m.keys[string(e.Key)] = crdt.Merge(m.keys[string(e.Key)], e.State)
+		old, ok := m.keys[string(e.Key)]
+		m.keys[string(e.Key)] = crdt.Merge(old, e.State)
+		m.dirty = m.dirty || !ok
 	}
 	for _, k := range b.Deletes {
 		delete(m.keys, string(k))
+		m.dirty = true
 	}
 	for _, h := range b.Hints {
 		hk := hintKey{target: h.Target, key: string(h.Key)}
@@ -53,19 +59,37 @@ func (m *MemStore) Commit(b *Batch) error {
 
 // Scan calls fn for the keys whose hash is in [lo, hi], in (hash, key) order.
 func (m *MemStore) Scan(lo, hi uint64, fn func(key []byte, s crdt.State) bool) error {
-	var ks [][]byte
-	for k := range m.keys {
-		if h := wire.KeyHash([]byte(k)); h >= lo && h <= hi {
-			ks = append(ks, []byte(k))
+	if m.dirty {
+		m.order = m.order[:0]
+		for k := range m.keys {
+			m.order = append(m.order, hashedKey{wire.KeyHash([]byte(k)), k})
 		}
+		slices.SortFunc(m.order, compareHashed)
+		m.dirty = false
 	}
-	sortByHash(ks)
-	for _, k := range ks {
-		if !fn(k, m.keys[string(k)].Clone()) {
+	i, _ := slices.BinarySearchFunc(m.order, hashedKey{hash: lo}, compareHashed)
+	var ks []string
+	for ; i < len(m.order) && m.order[i].hash <= hi; i++ {
+		ks = append(ks, m.order[i].key)
+	}
+	for _, k := range ks { // fn may commit: iterate over a copy
+		if s, ok := m.keys[k]; ok && !fn([]byte(k), s.Clone()) {
 			break
 		}
 	}
 	return nil
+}
+
+type hashedKey struct {
+	hash uint64
+	key  string
+}
+
+func compareHashed(a, b hashedKey) int {
+	if c := cmp.Compare(a.hash, b.hash); c != 0 {
+		return c
+	}
+	return strings.Compare(a.key, b.key)
 }
 
 // ScanHints calls fn for the hints held for target.

@@ -169,7 +169,7 @@ func (n *Node) Submit(now int64, r Request) {
 		n.answer(o, Response{Err: err})
 		return
 	}
-	if r.Op.Kind == wire.OpGet {
+	if r.Op.Kind == wire.OpGet || r.Op.Kind == wire.OpInspect {
 		n.coordinateRead(o, &r.Op)
 		return
 	}

@@ -234,3 +234,39 @@ func TestAntiEntropyRepairsWritesNobodyHinted(t *testing.T) {
 		t.Fatalf("anti-entropy shipped %d states, want at least the 200 missed", sent)
 	}
 }
+
+func TestInspectShowsEachReplica(t *testing.T) {
+	c := newCluster(t, 3, func(cfg *kvsync.Config) { cfg.MaxHintBytes = 0 })
+	owners, _ := c.owners("k")
+	stale := owners[2]
+	c.drop = func(m wire.Message) bool { return m.To == stale && m.Type == wire.MsgWrite }
+	if r := c.do(owners[0], put("k", "v", kvsync.Quorum)); r.Err != nil {
+		t.Fatal(r.Err)
+	}
+	c.drop = nil
+	c.down[owners[1]] = true
+	c.setViews()
+	r := c.do(owners[0], wire.Op{Kind: wire.OpInspect, Key: []byte("k")})
+	if r.Err != nil || len(r.Replicas) != 3 || value(t, r.State) != "v" {
+		t.Fatalf("inspect: %+v", r)
+	}
+	for _, rs := range r.Replicas {
+		switch rs.Node {
+		case owners[0]:
+			if value(t, rs.State) != "v" || rs.Err != nil {
+				t.Fatalf("coordinator's replica: %+v", rs)
+			}
+		case owners[1]:
+			if rs.Err == nil || !strings.Contains(rs.Err.Error(), "is down") {
+				t.Fatalf("down replica: %+v", rs)
+			}
+		case stale:
+			if !rs.State.IsZero() || rs.Err != nil {
+				t.Fatalf("stale replica must show its own (empty) state: %+v", rs)
+			}
+		}
+	}
+	if value(t, c.stored(stale, "k")) != "v" {
+		t.Fatal("inspect did not repair the stale replica")
+	}
+}

@@ -26,7 +26,7 @@ func (n *Node) validate(op *wire.Op) error {
 		}
 	}
 	switch op.Kind {
-	case wire.OpGet, wire.OpPut, wire.OpDelete, wire.OpIncr:
+	case wire.OpGet, wire.OpInspect, wire.OpPut, wire.OpDelete, wire.OpIncr:
 	case wire.OpAdd, wire.OpRemove:
 		if len(op.Elems) == 0 {
 			return rejectf("no elements given: name at least one")

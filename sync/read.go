@@ -1,6 +1,7 @@
 package sync
 
 import (
+	"fmt"
 	"slices"
 
 	"github.com/meridiankv/meridian/crdt"
@@ -19,6 +20,8 @@ type readOp struct {
 	replies  map[crdt.NodeID]crdt.State
 	deadline int64
 	answered bool
+	inspect  bool          // answer once every replica answered, with each one's state
+	owners   []crdt.NodeID // every owner, for an inspection
 }
 
 func (n *Node) coordinateRead(o origin, op *wire.Op) {
@@ -32,12 +35,14 @@ func (n *Node) coordinateRead(o origin, op *wire.Op) {
 			reachable = append(reachable, id)
 		}
 	}
-	if len(reachable) < need || len(owners) == 0 {
+	inspect := op.Kind == wire.OpInspect
+	if (len(reachable) < need && !inspect) || len(owners) == 0 {
 		n.answer(o, Response{Err: &UnavailableError{Level: lvl, Alive: len(reachable), Need: need}})
 		return
 	}
 	r := &readOp{origin: o, key: op.Key, level: lvl, need: need, asked: reachable,
-		replies: make(map[crdt.NodeID]crdt.State, len(reachable)), deadline: n.now + int64(n.cfg.RequestTimeout)}
+		replies: make(map[crdt.NodeID]crdt.State, len(reachable)), deadline: n.now + int64(n.cfg.RequestTimeout),
+		inspect: inspect, owners: owners}
 	local := slices.Contains(reachable, n.cfg.ID)
 	if local {
 		st, err := n.get(op.Key)
@@ -46,7 +51,7 @@ func (n *Node) coordinateRead(o origin, op *wire.Op) {
 			return
 		}
 		r.replies[n.cfg.ID] = st
-		if need == 1 {
+		if need == 1 && !r.inspect {
 			// ONE served by this replica: no remote round trip, no repair.
 			n.answer(o, Response{State: st})
 			return
@@ -59,6 +64,9 @@ func (n *Node) coordinateRead(o origin, op *wire.Op) {
 		}
 	}
 	n.reads[id] = r
+	if len(r.replies) == len(r.asked) { // a single-replica region
+		n.finishRead(id, r)
+	}
 }
 
 func (n *Node) onRead(m wire.Message) {
@@ -76,14 +84,35 @@ func (n *Node) onReadReply(m wire.Message) {
 		return
 	}
 	r.replies[m.From] = m.State
-	if !r.answered && len(r.replies) >= r.need {
+	if !r.answered && !r.inspect && len(r.replies) >= r.need {
 		r.answered = true
 		n.answer(r.origin, Response{State: r.merged()})
 	}
 	if len(r.replies) == len(r.asked) {
-		n.repair(r)
-		delete(n.reads, m.ID)
+		n.finishRead(m.ID, r)
 	}
+}
+
+// finishRead answers an inspection, repairs and forgets the read.
+func (n *Node) finishRead(id uint64, r *readOp) {
+	if r.inspect && !r.answered {
+		r.answered = true
+		resp := Response{State: r.merged()}
+		for _, p := range r.owners {
+			rs := ReplicaState{Node: p}
+			if st, ok := r.replies[p]; ok {
+				rs.State = st
+			} else if !slices.Contains(r.asked, p) {
+				rs.Err = fmt.Errorf("replica %s is down", p)
+			} else {
+				rs.Err = fmt.Errorf("replica %s did not answer within %s", p, n.cfg.RequestTimeout)
+			}
+			resp.Replicas = append(resp.Replicas, rs)
+		}
+		n.answer(r.origin, resp)
+	}
+	n.repair(r)
+	delete(n.reads, id)
 }
 
 func (n *Node) expireReads() {
@@ -92,12 +121,12 @@ func (n *Node) expireReads() {
 		if r.deadline > n.now {
 			continue
 		}
-		if !r.answered {
+		if !r.answered && !r.inspect {
+			r.answered = true
 			n.stats.Timeouts++
 			n.answer(r.origin, Response{Err: &TimeoutError{Level: r.level, Got: len(r.replies), Need: r.need, Timeout: n.cfg.RequestTimeout}})
 		}
-		n.repair(r)
-		delete(n.reads, id)
+		n.finishRead(id, r)
 	}
 }
 

@@ -84,7 +84,7 @@ func TestRun(t *testing.T) {
 			{args: []string{"get", "--bogus", "k"}, err: []string{"flag provided but not defined: -bogus", "meridian help get"}},
 			{args: []string{"put", "k", "v", "--context", "%%%"}, err: []string{"bad X-Meridian-Context header", "bad_request"}},
 			{args: []string{"--addr", "http://127.0.0.1:1", "get", "k"}, err: []string{"cannot reach a node at http://127.0.0.1:1", "MERIDIAN_ADDR"}},
-			{args: []string{"dev"}, err: []string{"dev: not built yet"}},
+			{args: []string{"dev", "--nodes", "0", "--meridiand", "/nonexistent"}, err: []string{"meridiand binary"}},
 		}},
 		{"help", []step{
 			{args: []string{"-h"}, stdout: []string{"Commands:", "inspect KEY", "node remove ID", "MERIDIAN_ADDR", "Examples:", "--context"}},

@@ -1,0 +1,129 @@
+// Command meridiand runs one Meridian node. See `meridiand -h` and the
+// README for every flag; `meridian dev` starts a local cluster of them.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/meridiankv/meridian/region"
+	"github.com/meridiankv/meridian/storage"
+)
+
+func main() {
+	if err := run(os.Args[1:], os.Stderr); err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(os.Stderr, "meridiand:", err)
+		}
+		os.Exit(2)
+	}
+}
+
+// run parses flags, starts the node and serves until SIGINT or SIGTERM.
+func run(args []string, stderr io.Writer) error {
+	cfg, opts, err := parseFlags(args, stderr)
+	if err != nil {
+		return err
+	}
+	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: opts.logLevel}))
+	cfg.Logger = logger
+	node, err := region.Start(cfg)
+	if err != nil {
+		return err
+	}
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
+	sig := <-sigs
+	signal.Stop(sigs)
+	if sig == syscall.SIGTERM && opts.leaveOnTerm {
+		logger.Info("SIGTERM: leaving the region before exiting")
+		ctx, cancel := context.WithTimeout(context.Background(), opts.leaveTimeout)
+		err := node.Leave(ctx)
+		cancel()
+		if err != nil {
+			logger.Error("leave did not complete; the node stays a member and keeps its data", "err", err)
+		}
+	}
+	logger.Info("stopping", "signal", sig.String())
+	return node.Close()
+}
+
+type options struct {
+	leaveOnTerm  bool
+	leaveTimeout time.Duration
+	logLevel     slog.Level
+}
+
+func parseFlags(args []string, stderr io.Writer) (region.Config, options, error) {
+	host, _ := os.Hostname()
+	cfg := region.DefaultConfig(host)
+	var o options
+	fs := flag.NewFlagSet("meridiand", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "usage: meridiand --id ID --data DIR --tls-dir DIR [flags]\n\nRuns one Meridian node. Flags:\n")
+		fs.PrintDefaults()
+	}
+	fs.StringVar(&cfg.ID, "id", cfg.ID, "node id, unique in the region (default: the host name)")
+	fs.StringVar(&cfg.Region, "region", cfg.Region, "region name")
+	fs.StringVar(&cfg.DataDir, "data", "", "data directory (required)")
+	fs.StringVar(&cfg.TLSDir, "tls-dir", "", "directory with ca.crt, ID.crt and ID.key for mutual TLS between nodes (required; `meridian dev` makes them)")
+	fs.StringVar(&cfg.RESPAddr, "resp", cfg.RESPAddr, "Redis-protocol listen address")
+	fs.StringVar(&cfg.HTTPAddr, "http", cfg.HTTPAddr, "HTTP/JSON listen address")
+	fs.StringVar(&cfg.PeerAddr, "peer", cfg.PeerAddr, "QUIC listen address for node-to-node traffic (outgoing traffic leaves from its IP)")
+	fs.StringVar(&cfg.GossipAddr, "gossip", cfg.GossipAddr, "memberlist gossip listen address (UDP and TCP)")
+	join := fs.String("join", "", "comma-separated gossip addresses of nodes already in the region (empty: a new region, or a restart)")
+	fs.IntVar(&cfg.Replicas, "replicas", cfg.Replicas, "copies of each key (N)")
+	fs.IntVar(&cfg.VNodes, "vnodes", cfg.VNodes, "virtual nodes: this node's weight in the ring")
+	syncMode := fs.String("sync", "batched", "when writes reach the disk: always (fsync every commit before acknowledging) or batched (fsync every --sync-interval; a crash of the process loses nothing, a power loss up to one interval)")
+	fs.DurationVar(&cfg.SyncInterval, "sync-interval", cfg.SyncInterval, "fsync period under --sync batched")
+	fs.DurationVar(&cfg.RequestTimeout, "request-timeout", cfg.RequestTimeout, "how long a coordinator waits for replicas")
+	fs.IntVar(&cfg.MaxKeySize, "max-key-size", cfg.MaxKeySize, "largest key, bytes")
+	fs.IntVar(&cfg.MaxValueSize, "max-value-size", cfg.MaxValueSize, "largest value or set member, bytes")
+	fs.DurationVar(&cfg.AntiEntropyInterval, "anti-entropy-interval", cfg.AntiEntropyInterval, "how often to compare Merkle trees with a peer (0 disables)")
+	fs.Int64Var(&cfg.MaxHintBytes, "max-hint-bytes", cfg.MaxHintBytes, "disk budget for hints kept for unreachable replicas")
+	fs.DurationVar(&cfg.ProbeInterval, "probe-interval", cfg.ProbeInterval, "failure-detection probe period")
+	fs.DurationVar(&cfg.ProbeTimeout, "probe-timeout", cfg.ProbeTimeout, "failure-detection probe timeout")
+	fs.IntVar(&cfg.SuspicionMult, "suspicion-mult", cfg.SuspicionMult, "suspicion timeout = mult x log10(nodes) x probe interval; suspects are routed around at once")
+	fs.DurationVar(&cfg.DeadTimeout, "dead-timeout", cfg.DeadTimeout, "remove a node dead this long for good and re-replicate its ranges (0: only `meridian node remove`)")
+	fs.BoolVar(&o.leaveOnTerm, "leave-on-term", false, "on SIGTERM, hand all data off and leave the region before exiting")
+	fs.DurationVar(&o.leaveTimeout, "leave-timeout", 10*time.Minute, "how long --leave-on-term may take")
+	level := fs.String("log-level", "info", "debug, info, warn or error")
+	if err := fs.Parse(args); err != nil {
+		return cfg, o, err
+	}
+	if fs.NArg() > 0 {
+		return cfg, o, fmt.Errorf("unexpected argument %q: every setting is a flag (see meridiand -h)", fs.Arg(0))
+	}
+	var errs []error
+	if *join != "" {
+		cfg.Join = strings.Split(*join, ",")
+	}
+	switch *syncMode {
+	case "always":
+		cfg.Sync = storage.SyncAlways
+	case "batched":
+		cfg.Sync = storage.SyncBatched
+	default:
+		errs = append(errs, fmt.Errorf("--sync %q: use always or batched", *syncMode))
+	}
+	if err := o.logLevel.UnmarshalText([]byte(*level)); err != nil {
+		errs = append(errs, fmt.Errorf("--log-level %q: use debug, info, warn or error", *level))
+	}
+	if err := cfg.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if len(errs) > 0 {
+		return cfg, o, fmt.Errorf("bad flags (see meridiand -h):\n%w", errors.Join(errs...))
+	}
+	return cfg, o, nil
+}

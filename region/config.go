@@ -1,0 +1,146 @@
+package region
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"strings"
+	"time"
+
+	"github.com/meridiankv/meridian/storage"
+)
+
+// Config configures one node. Start from DefaultConfig; cmd/meridiand fills
+// it from flags and Validate reports every problem at once.
+type Config struct {
+	// ID names the node, uniquely within the region. Required.
+	ID string
+	// Region names the region the node belongs to. Default "local".
+	Region string
+	// DataDir is where the node keeps its data. Required unless InMemory.
+	DataDir string
+	// InMemory keeps everything in memory (tests): a restart loses it.
+	InMemory bool
+
+	// RESPAddr is the Redis-protocol listener. Default 127.0.0.1:6379.
+	RESPAddr string
+	// HTTPAddr is the HTTP/JSON listener. Default 127.0.0.1:8080.
+	HTTPAddr string
+	// PeerAddr is the QUIC listener for node-to-node traffic; outgoing
+	// connections leave from its IP too. Default 127.0.0.1:7000.
+	PeerAddr string
+	// GossipAddr is memberlist's UDP and TCP listener. Default 127.0.0.1:7946.
+	GossipAddr string
+	// Join lists gossip addresses of nodes already in the region. Empty
+	// starts a new region (or restarts a node that knows its region).
+	Join []string
+	// TLSDir holds ca.crt and the node's certificate and key (<id>.crt, <id>.key)
+	// for mutual TLS between nodes. Required unless InMemory.
+	TLSDir string
+
+	// Replicas is N, the copies of each key. Default 3.
+	Replicas int
+	// VNodes is the node's virtual-node count, its weight in the ring.
+	// Default 256.
+	VNodes int
+	// Sync says when writes reach the disk: storage.SyncAlways (every commit
+	// is fsynced before it is acknowledged) or storage.SyncBatched (fsync
+	// every SyncInterval). Default SyncBatched.
+	Sync storage.SyncMode
+	// SyncInterval is the fsync period under SyncBatched. Default 10ms.
+	SyncInterval time.Duration
+
+	// RequestTimeout is how long a coordinator waits for replicas. Default 1s.
+	RequestTimeout time.Duration
+	// MaxKeySize and MaxValueSize bound keys and values, in bytes.
+	// Defaults 1 KiB and 1 MiB.
+	MaxKeySize, MaxValueSize int
+	// AntiEntropyInterval is how often a node compares Merkle trees with a
+	// peer. Default 10s.
+	AntiEntropyInterval time.Duration
+	// MaxHintBytes bounds the disk used by hints. Default 1 GiB.
+	MaxHintBytes int64
+
+	// ProbeInterval is memberlist's failure-detection probe period.
+	// Default 500ms.
+	ProbeInterval time.Duration
+	// ProbeTimeout is how long a probe waits for an ack. Default 250ms.
+	ProbeTimeout time.Duration
+	// SuspicionMult scales the time a suspect node has to refute before it
+	// is declared dead: SuspicionMult * log10(max(1, nodes)) * ProbeInterval
+	// (memberlist's formula). Default 4. A suspect node is routed around at
+	// once; only a dead one is reported dead.
+	SuspicionMult int
+	// DeadTimeout removes a node dead this long from the ring for good, so
+	// that the survivors re-replicate its ranges. Zero never removes a node
+	// on its own. Default 0: use `meridian node remove`.
+	DeadTimeout time.Duration
+
+	// Logger receives the node's logs. Default slog.Default().
+	Logger *slog.Logger
+}
+
+// DefaultConfig returns the defaults for node id.
+func DefaultConfig(id string) Config {
+	return Config{
+		ID:                  id,
+		Region:              "local",
+		RESPAddr:            "127.0.0.1:6379",
+		HTTPAddr:            "127.0.0.1:8080",
+		PeerAddr:            "127.0.0.1:7000",
+		GossipAddr:          "127.0.0.1:7946",
+		Replicas:            3,
+		VNodes:              256,
+		Sync:                storage.SyncBatched,
+		SyncInterval:        10 * time.Millisecond,
+		RequestTimeout:      time.Second,
+		MaxKeySize:          1024,
+		MaxValueSize:        1 << 20,
+		AntiEntropyInterval: 10 * time.Second,
+		MaxHintBytes:        1 << 30,
+		ProbeInterval:       500 * time.Millisecond,
+		ProbeTimeout:        250 * time.Millisecond,
+		SuspicionMult:       4,
+	}
+}
+
+// Validate reports every problem with c at once. Each message starts with
+// the name of the meridiand flag that sets the field.
+func (c Config) Validate() error {
+	var errs []error
+	check := func(bad bool, format string, args ...any) {
+		if bad {
+			errs = append(errs, fmt.Errorf(format, args...))
+		}
+	}
+	check(c.ID == "" || len(c.ID) > 64 || strings.ContainsAny(c.ID, "/\\ ,"),
+		"--id %q: give every node a unique id of 1 to 64 characters, without spaces, commas or slashes", c.ID)
+	check(c.Region == "", "--region is empty: name the region (default \"local\")")
+	check(!c.InMemory && c.DataDir == "", "--data is empty: give the node a data directory")
+	check(!c.InMemory && c.TLSDir == "", "--tls-dir is empty: it must hold ca.crt, %s.crt and %s.key (meridian dev makes them)", c.ID, c.ID)
+	for _, a := range []struct{ flag, addr string }{{"resp", c.RESPAddr}, {"http", c.HTTPAddr}, {"peer", c.PeerAddr}, {"gossip", c.GossipAddr}} {
+		if _, _, err := net.SplitHostPort(a.addr); err != nil {
+			errs = append(errs, fmt.Errorf("--%s %q: want host:port", a.flag, a.addr))
+		}
+	}
+	for _, j := range c.Join {
+		if _, _, err := net.SplitHostPort(j); err != nil {
+			errs = append(errs, fmt.Errorf("--join %q: want host:port of a node's gossip listener", j))
+		}
+	}
+	check(c.Replicas < 1 || c.Replicas > 9, "--replicas %d: use 1 to 9", c.Replicas)
+	check(c.VNodes < 1 || c.VNodes > 4096, "--vnodes %d: use 1 to 4096", c.VNodes)
+	check(c.Sync != storage.SyncAlways && c.Sync != storage.SyncBatched, "--sync %v: use always or batched", c.Sync)
+	check(c.Sync == storage.SyncBatched && c.SyncInterval <= 0, "--sync-interval %s: must be positive", c.SyncInterval)
+	check(c.RequestTimeout <= 0, "--request-timeout %s: must be positive", c.RequestTimeout)
+	check(c.MaxKeySize < 1 || c.MaxKeySize > 64<<10, "--max-key-size %d: use 1 to 65536 bytes", c.MaxKeySize)
+	check(c.MaxValueSize < 1 || c.MaxValueSize > 32<<20, "--max-value-size %d: use 1 byte to 32 MiB", c.MaxValueSize)
+	check(c.AntiEntropyInterval < 0, "--anti-entropy-interval %s: must not be negative (0 disables)", c.AntiEntropyInterval)
+	check(c.MaxHintBytes < 0, "--max-hint-bytes %d: must not be negative", c.MaxHintBytes)
+	check(c.ProbeInterval <= 0, "--probe-interval %s: must be positive", c.ProbeInterval)
+	check(c.ProbeTimeout <= 0 || c.ProbeTimeout > c.ProbeInterval, "--probe-timeout %s: must be positive and at most --probe-interval", c.ProbeTimeout)
+	check(c.SuspicionMult < 1, "--suspicion-mult %d: must be at least 1", c.SuspicionMult)
+	check(c.DeadTimeout < 0, "--dead-timeout %s: must not be negative (0 disables)", c.DeadTimeout)
+	return errors.Join(errs...)
+}

@@ -1,0 +1,200 @@
+package region
+
+import (
+	"fmt"
+	"log"
+	"log/slog"
+	"net"
+	"strconv"
+	gosync "sync"
+	"time"
+
+	"github.com/hashicorp/memberlist"
+)
+
+// gossip runs memberlist for the region: failure detection (who is alive,
+// suspect or dead) and the spreading of the roster, which memberlist carries
+// as user data (broadcasts for changes, push-pull for the whole roster).
+type gossip struct {
+	ml     *memberlist.Memberlist
+	queue  *memberlist.TransmitLimitedQueue
+	notify chan struct{} // signalled (never blocking) when the roster changes
+
+	mu     gosync.Mutex
+	roster Roster
+	self   string
+}
+
+// gossipDelegate adapts gossip to memberlist's callbacks, serf style.
+type gossipDelegate struct{ g *gossip }
+
+var _ memberlist.Delegate = gossipDelegate{}
+
+func (d gossipDelegate) NodeMeta(limit int) []byte { return nil }
+func (d gossipDelegate) NotifyMsg(b []byte)        { d.g.mergeBytes(b) }
+func (d gossipDelegate) GetBroadcasts(overhead, limit int) [][]byte {
+	return d.g.queue.GetBroadcasts(overhead, limit)
+}
+func (d gossipDelegate) LocalState(join bool) []byte { return d.g.encoded() }
+func (d gossipDelegate) MergeRemoteState(buf []byte, join bool) {
+	d.g.mergeBytes(buf)
+}
+
+// rosterBroadcast gossips one roster entry; a newer one for the same member
+// replaces it in the queue.
+type rosterBroadcast struct {
+	id  string
+	msg []byte
+}
+
+func (b rosterBroadcast) Invalidates(o memberlist.Broadcast) bool {
+	ob, ok := o.(rosterBroadcast)
+	return ok && ob.id == b.id
+}
+func (b rosterBroadcast) Message() []byte { return b.msg }
+func (b rosterBroadcast) Finished()       {}
+
+// gossipConfig is what startGossip needs.
+type gossipConfig struct {
+	self          Member
+	roster        Roster // as stored; self's entry is set from self
+	join          []string
+	probeInterval time.Duration
+	probeTimeout  time.Duration
+	suspicionMult int
+	pushPull      time.Duration
+	logger        *slog.Logger
+}
+
+func startGossip(c gossipConfig) (*gossip, error) {
+	host, portStr, err := net.SplitHostPort(c.self.Gossip)
+	if err != nil {
+		return nil, fmt.Errorf("region: gossip address %q: %w", c.self.Gossip, err)
+	}
+	port, _ := strconv.Atoi(portStr)
+	g := &gossip{notify: make(chan struct{}, 1), roster: c.roster.Clone(), self: c.self.ID}
+	if g.roster == nil {
+		g.roster = Roster{}
+	}
+	g.roster[c.self.ID] = c.self
+	cfg := memberlist.DefaultLANConfig()
+	cfg.Name = c.self.ID
+	cfg.BindAddr, cfg.BindPort = host, port
+	cfg.AdvertiseAddr, cfg.AdvertisePort = host, port
+	cfg.Label = "meridian/" + c.self.Region
+	cfg.ProbeInterval, cfg.ProbeTimeout, cfg.SuspicionMult = c.probeInterval, c.probeTimeout, c.suspicionMult
+	cfg.PushPullInterval = c.pushPull
+	cfg.Delegate = gossipDelegate{g}
+	cfg.LogOutput = nil
+	cfg.Logger = log.New(slogWriter{c.logger}, "", 0)
+	nt, err := memberlist.NewNetTransport(&memberlist.NetTransportConfig{BindAddrs: []string{host}, BindPort: port, Logger: cfg.Logger})
+	if err != nil {
+		return nil, fmt.Errorf("region: gossip on %s: %w", c.self.Gossip, err)
+	}
+	cfg.Transport = boundTransport{NetTransport: nt, ip: net.ParseIP(host)}
+	ml, err := memberlist.Create(cfg)
+	if err != nil {
+		nt.Shutdown()
+		return nil, fmt.Errorf("region: starting gossip on %s: %w", c.self.Gossip, err)
+	}
+	g.ml = ml
+	g.queue = &memberlist.TransmitLimitedQueue{NumNodes: ml.NumMembers, RetransmitMult: cfg.RetransmitMult}
+	g.broadcast(c.self)
+	if len(c.join) > 0 {
+		if _, err := ml.Join(c.join); err != nil {
+			c.logger.Warn("could not reach any node to join yet; will keep gossiping", "join", c.join, "err", err)
+		}
+	}
+	return g, nil
+}
+
+// boundTransport makes memberlist's TCP connections leave from the node's
+// own address, like its UDP packets, so that tests can cut one node off with
+// firewall rules on its address.
+type boundTransport struct {
+	*memberlist.NetTransport
+	ip net.IP
+}
+
+func (t boundTransport) DialTimeout(addr string, timeout time.Duration) (net.Conn, error) {
+	return t.DialAddressTimeout(memberlist.Address{Addr: addr}, timeout)
+}
+
+func (t boundTransport) DialAddressTimeout(a memberlist.Address, timeout time.Duration) (net.Conn, error) {
+	d := net.Dialer{Timeout: timeout, LocalAddr: &net.TCPAddr{IP: t.ip}}
+	return d.Dial("tcp", a.Addr)
+}
+
+func (g *gossip) encoded() []byte {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return encodeRoster(g.roster)
+}
+
+func (g *gossip) mergeBytes(b []byte) {
+	r, err := decodeRoster(b)
+	if err != nil {
+		return // a peer of another version or a corrupt packet: ignore it
+	}
+	g.mu.Lock()
+	changed := g.roster.Merge(r)
+	g.mu.Unlock()
+	for _, m := range changed {
+		g.broadcast(m)
+	}
+	if len(changed) > 0 {
+		g.signal()
+	}
+}
+
+// update records a change of member m, with a version above what the roster
+// holds, and gossips it.
+func (g *gossip) update(m Member) Member {
+	g.mu.Lock()
+	m.Version = max(m.Version, g.roster[m.ID].Version) + 1
+	g.roster[m.ID] = m
+	g.mu.Unlock()
+	g.broadcast(m)
+	g.signal()
+	return m
+}
+
+func (g *gossip) broadcast(m Member) {
+	g.queue.QueueBroadcast(rosterBroadcast{id: m.ID, msg: encodeRoster(Roster{m.ID: m})})
+}
+
+func (g *gossip) signal() {
+	select {
+	case g.notify <- struct{}{}:
+	default:
+	}
+}
+
+// snapshot returns the roster and the liveness memberlist reports: alive or
+// suspect for the members it sees, absent for the others.
+func (g *gossip) snapshot() (Roster, map[string]memberlist.NodeStateType) {
+	g.mu.Lock()
+	r := g.roster.Clone()
+	g.mu.Unlock()
+	live := map[string]memberlist.NodeStateType{}
+	for _, n := range g.ml.Members() {
+		live[n.Name] = n.State
+	}
+	return r, live
+}
+
+// leave tells the others this node is going, and stops gossiping.
+func (g *gossip) leave(timeout time.Duration) error {
+	err := g.ml.Leave(timeout)
+	return err
+}
+
+func (g *gossip) stop() error { return g.ml.Shutdown() }
+
+// slogWriter turns memberlist's log lines into slog debug records.
+type slogWriter struct{ l *slog.Logger }
+
+func (w slogWriter) Write(p []byte) (int, error) {
+	w.l.Debug(string(p), "component", "memberlist")
+	return len(p), nil
+}

@@ -1,0 +1,140 @@
+package region
+
+import (
+	"time"
+
+	"github.com/meridiankv/meridian/crdt"
+	kvsync "github.com/meridiankv/meridian/sync"
+	"github.com/meridiankv/meridian/wire"
+)
+
+// maxBatch bounds the events handled before a flush, so that a flood of
+// requests still gets its writes committed and answered promptly.
+const maxBatch = 512
+
+// maxFrame is the size beyond which messages to one peer are split into
+// several frames.
+const maxFrame = 4 << 20
+
+func (n *Node) loop() {
+	defer close(n.done)
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	view := time.NewTicker(100 * time.Millisecond)
+	defer view.Stop()
+	for {
+		select {
+		case <-n.stop:
+			n.failWaiters()
+			return
+		case r := <-n.reqs:
+			n.submit(r)
+		case msgs := <-n.inbound:
+			n.step(msgs)
+		case <-tick.C:
+			n.sm.Tick(time.Now().UnixNano())
+		case <-view.C:
+			n.refreshView(time.Now().UnixNano())
+		case <-n.g.notify:
+			n.refreshView(time.Now().UnixNano())
+		case ch := <-n.leaveReq:
+			n.startLeave(ch)
+		}
+		n.drain()
+		n.flush()
+	}
+}
+
+// drain handles the requests and messages already waiting, up to maxBatch.
+func (n *Node) drain() {
+	for range maxBatch {
+		select {
+		case r := <-n.reqs:
+			n.submit(r)
+		case msgs := <-n.inbound:
+			n.step(msgs)
+		default:
+			return
+		}
+	}
+}
+
+func (n *Node) submit(r request) {
+	n.waiters[r.id] = r.ch
+	n.sm.Submit(time.Now().UnixNano(), kvsync.Request{ID: r.id, Op: r.op})
+}
+
+func (n *Node) step(msgs []wire.Message) {
+	now := time.Now().UnixNano()
+	for _, m := range msgs {
+		if m.To == crdt.NodeID(n.cfg.ID) {
+			n.sm.Step(now, m)
+		}
+	}
+}
+
+// flush commits the state machine's writes, then sends its messages, one
+// frame per peer, and answers its clients.
+func (n *Node) flush() {
+	rd, err := n.sm.Flush()
+	if err != nil {
+		n.log.Error("commit failed: writes of this batch are not acknowledged", "err", err)
+	}
+	n.sendAll(rd.Messages)
+	for _, r := range rd.Responses {
+		if ch, ok := n.waiters[r.ID]; ok {
+			delete(n.waiters, r.ID)
+			ch <- r
+		}
+	}
+	n.mu.Lock()
+	n.smStats = n.sm.Stats()
+	n.mu.Unlock()
+}
+
+func (n *Node) sendAll(msgs []wire.Message) {
+	if len(msgs) == 0 {
+		return
+	}
+	byPeer := map[crdt.NodeID][]wire.Message{}
+	var order []crdt.NodeID
+	for _, m := range msgs {
+		if _, ok := byPeer[m.To]; !ok {
+			order = append(order, m.To)
+		}
+		byPeer[m.To] = append(byPeer[m.To], m)
+	}
+	for _, to := range order {
+		addr, ok := n.members.peers[to]
+		if !ok {
+			n.log.Warn("no address for a peer: dropping its messages", "peer", to)
+			continue
+		}
+		n.sendFrames(to, addr, byPeer[to])
+	}
+}
+
+// sendFrames sends msgs in one frame, or in halves while a frame would be
+// larger than maxFrame.
+func (n *Node) sendFrames(to crdt.NodeID, addr string, msgs []wire.Message) {
+	frame, err := wire.EncodeFrame(msgs)
+	if err != nil {
+		n.log.Error("could not encode messages", "peer", to, "err", err)
+		return
+	}
+	if len(frame) > maxFrame && len(msgs) > 1 {
+		n.sendFrames(to, addr, msgs[:len(msgs)/2])
+		n.sendFrames(to, addr, msgs[len(msgs)/2:])
+		return
+	}
+	if err := n.tr.Send(addr, frame); err != nil {
+		n.log.Debug("could not send to a peer; it will be hinted or repaired", "peer", to, "err", err)
+	}
+}
+
+func (n *Node) failWaiters() {
+	for id, ch := range n.waiters {
+		ch <- kvsync.Response{Err: kvsync.ErrStopped}
+		delete(n.waiters, id)
+	}
+}

@@ -1,0 +1,290 @@
+package region
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	gosync "sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/meridiankv/meridian/crdt"
+	"github.com/meridiankv/meridian/region/httpapi"
+	"github.com/meridiankv/meridian/region/transport"
+	"github.com/meridiankv/meridian/storage"
+	kvsync "github.com/meridiankv/meridian/sync"
+	"github.com/meridiankv/meridian/wire"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Node is one running Meridian node: storage, the replication state machine
+// (kvsync.Node) driven by one goroutine, the QUIC transport to the other
+// nodes, memberlist gossip, and the client endpoints.
+//
+// All replication logic runs in the loop goroutine, which owns the state
+// machine; everything else talks to it through channels. A batch of events
+// is handled, then the state machine's writes are committed in one batch
+// (group commit) and only then are its messages sent and clients answered.
+type Node struct {
+	cfg   Config
+	log   *slog.Logger
+	actor crdt.NodeID
+
+	db    *storage.DB
+	store kvsync.Store
+	sm    *kvsync.Node
+	tr    peerTransport
+	g     *gossip
+	reg   *prometheus.Registry
+	met   *metrics
+	http  *httpapi.Server
+
+	reqs    chan request
+	inbound chan []wire.Message
+	stop    chan struct{}
+	done    chan struct{}
+	nextReq atomic.Uint64
+
+	// Owned by the loop.
+	waiters  map[uint64]chan kvsync.Response
+	members  *membership
+	leaving  chan struct{} // closed when a leave completed its handoff
+	leaveReq chan chan error
+
+	mu      gosync.Mutex // guards what other goroutines read
+	cluster ClusterInfo
+	smStats kvsync.Stats
+	closed  bool
+}
+
+// peerTransport is what the node needs of a transport.
+type peerTransport interface {
+	Send(addr string, frame []byte) error
+	Close() error
+}
+
+type request struct {
+	id uint64
+	op wire.Op
+	ch chan kvsync.Response
+}
+
+// Start opens the node's storage, joins the region and starts serving.
+func Start(cfg Config) (*Node, error) {
+	return start(cfg, nil)
+}
+
+// start starts a node; mem, when not nil, replaces QUIC with an in-memory
+// network (tests).
+func start(cfg Config, mem *transport.MemNetwork) (_ *Node, err error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	n := &Node{cfg: cfg, log: cfg.Logger.With("node", cfg.ID), reqs: make(chan request, 1024),
+		inbound: make(chan []wire.Message, 1024), stop: make(chan struct{}), done: make(chan struct{}),
+		waiters: map[uint64]chan kvsync.Response{}, leaveReq: make(chan chan error)}
+	defer func() {
+		if err != nil {
+			n.closeAll()
+		}
+	}()
+	if err := n.openStorage(); err != nil {
+		return nil, err
+	}
+	if err := n.openTransport(mem); err != nil {
+		return nil, err
+	}
+	roster, err := n.loadRoster()
+	if err != nil {
+		return nil, err
+	}
+	self := n.selfMember(roster)
+	n.g, err = startGossip(gossipConfig{self: self, roster: roster, join: cfg.Join,
+		probeInterval: cfg.ProbeInterval, probeTimeout: cfg.ProbeTimeout, suspicionMult: cfg.SuspicionMult,
+		pushPull: 5 * time.Second, logger: n.log})
+	if err != nil {
+		return nil, err
+	}
+	now := time.Now().UnixNano()
+	n.sm, err = kvsync.NewNode(n.syncConfig(), n.store, now)
+	if err != nil {
+		return nil, err
+	}
+	n.members = newMembership(cfg, now)
+	n.refreshView(now)
+	n.reg = prometheus.NewRegistry()
+	n.met = newMetrics(n.reg, n)
+	go n.loop()
+	if err := n.serve(); err != nil {
+		n.mu.Lock()
+		n.closed = true
+		n.mu.Unlock()
+		close(n.stop)
+		<-n.done
+		return nil, err
+	}
+	n.log.Info("node started", "region", cfg.Region, "actor", n.actor, "status", self.Status,
+		"peer", cfg.PeerAddr, "gossip", cfg.GossipAddr)
+	return n, nil
+}
+
+func (n *Node) syncConfig() kvsync.Config {
+	c := kvsync.DefaultConfig(crdt.NodeID(n.cfg.ID))
+	c.Actor = n.actor
+	c.Replicas = n.cfg.Replicas
+	c.RequestTimeout = n.cfg.RequestTimeout
+	c.MaxKeySize, c.MaxValueSize = n.cfg.MaxKeySize, n.cfg.MaxValueSize
+	c.AntiEntropyInterval = n.cfg.AntiEntropyInterval
+	c.MaxHintBytes = n.cfg.MaxHintBytes
+	return c
+}
+
+// openStorage opens the data directory and reads (or creates) the node's
+// incarnation: the actor in the dots it mints is its id plus the
+// incarnation, so a node whose data was wiped never mints a dot again.
+func (n *Node) openStorage() error {
+	opts := storage.DefaultOptions()
+	opts.InMemory = n.cfg.InMemory
+	opts.Sync, opts.SyncInterval = n.cfg.Sync, n.cfg.SyncInterval
+	opts.MaxHintBytes = n.cfg.MaxHintBytes
+	opts.Logger = storage.LoggerFunc(func(format string, args ...any) { n.log.Warn(fmt.Sprintf(format, args...), "component", "badger") })
+	db, err := storage.Open(n.cfg.DataDir, opts)
+	if err != nil {
+		return fmt.Errorf("region: opening data directory %q: %w", n.cfg.DataDir, err)
+	}
+	n.db, n.store = db, diskStore{db}
+	inc, err := db.GetMeta("incarnation")
+	if err != nil {
+		return fmt.Errorf("region: reading the node's incarnation: %w", err)
+	}
+	if inc == nil {
+		var b [4]byte
+		if _, err := rand.Read(b[:]); err != nil {
+			return err
+		}
+		inc = []byte(hex.EncodeToString(b[:]))
+		if err := db.PutMeta("incarnation", inc); err != nil {
+			return fmt.Errorf("region: recording the node's incarnation: %w", err)
+		}
+	}
+	n.actor = crdt.NodeID(n.cfg.ID + "." + string(inc))
+	return nil
+}
+
+func (n *Node) openTransport(mem *transport.MemNetwork) error {
+	handler := func(from string, frame []byte) {
+		msgs, err := wire.DecodeFrame(frame)
+		if err != nil {
+			n.log.Warn("dropping a frame that does not decode", "from", from, "err", err)
+			return
+		}
+		select {
+		case n.inbound <- msgs:
+		case <-n.stop:
+		}
+	}
+	if mem != nil {
+		t, err := mem.Listen(n.cfg.PeerAddr, handler)
+		if err != nil {
+			return err
+		}
+		n.tr = t
+		return nil
+	}
+	tlsCfg, err := transport.LoadMutualTLS(n.cfg.TLSDir, n.cfg.ID)
+	if err != nil {
+		return fmt.Errorf("region: loading TLS material for %s from %s: %w", n.cfg.ID, n.cfg.TLSDir, err)
+	}
+	tc := transport.DefaultConfig()
+	tc.Addr, tc.TLS, tc.Logger = n.cfg.PeerAddr, tlsCfg, n.log.With("component", "transport")
+	t, err := transport.Listen(tc, handler)
+	if err != nil {
+		return fmt.Errorf("region: peer listener on %s: %w", n.cfg.PeerAddr, err)
+	}
+	n.tr = t
+	return nil
+}
+
+// serve starts the client endpoints.
+func (n *Node) serve() error {
+	hc := httpapi.DefaultConfig()
+	hc.Addr, hc.MaxValueSize, hc.Logger = n.cfg.HTTPAddr, int64(n.cfg.MaxValueSize), n.log.With("component", "http")
+	hc.Metrics = promhttp.HandlerFor(n.reg, promhttp.HandlerOpts{})
+	h, err := httpapi.Listen(hc, httpBackend{n})
+	if err != nil {
+		return fmt.Errorf("region: HTTP listener on %s: %w", n.cfg.HTTPAddr, err)
+	}
+	n.http = h
+	return nil
+}
+
+// Do runs a client operation and waits for its answer. It is safe for
+// concurrent use.
+func (n *Node) Do(ctx context.Context, op wire.Op) kvsync.Response {
+	start := time.Now()
+	r := n.do(ctx, op)
+	n.met.observe(op, start, r)
+	return r
+}
+
+func (n *Node) do(ctx context.Context, op wire.Op) kvsync.Response {
+	r := request{id: n.nextReq.Add(1), op: op, ch: make(chan kvsync.Response, 1)}
+	select {
+	case n.reqs <- r:
+	case <-ctx.Done():
+		return kvsync.Response{Err: fmt.Errorf("region: %w before the request was taken", ctx.Err())}
+	case <-n.stop:
+		return kvsync.Response{Err: kvsync.ErrStopped}
+	}
+	select {
+	case resp := <-r.ch:
+		return resp
+	case <-ctx.Done():
+		return kvsync.Response{Err: fmt.Errorf("region: %w: %w waiting for the answer", kvsync.ErrUnknownOutcome, ctx.Err())}
+	case <-n.done:
+		return kvsync.Response{Err: kvsync.ErrStopped}
+	}
+}
+
+// Close stops the node without handing its data off: it keeps its ranges
+// and catches up when it starts again. Use Leave first to leave for good.
+func (n *Node) Close() error {
+	n.mu.Lock()
+	if n.closed {
+		n.mu.Unlock()
+		return nil
+	}
+	n.closed = true
+	n.mu.Unlock()
+	if n.http != nil {
+		n.http.Close() // stop taking requests before the loop stops
+		n.http = nil
+	}
+	close(n.stop)
+	<-n.done
+	return n.closeAll()
+}
+
+func (n *Node) closeAll() error {
+	var errs []error
+	if n.http != nil {
+		errs = append(errs, n.http.Close())
+	}
+	if n.g != nil {
+		errs = append(errs, n.g.stop())
+	}
+	if n.tr != nil {
+		errs = append(errs, n.tr.Close())
+	}
+	if n.db != nil {
+		errs = append(errs, n.db.Close())
+	}
+	return errors.Join(errs...)
+}

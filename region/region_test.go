@@ -1,0 +1,193 @@
+package region
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/meridiankv/meridian/region/transport"
+	kvsync "github.com/meridiankv/meridian/sync"
+	"github.com/meridiankv/meridian/wire"
+)
+
+// testRegion starts n nodes on their own loopback addresses 127.0.<net>.<i>,
+// with QUIC and TLS as in production, data on disk, and short timeouts.
+type testRegion struct {
+	t     *testing.T
+	dir   string
+	net   int
+	cfgs  []Config
+	nodes []*Node
+}
+
+func newTestRegion(t *testing.T, n, subnet int) *testRegion {
+	t.Helper()
+	r := &testRegion{t: t, dir: t.TempDir(), net: subnet}
+	ca, err := transport.NewCA()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tlsDir := filepath.Join(r.dir, "tls")
+	if err := ca.Write(tlsDir); err != nil {
+		t.Fatal(err)
+	}
+	for i := 1; i <= n; i++ {
+		id := fmt.Sprintf("n%d", i)
+		ip := fmt.Sprintf("127.0.%d.%d", subnet, i)
+		if err := ca.IssueFiles(tlsDir, id, []net.IP{net.ParseIP(ip)}); err != nil {
+			t.Fatal(err)
+		}
+		c := DefaultConfig(id)
+		c.DataDir, c.TLSDir = filepath.Join(r.dir, id), tlsDir
+		c.RESPAddr, c.HTTPAddr = ip+":16379", ip+":18080"
+		c.PeerAddr, c.GossipAddr = ip+":17000", ip+":17946"
+		if i > 1 {
+			c.Join = []string{fmt.Sprintf("127.0.%d.1:17946", subnet)}
+		}
+		c.ProbeInterval, c.ProbeTimeout = 200*time.Millisecond, 100*time.Millisecond
+		c.AntiEntropyInterval = time.Second
+		c.Logger = testLogger()
+		r.cfgs = append(r.cfgs, c)
+	}
+	r.nodes = make([]*Node, n)
+	for i := range n {
+		r.start(i)
+	}
+	t.Cleanup(func() {
+		for _, nd := range r.nodes {
+			if nd != nil {
+				nd.Close()
+			}
+		}
+	})
+	return r
+}
+
+func testLogger() *slog.Logger {
+	if os.Getenv("MERIDIAN_TEST_LOG") != "" {
+		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	return slog.New(slog.NewTextHandler(io.Discard, nil))
+}
+
+func (r *testRegion) start(i int) {
+	r.t.Helper()
+	n, err := Start(r.cfgs[i])
+	if err != nil {
+		r.t.Fatalf("starting %s: %v", r.cfgs[i].ID, err)
+	}
+	r.nodes[i] = n
+}
+
+func (r *testRegion) stop(i int) {
+	r.t.Helper()
+	if err := r.nodes[i].Close(); err != nil {
+		r.t.Fatalf("stopping %s: %v", r.cfgs[i].ID, err)
+	}
+	r.nodes[i] = nil
+}
+
+// waitFor polls cond until it holds or the deadline passes.
+func waitFor(t *testing.T, what string, d time.Duration, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %s waiting for %s", d, what)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// settled: every running node sees every member active and alive.
+func (r *testRegion) settled() bool {
+	for _, n := range r.nodes {
+		if n == nil {
+			continue
+		}
+		c := n.Cluster()
+		if len(c.Members) != len(r.nodes) {
+			return false
+		}
+		for _, m := range c.Members {
+			if m.Status != Active || m.Health != "alive" {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+func put(key, value string, lvl kvsync.Level) wire.Op {
+	return wire.Op{Kind: wire.OpPut, Key: []byte(key), Value: []byte(value), Level: uint8(lvl)}
+}
+
+func get(key string, lvl kvsync.Level) wire.Op {
+	return wire.Op{Kind: wire.OpGet, Key: []byte(key), Level: uint8(lvl)}
+}
+
+func valueOf(r kvsync.Response) string {
+	w, ok := r.State.Get()
+	if !ok {
+		return "<none>"
+	}
+	return string(w.Value)
+}
+
+func TestRegionServesAndHealsAfterANodeStops(t *testing.T) {
+	r := newTestRegion(t, 3, 201)
+	waitFor(t, "the region to settle", 20*time.Second, r.settled)
+	ctx := t.Context()
+	for i := range 50 {
+		if resp := r.nodes[i%3].Do(ctx, put(fmt.Sprintf("k%d", i), "v1", kvsync.All)); resp.Err != nil {
+			t.Fatalf("put at ALL: %v", resp.Err)
+		}
+	}
+	for i := range 50 {
+		if resp := r.nodes[(i+1)%3].Do(ctx, get(fmt.Sprintf("k%d", i), kvsync.Quorum)); valueOf(resp) != "v1" {
+			t.Fatalf("get: %q, %v", valueOf(resp), resp.Err)
+		}
+	}
+	r.stop(2)
+	start := time.Now()
+	for i := range 50 {
+		if resp := r.nodes[i%2].Do(ctx, put(fmt.Sprintf("k%d", i), "v2", kvsync.Quorum)); resp.Err != nil {
+			t.Fatalf("put at QUORUM with a node down: %v", resp.Err)
+		}
+	}
+	t.Logf("50 QUORUM writes with a node down took %s", time.Since(start))
+	r.start(2)
+	start = time.Now()
+	waitFor(t, "the restarted node to catch up", 30*time.Second, func() bool {
+		for i := range 50 {
+			resp := r.nodes[2].Do(ctx, wire.Op{Kind: wire.OpInspect, Key: []byte(fmt.Sprintf("k%d", i))})
+			for _, rs := range resp.Replicas {
+				if w, ok := rs.State.Get(); rs.Err != nil || !ok || string(w.Value) != "v2" {
+					return false
+				}
+			}
+		}
+		return true
+	})
+	t.Logf("the restarted node converged in %s", time.Since(start))
+}
+
+func TestClusterInfoAndContextCancel(t *testing.T) {
+	r := newTestRegion(t, 1, 202)
+	waitFor(t, "the node to be active", 10*time.Second, r.settled)
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	if resp := r.nodes[0].Do(ctx, put("k", "v", kvsync.One)); resp.Err == nil {
+		t.Fatal("a cancelled context must fail the request")
+	}
+	c := r.nodes[0].Cluster()
+	if c.Self != "n1" || len(c.Members) != 1 || c.Members[0].Ownership != 1 {
+		t.Fatalf("cluster info: %+v", c)
+	}
+}
