@@ -47,10 +47,7 @@ func (n *Node) Stats() kvsync.Stats {
 }
 
 func (n *Node) publishCluster(roster Roster, live map[string]memberlist.NodeStateType) {
-	shares := map[ring.NodeID]float64{}
-	if n.members.now != nil && n.members.now.Len() > 0 {
-		shares = n.members.now.Shares(1)
-	}
+	shares := n.members.shares
 	hints := map[string]int{}
 	if backlog, err := n.store.HintTargets(); err == nil {
 		for _, b := range backlog {

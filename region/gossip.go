@@ -7,6 +7,7 @@ import (
 	"net"
 	"strconv"
 	gosync "sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/memberlist"
@@ -16,9 +17,12 @@ import (
 // suspect or dead) and the spreading of the roster, which memberlist carries
 // as user data (broadcasts for changes, push-pull for the whole roster).
 type gossip struct {
-	ml     *memberlist.Memberlist
-	queue  *memberlist.TransmitLimitedQueue
-	notify chan struct{} // signalled (never blocking) when the roster changes
+	ml       *memberlist.Memberlist
+	queue    *memberlist.TransmitLimitedQueue
+	notify   chan struct{} // signalled (never blocking) when the roster changes
+	joined   atomic.Bool   // a join succeeded (or none was asked for)
+	stopJoin chan struct{}
+	joinDone chan struct{} // closed when the join loop ends; nil without one
 
 	mu     gosync.Mutex
 	roster Roster
@@ -72,7 +76,8 @@ func startGossip(c gossipConfig) (*gossip, error) {
 		return nil, fmt.Errorf("region: gossip address %q: %w", c.self.Gossip, err)
 	}
 	port, _ := strconv.Atoi(portStr)
-	g := &gossip{notify: make(chan struct{}, 1), roster: c.roster.Clone(), self: c.self.ID}
+	g := &gossip{notify: make(chan struct{}, 1), roster: c.roster.Clone(), self: c.self.ID, stopJoin: make(chan struct{})}
+	g.joined.Store(len(c.join) == 0)
 	if g.roster == nil {
 		g.roster = Roster{}
 	}
@@ -85,6 +90,9 @@ func startGossip(c gossipConfig) (*gossip, error) {
 	cfg.ProbeInterval, cfg.ProbeTimeout, cfg.SuspicionMult = c.probeInterval, c.probeTimeout, c.suspicionMult
 	cfg.PushPullInterval = c.pushPull
 	cfg.Delegate = gossipDelegate{g}
+	// The queue must exist before memberlist starts: a peer's push-pull
+	// can arrive while Create is still running.
+	g.queue = &memberlist.TransmitLimitedQueue{NumNodes: g.size, RetransmitMult: cfg.RetransmitMult}
 	cfg.LogOutput = nil
 	cfg.Logger = log.New(slogWriter{c.logger}, "", 0)
 	nt, err := memberlist.NewNetTransport(&memberlist.NetTransportConfig{BindAddrs: []string{host}, BindPort: port, Logger: cfg.Logger})
@@ -98,14 +106,39 @@ func startGossip(c gossipConfig) (*gossip, error) {
 		return nil, fmt.Errorf("region: starting gossip on %s: %w", c.self.Gossip, err)
 	}
 	g.ml = ml
-	g.queue = &memberlist.TransmitLimitedQueue{NumNodes: ml.NumMembers, RetransmitMult: cfg.RetransmitMult}
 	g.broadcast(c.self)
 	if len(c.join) > 0 {
-		if _, err := ml.Join(c.join); err != nil {
-			c.logger.Warn("could not reach any node to join yet; will keep gossiping", "join", c.join, "err", err)
-		}
+		g.joinDone = make(chan struct{})
+		go g.joinLoop(c.join, c.logger)
 	}
 	return g, nil
+}
+
+// joinLoop joins the nodes given, retrying every second until one answers
+// (they may not be up yet) or the node stops.
+func (g *gossip) joinLoop(addrs []string, logger *slog.Logger) {
+	defer close(g.joinDone)
+	for i := 0; ; i++ {
+		if _, err := g.ml.Join(addrs); err == nil {
+			g.joined.Store(true)
+			g.signal()
+			return
+		} else if i == 0 || i%30 == 0 {
+			logger.Warn("could not reach a node to join yet; retrying every second", "join", addrs, "err", err)
+		}
+		select {
+		case <-g.stopJoin:
+			return
+		case <-time.After(time.Second):
+		}
+	}
+}
+
+// size is the number of members, for the broadcast queue's retransmits.
+func (g *gossip) size() int {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return max(1, len(g.roster))
 }
 
 // boundTransport makes memberlist's TCP connections leave from the node's
@@ -189,7 +222,13 @@ func (g *gossip) leave(timeout time.Duration) error {
 	return err
 }
 
-func (g *gossip) stop() error { return g.ml.Shutdown() }
+func (g *gossip) stop() error {
+	close(g.stopJoin)
+	if g.joinDone != nil {
+		<-g.joinDone
+	}
+	return g.ml.Shutdown()
+}
 
 // slogWriter turns memberlist's log lines into slog debug records.
 type slogWriter struct{ l *slog.Logger }

@@ -4,6 +4,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/cespare/xxhash/v2"
 	"github.com/hashicorp/memberlist"
 	"github.com/meridiankv/meridian/crdt"
 	"github.com/meridiankv/meridian/ring"
@@ -17,6 +18,7 @@ type membership struct {
 	sig       string // the ring members last built, to notice a change
 	epoch     uint64
 	now, next *ring.Ring
+	shares    map[ring.NodeID]float64 // of now, computed once per ring
 	peers     map[crdt.NodeID]string
 	downSince map[string]int64
 	stored    string // the roster as last persisted
@@ -47,7 +49,6 @@ func health(live map[string]memberlist.NodeStateType, id string) string {
 func (n *Node) refreshView(now int64) {
 	roster, live := n.g.snapshot()
 	live[n.cfg.ID] = memberlist.StateAlive
-	n.advanceSelf(roster)
 	n.reapDead(roster, live, now)
 	m := n.members
 	for _, mem := range roster {
@@ -55,8 +56,12 @@ func (n *Node) refreshView(now int64) {
 	}
 	inRing, inNext := roster.InRing(), roster.InNextRing()
 	if sig := ringSig(inRing) + "|" + ringSig(inNext); sig != m.sig {
-		m.sig, m.epoch = sig, m.epoch+1
+		m.sig, m.epoch = sig, xxhash.Sum64String(sig)|1
 		m.now, m.next = buildRing(inRing, n.cfg.VNodes), buildRing(inNext, n.cfg.VNodes)
+		m.shares = map[ring.NodeID]float64{}
+		if m.now.Len() > 0 {
+			m.shares = m.now.Shares(1)
+		}
 		n.log.Info("ring changed", "epoch", m.epoch, "owners", ringSig(inRing), "next", ringSig(inNext))
 	}
 	var ids []crdt.NodeID
@@ -76,6 +81,9 @@ func (n *Node) refreshView(now int64) {
 		v.Next = Placement(m.next)
 	}
 	n.sm.SetView(now, v)
+	// Only now, with the view of the current roster installed, do
+	// Bootstrapped and HandedOff speak of it.
+	n.advanceSelf(roster)
 	n.persistRoster(roster)
 	n.publishCluster(roster, live)
 }
@@ -84,14 +92,14 @@ func (n *Node) refreshView(now int64) {
 func (n *Node) advanceSelf(roster Roster) {
 	self := roster[n.cfg.ID]
 	switch {
-	case self.Status == Joining && (len(roster.InRing()) == 0 || n.sm.Bootstrapped()):
+	case self.Status == Joining && n.g.joined.Load() && (len(roster.InRing()) == 0 || n.sm.Bootstrapped()):
 		self.Status = Active
 		roster[n.cfg.ID] = n.g.update(self)
 		n.log.Info("joined: serving my ranges")
 	case self.Status == Leaving && n.sm.HandedOff():
 		self.Status = Left
 		roster[n.cfg.ID] = n.g.update(self)
-		n.log.Info("left: every key handed off")
+		n.log.Info("left: every key handed off", "keys_pushed", n.sm.Stats().HandoffPushed)
 		if n.leaving != nil {
 			close(n.leaving)
 			n.leaving = nil

@@ -171,13 +171,13 @@ func (n *Node) tickAE() {
 	n.ae.turn++
 	n.ae.ex = &exchange{id: n.newID(), peer: peer, deadline: n.now + 4*int64(n.cfg.RequestTimeout)}
 	n.aeStats.Exchanges++
-	n.send(wire.Message{Type: wire.MsgTreeRequest, To: peer, ID: n.ae.ex.id, Level: 0, Indexes: []uint32{0}})
+	n.send(wire.Message{Type: wire.MsgTreeRequest, To: peer, ID: n.ae.ex.id, Level: 0, Indexes: []uint32{0}, Epoch: n.view.Epoch})
 }
 
 // onTreeRequest answers with this node's hashes of the nodes asked for.
 func (n *Node) onTreeRequest(m wire.Message) {
 	reply := wire.Message{Type: wire.MsgTreeReply, To: m.From, ID: m.ID, Level: m.Level, Indexes: m.Indexes}
-	if !n.ae.built || n.ae.epoch != n.view.Epoch || int(m.Level) > LeafLevel {
+	if !n.ae.built || n.ae.epoch != n.view.Epoch || m.Epoch != n.view.Epoch || int(m.Level) > LeafLevel {
 		reply.Code, reply.Err = wire.CodeUnavailable, "anti-entropy tree not ready"
 		n.send(reply)
 		return
@@ -223,7 +223,7 @@ func (n *Node) onTreeReply(m wire.Message) {
 		for _, idx := range diff[:min(len(diff), limit)] {
 			next = append(next, Children(m.Level, idx)...)
 		}
-		n.send(wire.Message{Type: wire.MsgTreeRequest, To: m.From, ID: m.ID, Level: m.Level + 1, Indexes: next})
+		n.send(wire.Message{Type: wire.MsgTreeRequest, To: m.From, ID: m.ID, Level: m.Level + 1, Indexes: next, Epoch: n.view.Epoch})
 		return
 	}
 	segs := diff[:min(len(diff), n.cfg.MaxSegments)]
@@ -232,12 +232,16 @@ func (n *Node) onTreeReply(m wire.Message) {
 	n.sharedKeys(m.From, segs, func(key []byte, s crdt.State) {
 		keys = append(keys, wire.KeyDigest{Key: key, Hash: digest(key, s)})
 	})
-	n.send(wire.Message{Type: wire.MsgKeysRequest, To: m.From, ID: m.ID, Indexes: segs, Keys: keys})
+	n.send(wire.Message{Type: wire.MsgKeysRequest, To: m.From, ID: m.ID, Indexes: segs, Keys: keys, Epoch: n.view.Epoch})
 }
 
 // onKeysRequest ships the peer the states that differ from its digests and
 // asks for the ones it has that this node lacks or holds differently.
 func (n *Node) onKeysRequest(m wire.Message) {
+	if m.Epoch != n.view.Epoch {
+		n.send(wire.Message{Type: wire.MsgKeysReply, To: m.From, ID: m.ID})
+		return // the placements differ: shipping by our own could misplace keys
+	}
 	theirs := make(map[string]uint64, len(m.Keys))
 	for _, k := range m.Keys {
 		theirs[string(k.Key)] = k.Hash

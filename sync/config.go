@@ -36,7 +36,7 @@ type Config struct {
 	// Default 10,000.
 	MaxElements int
 	// HintInterval is how often hints are replayed to returning replicas.
-	// Default 200ms.
+	// Default 50ms.
 	HintInterval time.Duration
 	// HintsInFlight bounds the hints being replayed at once per target, so
 	// that a returning node is not flooded (back-pressure). Default 256.
@@ -70,7 +70,7 @@ func DefaultConfig(id crdt.NodeID) Config {
 		MaxKeySize:     1024,
 		MaxValueSize:   1 << 20,
 		MaxElements:    10_000,
-		HintInterval:   200 * time.Millisecond,
+		HintInterval:   50 * time.Millisecond,
 		HintsInFlight:  256,
 		MaxHintBytes:   1 << 30,
 

@@ -145,6 +145,7 @@ func (n *Node) handoffAcked(m wire.Message) bool {
 		return true
 	}
 	delete(n.handoff.inflight, m.ID)
+	n.stats.HandoffPushed++
 	if slices.Contains(n.owners(k.key), n.cfg.ID) {
 		return true // still serving it until the ring change completes
 	}

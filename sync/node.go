@@ -24,9 +24,11 @@ type View struct {
 	// and leaves under way complete; nil means the same as Placement. Writes
 	// also go to the next owners, anti-entropy and handoff work for them.
 	Next Placement
-	// Epoch changes whenever Placement or Next does: the anti-entropy trees,
-	// which cover the keys a node shares with each peer, are rebuilt then,
-	// and handoff starts over.
+	// Epoch names Placement and Next together, the same on every node that
+	// has the same ones (the region layer hashes the ring's members), and
+	// changes whenever they do: the anti-entropy trees, which cover the keys
+	// a node shares with each peer, are rebuilt then, handoff starts over,
+	// and two nodes compare trees only under the same epoch.
 	Epoch uint64
 	// Joining says this node is in Next but not yet in Placement: it pulls
 	// its ranges by anti-entropy at a fast pace until Bootstrapped.
@@ -118,7 +120,8 @@ type Stats struct {
 	HintsDropped  int64 // hints refused for lack of budget
 	SkewRefused   int64 // timestamps the clock refused as too far ahead
 	CommitErrors  int64
-	HandedOff     int64 // keys pushed to their new owners and dropped here
+	HandoffPushed int64 // keys pushed to all their new owners by handoff
+	HandedOff     int64 // keys handed off and then dropped here
 	AE            AEStats
 }
 

@@ -26,6 +26,7 @@ type messageV1 struct {
 	Indexes []uint32     `cbor:"13,keyasint,omitempty"`
 	Hashes  []uint64     `cbor:"14,keyasint,omitempty"`
 	Keys    []keyDigest1 `cbor:"15,keyasint,omitempty"`
+	Epoch   uint64       `cbor:"16,keyasint,omitempty"`
 }
 
 type opV1 struct {
@@ -68,7 +69,7 @@ func (c *Codec) EncodeFrame(msgs []Message) ([]byte, error) {
 func messageToV1(m Message, l Limits) (messageV1, error) {
 	w := messageV1{Type: m.Type, From: string(m.From), To: string(m.To), ID: m.ID, Key: m.Key,
 		Target: string(m.Target), Changed: m.Changed, Code: m.Code, Err: m.Err, Level: m.Level,
-		Indexes: m.Indexes, Hashes: m.Hashes}
+		Indexes: m.Indexes, Hashes: m.Hashes, Epoch: m.Epoch}
 	if !m.State.IsZero() {
 		s, err := stateToV1(m.State, l)
 		if err != nil {
@@ -134,7 +135,7 @@ func messageFromV1(w messageV1, l Limits) (Message, error) {
 	}
 	m := Message{Type: w.Type, From: crdt.NodeID(w.From), To: crdt.NodeID(w.To), ID: w.ID, Key: w.Key,
 		Target: crdt.NodeID(w.Target), Changed: w.Changed, Code: w.Code, Err: w.Err, Level: w.Level,
-		Indexes: w.Indexes, Hashes: w.Hashes}
+		Indexes: w.Indexes, Hashes: w.Hashes, Epoch: w.Epoch}
 	if w.State != nil {
 		if err := checkNodes(w.State.Nodes, l); err != nil {
 			return Message{}, err

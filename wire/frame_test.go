@@ -24,6 +24,7 @@ func frameFixture() []wire.Message {
 		{Type: wire.MsgForward, From: "eu-3", To: "eu-1", ID: 10, Op: &wire.Op{Kind: wire.OpAdd, Key: []byte("s"),
 			Elems: [][]byte{[]byte("a"), {0xff}}}},
 		{Type: wire.MsgForwardReply, From: "eu-1", To: "eu-3", ID: 10, State: counterFixture(), Changed: 2},
+		{Type: wire.MsgTreeRequest, From: "eu-1", To: "eu-2", ID: 11, Level: 1, Indexes: []uint32{0, 5}, Epoch: 1 << 40},
 		{Type: wire.MsgTreeReply, From: "eu-2", To: "eu-1", ID: 11, Level: 1, Indexes: []uint32{0, 5}, Hashes: []uint64{1, 1 << 63}},
 		{Type: wire.MsgKeysRequest, From: "eu-1", To: "eu-2", ID: 11, Indexes: []uint32{3},
 			Keys: []wire.KeyDigest{{Key: []byte("a"), Hash: 42}, {Key: []byte("b")}}},
@@ -35,7 +36,7 @@ func messagesEqual(a, b []wire.Message) bool {
 		return x.Type == y.Type && x.From == y.From && x.To == y.To && x.ID == y.ID && bytes.Equal(x.Key, y.Key) &&
 			x.State.Equal(y.State) && x.Target == y.Target && opsEqual(x.Op, y.Op) && x.Changed == y.Changed &&
 			x.Code == y.Code && x.Err == y.Err && x.Level == y.Level && slices.Equal(x.Indexes, y.Indexes) &&
-			slices.Equal(x.Hashes, y.Hashes) && slices.EqualFunc(x.Keys, y.Keys, func(p, q wire.KeyDigest) bool {
+			slices.Equal(x.Hashes, y.Hashes) && x.Epoch == y.Epoch && slices.EqualFunc(x.Keys, y.Keys, func(p, q wire.KeyDigest) bool {
 			return bytes.Equal(p.Key, q.Key) && p.Hash == q.Hash
 		})
 	})

@@ -61,6 +61,9 @@ type Message struct {
 	Indexes []uint32
 	Hashes  []uint64
 	Keys    []KeyDigest
+	// Epoch names the placement an anti-entropy exchange compares trees
+	// under; both ends must share it, or the trees cover different keys.
+	Epoch uint64
 }
 
 // KeyDigest is a key and the hash of its encoded state.

@@ -53,6 +53,7 @@ type Node struct {
 // Cluster is a running local cluster.
 type Cluster struct {
 	cfg   Config
+	ca    *transport.CA
 	mu    sync.Mutex
 	nodes []*Node
 	procs map[string]*exec.Cmd
@@ -108,26 +109,55 @@ func (c *Cluster) plan() error {
 			return fmt.Errorf("devcluster: writing the cluster CA: %w", err)
 		}
 	}
+	c.ca = ca
 	for r := 1; r <= c.cfg.Regions; r++ {
 		for i := 1; i <= c.cfg.Nodes; i++ {
-			ip := fmt.Sprintf("127.0.%d.%d", c.cfg.Base+r, i)
-			id := fmt.Sprintf("r%dn%d", r, i)
-			n := &Node{ID: id, Region: fmt.Sprintf("r%d", r), IP: ip,
-				RESP: ip + ":6379", HTTP: ip + ":8080", Peer: ip + ":7000", Gossip: ip + ":7946",
-				DataDir: filepath.Join(c.cfg.Dir, id, "data"), LogFile: filepath.Join(c.cfg.Dir, id, "meridiand.log")}
-			if err := ca.IssueFiles(tlsDir, id, []net.IP{net.ParseIP(ip)}); err != nil {
-				return fmt.Errorf("devcluster: issuing %s's certificate: %w", id, err)
+			if err := c.addNode(r, i); err != nil {
+				return err
 			}
-			n.Command = append([]string{c.cfg.Binary, "--id", id, "--region", n.Region, "--data", n.DataDir,
-				"--tls-dir", tlsDir, "--resp", n.RESP, "--http", n.HTTP, "--peer", n.Peer, "--gossip", n.Gossip},
-				c.cfg.Args...)
-			if i > 1 {
-				n.Command = append(n.Command, "--join", fmt.Sprintf("127.0.%d.1:7946", c.cfg.Base+r))
-			}
-			c.nodes = append(c.nodes, n)
 		}
 	}
 	return nil
+}
+
+// addNode lays out node i of region r; c.mu is held or not yet shared.
+func (c *Cluster) addNode(r, i int) error {
+	tlsDir := filepath.Join(c.cfg.Dir, "tls")
+	ip := fmt.Sprintf("127.0.%d.%d", c.cfg.Base+r, i)
+	id := fmt.Sprintf("r%dn%d", r, i)
+	n := &Node{ID: id, Region: fmt.Sprintf("r%d", r), IP: ip,
+		RESP: ip + ":6379", HTTP: ip + ":8080", Peer: ip + ":7000", Gossip: ip + ":7946",
+		DataDir: filepath.Join(c.cfg.Dir, id, "data"), LogFile: filepath.Join(c.cfg.Dir, id, "meridiand.log")}
+	if err := c.ca.IssueFiles(tlsDir, id, []net.IP{net.ParseIP(ip)}); err != nil {
+		return fmt.Errorf("devcluster: issuing %s's certificate: %w", id, err)
+	}
+	n.Command = append([]string{c.cfg.Binary, "--id", id, "--region", n.Region, "--data", n.DataDir,
+		"--tls-dir", tlsDir, "--resp", n.RESP, "--http", n.HTTP, "--peer", n.Peer, "--gossip", n.Gossip},
+		c.cfg.Args...)
+	if i > 1 {
+		n.Command = append(n.Command, "--join", fmt.Sprintf("127.0.%d.1:7946", c.cfg.Base+r))
+	}
+	c.nodes = append(c.nodes, n)
+	return nil
+}
+
+// AddNode lays out one more node in region 1 and starts it: it joins the
+// region, receives its ranges and then serves them.
+func (c *Cluster) AddNode() (Node, error) {
+	c.mu.Lock()
+	i := 0
+	for _, n := range c.nodes {
+		if n.Region == "r1" {
+			i++
+		}
+	}
+	if err := c.addNode(1, i+1); err != nil {
+		c.mu.Unlock()
+		return Node{}, err
+	}
+	n := *c.nodes[len(c.nodes)-1]
+	c.mu.Unlock()
+	return n, c.StartNode(n.ID)
 }
 
 // Nodes returns the cluster's nodes.

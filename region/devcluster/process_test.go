@@ -1,0 +1,304 @@
+package devcluster_test
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/meridiankv/meridian/client"
+	"github.com/meridiankv/meridian/region/devcluster"
+	"go.uber.org/goleak"
+)
+
+// These tests run real meridiand processes, built once by TestMain, on
+// their own loopback addresses (127.0.<base+1>.x), the way `meridian dev`
+// does. Each cleans its processes up, even when it fails.
+
+var meridiand string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "meridiand-bin")
+	if err != nil {
+		panic(err)
+	}
+	meridiand = filepath.Join(dir, "meridiand")
+	build := exec.Command("go", "build", "-o", meridiand, "github.com/meridiankv/meridian/cmd/meridiand")
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "building meridiand:", err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	if code == 0 {
+		if err := goleak.Find(); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			code = 1
+		}
+	}
+	os.Exit(code)
+}
+
+// fast are meridiand flags that make failure detection and repair quick
+// enough for a test.
+var fast = []string{"--probe-interval", "200ms", "--probe-timeout", "100ms", "--anti-entropy-interval", "1s", "--request-timeout", "500ms"}
+
+func startCluster(t *testing.T, base, nodes int) *devcluster.Cluster {
+	t.Helper()
+	c, err := devcluster.Start(t.Context(), devcluster.Config{Dir: t.TempDir(), Binary: meridiand, Nodes: nodes, Base: base, Args: fast})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		c.Close()
+		if t.Failed() {
+			for _, n := range c.Nodes() {
+				if b, err := os.ReadFile(n.LogFile); err == nil {
+					t.Logf("log of %s:\n%s", n.ID, tail(b, 40))
+				}
+			}
+		}
+	})
+	return c
+}
+
+func tail(b []byte, lines int) string {
+	n := 0
+	for i := len(b) - 1; i >= 0; i-- {
+		if b[i] == '\n' {
+			if n++; n > lines {
+				return string(b[i+1:])
+			}
+		}
+	}
+	return string(b)
+}
+
+// load writes unique keys at QUORUM through the nodes that are up, and
+// records the acknowledged ones and the longest time without a success.
+type load struct {
+	mu      sync.Mutex
+	acked   map[string]string
+	targets atomic.Pointer[[]string] // HTTP addresses to write through
+	lastOK  atomic.Int64
+	maxGap  atomic.Int64
+	fails   atomic.Int64
+	stop    chan struct{}
+	done    sync.WaitGroup
+}
+
+func startLoad(addrs []string, writers int) *load {
+	l := &load{acked: map[string]string{}, stop: make(chan struct{})}
+	l.setTargets(addrs)
+	l.lastOK.Store(time.Now().UnixNano())
+	for w := range writers {
+		l.done.Add(1)
+		go l.write(w)
+	}
+	return l
+}
+
+func (l *load) setTargets(addrs []string) { l.targets.Store(&addrs) }
+
+func (l *load) write(w int) {
+	defer l.done.Done()
+	rng := rand.New(rand.NewPCG(uint64(w), 7))
+	for i := 0; ; i++ {
+		select {
+		case <-l.stop:
+			return
+		default:
+		}
+		addrs := *l.targets.Load()
+		c := client.New(addrs[rng.IntN(len(addrs))])
+		key, value := fmt.Sprintf("w%d-%d", w, i), fmt.Sprintf("v%d", i)
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+		_, err := c.Put(ctx, key, []byte(value), client.WithConsistency(client.Quorum))
+		cancel()
+		if err != nil {
+			l.fails.Add(1)
+			time.Sleep(20 * time.Millisecond)
+			continue
+		}
+		now := time.Now().UnixNano()
+		if gap := now - l.lastOK.Swap(now); gap > l.maxGap.Load() {
+			l.maxGap.Store(gap)
+		}
+		l.mu.Lock()
+		l.acked[key] = value
+		l.mu.Unlock()
+	}
+}
+
+func (l *load) finish() map[string]string {
+	close(l.stop)
+	l.done.Wait()
+	return l.acked
+}
+
+// converged reports whether every acknowledged key is on every one of its
+// replicas, as /v1/inspect at addr shows them; it checks 8 keys at a time.
+func converged(ctx context.Context, addr string, acked map[string]string) (bool, string) {
+	c := client.New(addr)
+	keys := make(chan string)
+	var bad atomic.Pointer[string]
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for key := range keys {
+				if why := check(ctx, c, key, acked[key]); why != "" {
+					bad.CompareAndSwap(nil, &why)
+				}
+			}
+		}()
+	}
+	for key := range acked {
+		if bad.Load() != nil {
+			break
+		}
+		keys <- key
+	}
+	close(keys)
+	wg.Wait()
+	if why := bad.Load(); why != nil {
+		return false, *why
+	}
+	return true, ""
+}
+
+func check(ctx context.Context, c *client.Client, key, want string) string {
+	in, err := c.Inspect(ctx, key)
+	if err != nil {
+		return fmt.Sprintf("%s: %v", key, err)
+	}
+	if len(in.Replicas) != 3 {
+		return fmt.Sprintf("%s: %d replicas answered", key, len(in.Replicas))
+	}
+	for _, r := range in.Replicas {
+		if r.Err != "" || !r.Agrees || r.State == nil || string(r.State.Value) != want {
+			return fmt.Sprintf("%s on %s: %+v", key, r.Node, r)
+		}
+	}
+	return ""
+}
+
+func waitConverged(t *testing.T, addr string, acked map[string]string, limit time.Duration) time.Duration {
+	t.Helper()
+	start := time.Now()
+	var why string
+	for time.Since(start) < limit {
+		var ok bool
+		if ok, why = converged(t.Context(), addr, acked); ok {
+			return time.Since(start)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	t.Fatalf("not converged after %s: %s", limit, why)
+	return 0
+}
+
+// hintsFor sums the hints the other nodes hold for node id.
+func hintsFor(ctx context.Context, nodes []devcluster.Node, id string) int64 {
+	var sum int64
+	for _, n := range nodes {
+		if n.ID == id {
+			continue
+		}
+		cl, err := client.New(n.HTTP).Cluster(ctx)
+		if err != nil {
+			return -1
+		}
+		for _, m := range cl.Members {
+			if m.ID == id {
+				sum += m.HintsPending
+			}
+		}
+	}
+	return sum
+}
+
+func TestKillNineUnderQuorumWritesLosesNothing(t *testing.T) {
+	c := startCluster(t, 110, 3)
+	nodes := c.Nodes()
+	all := []string{nodes[0].HTTP, nodes[1].HTTP, nodes[2].HTTP}
+	l := startLoad(all, 8)
+	time.Sleep(2 * time.Second)
+
+	l.setTargets(all[:2])
+	l.maxGap.Store(0)
+	killed := time.Now()
+	if err := c.Kill(nodes[2].ID); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(5 * time.Second)
+	t.Logf("after kill -9 of %s: longest time without an acknowledged write %s (killed %s ago)",
+		nodes[2].ID, time.Duration(l.maxGap.Load()), time.Since(killed).Round(time.Millisecond))
+
+	acked := l.finish()
+	t.Logf("%d writes acknowledged, %d failed or timed out; %d hints held for %s",
+		len(acked), l.fails.Load(), hintsFor(t.Context(), nodes, nodes[2].ID), nodes[2].ID)
+	if err := c.StartNode(nodes[2].ID); err != nil {
+		t.Fatal(err)
+	}
+	restarted := time.Now()
+	for hintsFor(t.Context(), nodes, nodes[2].ID) != 0 {
+		if time.Since(restarted) > time.Minute {
+			t.Fatal("hints never drained")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Logf("hints for the restarted node drained %s after its restart", time.Since(restarted).Round(time.Millisecond))
+	waitConverged(t, all[2], acked, 60*time.Second)
+	t.Logf("every replica of all %d acknowledged keys agreed %s after the restart", len(acked), time.Since(restarted).Round(time.Millisecond))
+}
+
+func TestJoinAndLeaveUnderLoadLoseNothing(t *testing.T) {
+	c := startCluster(t, 111, 3)
+	nodes := c.Nodes()
+	l := startLoad([]string{nodes[0].HTTP, nodes[1].HTTP, nodes[2].HTTP}, 6)
+	time.Sleep(time.Second)
+
+	joined, err := c.AddNode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	if err := c.WaitReady(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%s joined and became active in %s", joined.ID, time.Since(start).Round(time.Millisecond))
+	l.setTargets([]string{nodes[0].HTTP, nodes[1].HTTP, joined.HTTP})
+	time.Sleep(time.Second)
+
+	start = time.Now()
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+	defer cancel()
+	if err := client.New(nodes[2].HTTP).Leave(ctx); err != nil {
+		t.Fatalf("leave: %v", err)
+	}
+	t.Logf("%s handed off and left in %s", nodes[2].ID, time.Since(start).Round(time.Millisecond))
+	if err := c.Stop(nodes[2].ID, 10*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	logged, _ := os.ReadFile(nodes[2].LogFile)
+	m := regexp.MustCompile(`left: every key handed off.*keys_pushed=(\d+)`).FindSubmatch(logged)
+	if m == nil || string(m[1]) == "0" {
+		t.Fatalf("the leaving node did not hand anything off: %q", m)
+	}
+	t.Logf("it pushed %s keys to their new owners", m[1])
+	time.Sleep(time.Second)
+	acked := l.finish()
+	t.Logf("%d writes acknowledged, %d failed", len(acked), l.fails.Load())
+	took := waitConverged(t, nodes[0].HTTP, acked, 60*time.Second)
+	t.Logf("every replica of every acknowledged key agreed %s after the load stopped", took.Round(time.Millisecond))
+}
