@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/meridiankv/meridian/storage"
+	kvsync "github.com/meridiankv/meridian/sync"
 )
 
 // Config configures one node. Start from DefaultConfig; cmd/meridiand fills
@@ -51,6 +52,10 @@ type Config struct {
 	// SyncInterval is the fsync period under SyncBatched. Default 10ms.
 	SyncInterval time.Duration
 
+	// ReadLevel and WriteLevel are the consistency levels of requests that
+	// do not choose one (a Redis connection before CONSISTENCY, an HTTP
+	// request without ?consistency=). Default QUORUM for both.
+	ReadLevel, WriteLevel kvsync.Level
 	// RequestTimeout is how long a coordinator waits for replicas. Default 1s.
 	RequestTimeout time.Duration
 	// MaxKeySize and MaxValueSize bound keys and values, in bytes.
@@ -94,6 +99,8 @@ func DefaultConfig(id string) Config {
 		VNodes:              256,
 		Sync:                storage.SyncBatched,
 		SyncInterval:        10 * time.Millisecond,
+		ReadLevel:           kvsync.Quorum,
+		WriteLevel:          kvsync.Quorum,
 		RequestTimeout:      time.Second,
 		MaxKeySize:          1024,
 		MaxValueSize:        1 << 20,
@@ -133,6 +140,8 @@ func (c Config) Validate() error {
 	check(c.VNodes < 1 || c.VNodes > 4096, "--vnodes %d: use 1 to 4096", c.VNodes)
 	check(c.Sync != storage.SyncAlways && c.Sync != storage.SyncBatched, "--sync %v: use always or batched", c.Sync)
 	check(c.Sync == storage.SyncBatched && c.SyncInterval <= 0, "--sync-interval %s: must be positive", c.SyncInterval)
+	check(!c.ReadLevel.Valid(), "--read-consistency %v: use ONE, QUORUM, ALL, LOCAL_ONE, LOCAL_QUORUM or EACH_QUORUM", c.ReadLevel)
+	check(!c.WriteLevel.Valid(), "--write-consistency %v: use ONE, QUORUM, ALL, LOCAL_ONE, LOCAL_QUORUM or EACH_QUORUM", c.WriteLevel)
 	check(c.RequestTimeout <= 0, "--request-timeout %s: must be positive", c.RequestTimeout)
 	check(c.MaxKeySize < 1 || c.MaxKeySize > 64<<10, "--max-key-size %d: use 1 to 65536 bytes", c.MaxKeySize)
 	check(c.MaxValueSize < 1 || c.MaxValueSize > 32<<20, "--max-value-size %d: use 1 byte to 32 MiB", c.MaxValueSize)

@@ -7,6 +7,7 @@ import (
 
 	"github.com/meridiankv/meridian/crdt"
 	"github.com/meridiankv/meridian/region/httpapi"
+	"github.com/meridiankv/meridian/region/resp"
 	kvsync "github.com/meridiankv/meridian/sync"
 )
 
@@ -58,4 +59,35 @@ func (b httpBackend) Remove(ctx context.Context, id crdt.NodeID) error {
 		return fmt.Errorf("%w: %w", kvsync.ErrRejected, err)
 	}
 	return nil
+}
+
+// respBackend adapts a Node to the Redis-protocol endpoint.
+type respBackend struct{ *Node }
+
+var _ resp.Backend = respBackend{}
+
+// Info returns INFO's "cluster" and "replication" sections.
+func (b respBackend) Info() []resp.InfoSection {
+	c, st := b.Node.Cluster(), b.Node.Stats()
+	alive, hints := 0, 0
+	for _, m := range c.Members {
+		if m.Health == "alive" {
+			alive++
+		}
+		hints += m.HintsPending
+	}
+	f := func(k string, v any) resp.InfoField { return resp.InfoField{Key: k, Value: fmt.Sprint(v)} }
+	return []resp.InfoSection{
+		{Name: "cluster", Fields: []resp.InfoField{
+			f("cluster_enabled", 0), f("meridian_node", c.Self), f("meridian_region", c.Region),
+			f("meridian_members", len(c.Members)), f("meridian_members_alive", alive),
+			f("meridian_replicas", c.Replicas), f("meridian_ring_epoch", fmt.Sprintf("%016x", c.Epoch)),
+		}},
+		{Name: "replication", Fields: []resp.InfoField{
+			f("role", "master"), f("meridian_writes_coordinated", st.Coordinated),
+			f("meridian_requests_forwarded", st.Forwarded), f("meridian_read_repairs", st.ReadRepairs),
+			f("meridian_hints_pending", hints), f("meridian_hints_replayed", st.HintsSent),
+			f("meridian_anti_entropy_exchanges", st.AE.Exchanges), f("meridian_anti_entropy_repairs", st.AE.KeysSent),
+		}},
+	}
 }

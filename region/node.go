@@ -13,6 +13,7 @@ import (
 
 	"github.com/meridiankv/meridian/crdt"
 	"github.com/meridiankv/meridian/region/httpapi"
+	"github.com/meridiankv/meridian/region/resp"
 	"github.com/meridiankv/meridian/region/transport"
 	"github.com/meridiankv/meridian/storage"
 	kvsync "github.com/meridiankv/meridian/sync"
@@ -42,6 +43,7 @@ type Node struct {
 	reg   *prometheus.Registry
 	met   *metrics
 	http  *httpapi.Server
+	resp  *resp.Server
 
 	reqs    chan request
 	inbound chan []wire.Message
@@ -222,12 +224,26 @@ func (n *Node) serve() error {
 		return fmt.Errorf("region: HTTP listener on %s: %w", n.cfg.HTTPAddr, err)
 	}
 	n.http = h
+	rc := resp.DefaultConfig()
+	rc.Addr = n.cfg.RESPAddr
+	rc.MaxRequestSize = max(rc.MaxRequestSize, n.cfg.MaxValueSize+n.cfg.MaxKeySize+64<<10)
+	r, err := resp.Listen(rc, respBackend{n})
+	if err != nil {
+		return fmt.Errorf("region: Redis-protocol listener on %s: %w", n.cfg.RESPAddr, err)
+	}
+	n.resp = r
 	return nil
 }
 
 // Do runs a client operation and waits for its answer. It is safe for
 // concurrent use.
 func (n *Node) Do(ctx context.Context, op wire.Op) kvsync.Response {
+	if op.Level == 0 {
+		op.Level = uint8(n.cfg.WriteLevel)
+		if op.Kind == wire.OpGet || op.Kind == wire.OpInspect {
+			op.Level = uint8(n.cfg.ReadLevel)
+		}
+	}
 	start := time.Now()
 	r := n.do(ctx, op)
 	n.met.observe(op, start, r)
@@ -267,6 +283,10 @@ func (n *Node) Close() error {
 		n.http.Close() // stop taking requests before the loop stops
 		n.http = nil
 	}
+	if n.resp != nil {
+		n.resp.Close()
+		n.resp = nil
+	}
 	close(n.stop)
 	<-n.done
 	return n.closeAll()
@@ -276,6 +296,9 @@ func (n *Node) closeAll() error {
 	var errs []error
 	if n.http != nil {
 		errs = append(errs, n.http.Close())
+	}
+	if n.resp != nil {
+		errs = append(errs, n.resp.Close())
 	}
 	if n.g != nil {
 		errs = append(errs, n.g.stop())

@@ -254,7 +254,7 @@ func (n *Node) failRound(err error) Ready {
 	n.stats.CommitErrors++
 	resps := make([]Response, len(n.resps))
 	for i, r := range n.resps {
-		resps[i] = Response{ID: r.ID, Err: fmt.Errorf("sync: %w: commit failed, the write may not have been applied: %w", ErrUnknownOutcome, err)}
+		resps[i] = Response{ID: r.ID, Err: fmt.Errorf("%w: commit failed, the write may not have been applied: %w", ErrUnknownOutcome, err)}
 	}
 	for _, id := range n.fresh {
 		delete(n.writes, id)

@@ -17,6 +17,7 @@ import (
 
 	"github.com/meridiankv/meridian/region"
 	"github.com/meridiankv/meridian/storage"
+	kvsync "github.com/meridiankv/meridian/sync"
 )
 
 func main() {
@@ -73,10 +74,10 @@ func parseFlags(args []string, stderr io.Writer) (region.Config, options, error)
 		fmt.Fprintf(stderr, "usage: meridiand --id ID --data DIR --tls-dir DIR [flags]\n\nRuns one Meridian node. Flags:\n")
 		fs.PrintDefaults()
 	}
-	fs.StringVar(&cfg.ID, "id", cfg.ID, "node id, unique in the region (default: the host name)")
+	fs.StringVar(&cfg.ID, "id", cfg.ID, "node id, unique in the region")
 	fs.StringVar(&cfg.Region, "region", cfg.Region, "region name")
 	fs.StringVar(&cfg.DataDir, "data", "", "data directory (required)")
-	fs.StringVar(&cfg.TLSDir, "tls-dir", "", "directory with ca.crt, ID.crt and ID.key for mutual TLS between nodes (required; `meridian dev` makes them)")
+	fs.StringVar(&cfg.TLSDir, "tls-dir", "", "directory with ca.crt, ID.crt and ID.key for mutual TLS between nodes (required; meridian dev makes them)")
 	fs.StringVar(&cfg.RESPAddr, "resp", cfg.RESPAddr, "Redis-protocol listen address")
 	fs.StringVar(&cfg.HTTPAddr, "http", cfg.HTTPAddr, "HTTP/JSON listen address")
 	fs.StringVar(&cfg.PeerAddr, "peer", cfg.PeerAddr, "QUIC listen address for node-to-node traffic (outgoing traffic leaves from its IP)")
@@ -86,6 +87,8 @@ func parseFlags(args []string, stderr io.Writer) (region.Config, options, error)
 	fs.IntVar(&cfg.VNodes, "vnodes", cfg.VNodes, "virtual nodes: this node's weight in the ring")
 	syncMode := fs.String("sync", "batched", "when writes reach the disk: always (fsync every commit before acknowledging) or batched (fsync every --sync-interval; a crash of the process loses nothing, a power loss up to one interval)")
 	fs.DurationVar(&cfg.SyncInterval, "sync-interval", cfg.SyncInterval, "fsync period under --sync batched")
+	readLevel := fs.String("read-consistency", "QUORUM", "consistency of reads that do not choose one: ONE, QUORUM, ALL (or LOCAL_/EACH_ forms)")
+	writeLevel := fs.String("write-consistency", "QUORUM", "consistency of writes that do not choose one")
 	fs.DurationVar(&cfg.RequestTimeout, "request-timeout", cfg.RequestTimeout, "how long a coordinator waits for replicas")
 	fs.IntVar(&cfg.MaxKeySize, "max-key-size", cfg.MaxKeySize, "largest key, bytes")
 	fs.IntVar(&cfg.MaxValueSize, "max-value-size", cfg.MaxValueSize, "largest value or set member, bytes")
@@ -94,7 +97,7 @@ func parseFlags(args []string, stderr io.Writer) (region.Config, options, error)
 	fs.DurationVar(&cfg.ProbeInterval, "probe-interval", cfg.ProbeInterval, "failure-detection probe period")
 	fs.DurationVar(&cfg.ProbeTimeout, "probe-timeout", cfg.ProbeTimeout, "failure-detection probe timeout")
 	fs.IntVar(&cfg.SuspicionMult, "suspicion-mult", cfg.SuspicionMult, "suspicion timeout = mult x log10(nodes) x probe interval; suspects are routed around at once")
-	fs.DurationVar(&cfg.DeadTimeout, "dead-timeout", cfg.DeadTimeout, "remove a node dead this long for good and re-replicate its ranges (0: only `meridian node remove`)")
+	fs.DurationVar(&cfg.DeadTimeout, "dead-timeout", cfg.DeadTimeout, "remove a node dead this long for good and re-replicate its ranges (0: only on 'meridian node remove')")
 	fs.BoolVar(&o.leaveOnTerm, "leave-on-term", false, "on SIGTERM, hand all data off and leave the region before exiting")
 	fs.DurationVar(&o.leaveTimeout, "leave-timeout", 10*time.Minute, "how long --leave-on-term may take")
 	level := fs.String("log-level", "info", "debug, info, warn or error")
@@ -107,6 +110,16 @@ func parseFlags(args []string, stderr io.Writer) (region.Config, options, error)
 	var errs []error
 	if *join != "" {
 		cfg.Join = strings.Split(*join, ",")
+	}
+	for _, l := range []struct {
+		flag, value string
+		dst         *kvsync.Level
+	}{{"read-consistency", *readLevel, &cfg.ReadLevel}, {"write-consistency", *writeLevel, &cfg.WriteLevel}} {
+		if lvl, err := kvsync.ParseLevel(l.value); err == nil {
+			*l.dst = lvl
+		} else {
+			errs = append(errs, fmt.Errorf("--%s %q: use ONE, QUORUM, ALL, LOCAL_ONE, LOCAL_QUORUM or EACH_QUORUM", l.flag, l.value))
+		}
 	}
 	switch *syncMode {
 	case "always":

@@ -1,0 +1,108 @@
+// Package resp is Meridian's Redis-protocol endpoint: a TCP server that
+// speaks RESP2, so that redis-cli, redis-benchmark and Redis client
+// libraries (go-redis v9 among them) can read and write Meridian's keys
+// unchanged. Each command becomes one or more wire.Op handed to a Backend,
+// the node behind the endpoint, which coordinates it with the replicas.
+//
+//	srv, err := resp.Listen(resp.DefaultConfig(), node)
+//	if err != nil {
+//		return err
+//	}
+//	defer srv.Close()
+//	log.Printf("redis protocol on %s", srv.Addr())
+//
+// # Commands
+//
+// Keys and values:
+//
+//	GET key                    a register's value, a counter's decimal value
+//	SET key value              replaces the key's value, whatever its kind
+//	DEL key [key ...]          how many of the keys held a value
+//	EXISTS key [key ...]       how many of the keys hold a value
+//	MGET key [key ...]         null for a missing key or a set
+//	MSET key value [...]
+//	INCR, DECR key             the counter's new value
+//	INCRBY, DECRBY key n
+//	SADD, SREM key m [m ...]   how many members were added, removed
+//	SMEMBERS key               sorted
+//	SISMEMBER key m, SCARD key
+//	TYPE key                   "string" (registers, counters), "set", "none"
+//
+// Connection and server: PING [msg], ECHO msg, QUIT, SELECT 0, INFO
+// [section ...] (the server's "server", "clients", "memory" and "stats"
+// sections and the Backend's), HELLO [2 [SETNAME name]], CLIENT SETNAME | GETNAME |
+// SETINFO | ID | INFO, CONFIG GET (appendonly, save, maxclients, timeout,
+// databases, proto-max-bulk-len), COMMAND [COUNT | DOCS | INFO | LIST].
+//
+// CONSISTENCY [READ|WRITE] <level> sets the consistency level of the
+// connection's reads, writes or both, one of kvsync's levels (ONE, QUORUM,
+// ALL, LOCAL_ONE, LOCAL_QUORUM, EACH_QUORUM); CONSISTENCY alone shows them
+// as "read=QUORUM write=QUORUM". Every later op of the connection carries it
+// in wire.Op.Level.
+//
+// # What differs from Redis
+//
+//   - Values are CRDTs. Registers (SET) and counters (INCR) are both
+//     "string" to TYPE and GET, but a counter is its own kind: INCR creates
+//     one on a missing key, INCR on a key SET wrote is WRONGTYPE, and SET
+//     replaces a counter or a set. Concurrent SETs from two regions are
+//     both kept as siblings; GET returns the winner (latest hybrid
+//     timestamp).
+//   - There are no expiries: SET's options (EX, PX, EXAT, PXAT, KEEPTTL)
+//     and its conditional forms (NX, XX, GET, IFEQ), which would need a read
+//     and a write to be one atomic step, are refused with "ERR SET option EX
+//     is not supported by Meridian".
+//   - Multi-key commands are not atomic: DEL, EXISTS, MGET and MSET issue one
+//     op per key, 64 at a time concurrently, and on an error some keys may
+//     have been written. DEL and MSET write a key named twice once (MSET
+//     its last value).
+//   - Errors that Redis does not have keep their text, prefixed "ERR ": a
+//     write that may have been applied says so ("ERR QUORUM not reached: 1
+//     of 2 replicas answered within 500ms; the write may have been
+//     applied"), one that was not says that ("ERR rejected: value too
+//     large ...").
+//   - RESP3 is not spoken: HELLO 3 gets "NOPROTO unsupported protocol
+//     version", on which clients fall back to RESP2. There are no users or
+//     passwords (HELLO AUTH is refused, AUTH is unknown), no databases but
+//     0, no MULTI, no pub/sub, no scripting. HELLO and INFO report
+//     redis_version 7.2.0, the release whose replies the endpoint mimics.
+//
+// # Pipelining
+//
+// A connection's requests are answered in order. The requests of a
+// pipeline already read (up to Config.MaxPipeline) are split into groups of
+// consecutive requests that go to the Backend and where none writes a key
+// another reads or writes; a group's requests are issued concurrently.
+// Connection commands (CONSISTENCY, CLIENT, ...) run alone, so a pipeline
+// behaves as if its requests ran one after another. The replies of what
+// was read are written together, in one write when they fit in 64 KiB.
+// Issuing concurrently costs a goroutine per request: against a Backend
+// that answers in microseconds, MaxPipeline 1 is faster; against one that
+// waits for replicas, the default is many times faster.
+//
+// # Limits
+//
+// Requests are bounded before they are read into memory. The endpoint has
+// its own RESP2 reader, rather than tidwall/redcon, whose reader grows its
+// buffer to whatever length a client announces. A multibulk count above
+// Config.MaxArgs, or a bulk length that would take the request beyond
+// Config.MaxRequestSize bytes, is refused from its length prefix; so are a
+// malformed request, a header line longer than 16 KiB, and an inline
+// command (telnet style) longer than 16 KiB or MaxRequestSize. The client
+// gets a Redis-shaped error ("ERR Protocol error: request larger than
+// 2097152 bytes"), the connection's reading side is drained for up to a
+// second so that the client reads that error rather than a reset, and the
+// connection is closed.
+//
+// Replies are bounded too: a reply beyond Config.MaxReplySize is replaced
+// by "ERR reply larger than N bytes" and the connection goes on; MGET stops
+// reading once its reply is too large. Config.MaxConns bounds the open
+// connections ("ERR max number of clients reached") and Config.IdleTimeout
+// closes a silent one. A connection holds less than two MaxRequestSize of
+// requests, a 16 KiB read buffer, the replies of one group of concurrent
+// requests (each at most MaxReplySize) and, per multi-key command, at most
+// 64 Backend responses.
+//
+// The Backend enforces the limits of the data: key and value sizes, the
+// members of one SADD, and the per-request timeout.
+package resp

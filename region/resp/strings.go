@@ -1,0 +1,236 @@
+package resp
+
+import (
+	"math"
+	"strconv"
+	"strings"
+
+	"github.com/meridiankv/meridian/crdt"
+	kvsync "github.com/meridiankv/meridian/sync"
+	"github.com/meridiankv/meridian/wire"
+)
+
+// setOptions are the options of Redis's SET, which Meridian refuses: it has
+// no expiry, and conditional writes (NX, XX, GET) would need a read and a
+// write to be one atomic step, which replicas that accept writes
+// independently cannot promise.
+var setOptions = []string{"EX", "PX", "EXAT", "PXAT", "NX", "XX", "KEEPTTL", "GET", "IFEQ"}
+
+// cmdGet: GET key. A register's value, a counter's decimal value, null for
+// a missing key, WRONGTYPE for a set.
+func cmdGet(c *client, w *writer, args [][]byte) {
+	r := c.read(args[1])
+	if r.Err != nil {
+		w.err(errorText(r.Err))
+		return
+	}
+	if !writeString(w, r.State) {
+		w.err(wrongType)
+	}
+}
+
+// writeString appends the string value of st, or reports false if st holds
+// a set.
+func writeString(w *writer, st crdt.State) bool {
+	switch st.Kind() {
+	case crdt.KindNone:
+		w.null()
+	case crdt.KindRegister:
+		winner, _ := st.Get()
+		w.bulk(winner.Value)
+	case crdt.KindCounter:
+		v, err := st.Value()
+		if err != nil {
+			w.err(errorText(err))
+			break
+		}
+		w.bulkInt(v)
+	default:
+		return false
+	}
+	return true
+}
+
+// cmdSet: SET key value. Replaces any kind of value.
+func cmdSet(c *client, w *writer, args [][]byte) {
+	if len(args) > 3 {
+		opt := strings.ToUpper(string(args[3]))
+		for _, o := range setOptions {
+			if opt == o {
+				w.err("ERR SET option " + o + " is not supported by Meridian")
+				return
+			}
+		}
+		w.err(syntaxError)
+		return
+	}
+	r := c.write(wire.Op{Kind: wire.OpPut, Key: args[1], Value: args[2]})
+	replyOK(w, r.Err)
+}
+
+// cmdDel: DEL key [key ...]. How many of the keys held a value.
+func cmdDel(c *client, w *writer, args [][]byte) {
+	keys, _ := distinct(args[1:])
+	ops := make([]wire.Op, len(keys))
+	for i, k := range keys {
+		ops[i] = wire.Op{Kind: wire.OpDelete, Key: k}
+	}
+	var n int64
+	err := c.each(ops, func(r kvsync.Response) bool {
+		n += r.Changed
+		return true
+	})
+	if err != nil {
+		w.err(errorText(err))
+		return
+	}
+	w.int(n)
+}
+
+// cmdExists: EXISTS key [key ...]. How many of the keys hold a value, a key
+// named twice counting twice.
+func cmdExists(c *client, w *writer, args [][]byte) {
+	var n int64
+	err := c.each(reads(args[1:]), func(r kvsync.Response) bool {
+		n += b2i(!r.State.IsEmpty())
+		return true
+	})
+	if err != nil {
+		w.err(errorText(err))
+		return
+	}
+	w.int(n)
+}
+
+// cmdMGet: MGET key [key ...]. The string values, null for a missing key or
+// a set. The reply is built as the values arrive and refused once larger
+// than MaxReplySize, so that its states are never all held at once.
+func cmdMGet(c *client, w *writer, args [][]byte) {
+	start := len(w.b)
+	w.array(len(args) - 1)
+	tooLarge := false
+	err := c.each(reads(args[1:]), func(r kvsync.Response) bool {
+		if r.State.Kind() == crdt.KindSet || !writeString(w, r.State) {
+			w.null()
+		}
+		tooLarge = len(w.b)-start > c.srv.cfg.MaxReplySize
+		return !tooLarge
+	})
+	switch {
+	case err != nil:
+		w.b = w.b[:start]
+		w.err(errorText(err))
+	case tooLarge:
+		w.b = w.b[:start]
+		w.err(c.replyTooLarge())
+	}
+}
+
+// cmdMSet: MSET key value [key value ...]. The pairs are written
+// concurrently, not atomically; a key named twice gets its last value.
+func cmdMSet(c *client, w *writer, args [][]byte) {
+	if len(args)%2 == 0 {
+		w.err(wrongArity("mset"))
+		return
+	}
+	pairs := args[1:]
+	keys := make([][]byte, 0, len(pairs)/2)
+	for i := 0; i < len(pairs); i += 2 {
+		keys = append(keys, pairs[i])
+	}
+	uniq, index := distinct(keys)
+	ops := make([]wire.Op, len(uniq))
+	for i, u := range index {
+		ops[u] = wire.Op{Kind: wire.OpPut, Key: uniq[u], Value: pairs[2*i+1]}
+	}
+	replyOK(w, c.each(ops, func(kvsync.Response) bool { return true }))
+}
+
+// each runs ops with doAll and hands fn each response in order, until fn
+// returns false or a response is an error, which it returns.
+func (c *client) each(ops []wire.Op, fn func(kvsync.Response) bool) error {
+	var err error
+	c.doAll(ops, func(_ int, r kvsync.Response) bool {
+		if r.Err != nil {
+			err = r.Err
+			return false
+		}
+		return fn(r)
+	})
+	return err
+}
+
+// cmdIncr, cmdIncrBy, cmdDecr, cmdDecrBy: the counter's new value. A
+// missing key becomes a counter; a register is WRONGTYPE.
+func cmdIncr(c *client, w *writer, args [][]byte) { incrBy(c, w, args[1], 1) }
+func cmdDecr(c *client, w *writer, args [][]byte) { incrBy(c, w, args[1], -1) }
+
+func cmdIncrBy(c *client, w *writer, args [][]byte) {
+	if by, ok := parseInt(args[2]); ok {
+		incrBy(c, w, args[1], by)
+	} else {
+		w.err(notInteger)
+	}
+}
+
+func cmdDecrBy(c *client, w *writer, args [][]byte) {
+	by, ok := parseInt(args[2])
+	switch {
+	case !ok:
+		w.err(notInteger)
+	case by == math.MinInt64:
+		w.err("ERR decrement would overflow")
+	default:
+		incrBy(c, w, args[1], -by)
+	}
+}
+
+func incrBy(c *client, w *writer, key []byte, by int64) {
+	r := c.write(wire.Op{Kind: wire.OpIncr, Key: key, By: by})
+	if r.Err != nil {
+		w.err(errorText(r.Err))
+		return
+	}
+	v, err := r.State.Value()
+	if err != nil {
+		w.err(errorText(err))
+		return
+	}
+	w.int(v)
+}
+
+// cmdType: TYPE key. "string" for registers and counters, "set", "none".
+func cmdType(c *client, w *writer, args [][]byte) {
+	r := c.read(args[1])
+	if r.Err != nil {
+		w.err(errorText(r.Err))
+		return
+	}
+	switch r.State.Kind() {
+	case crdt.KindRegister, crdt.KindCounter:
+		w.status("string")
+	case crdt.KindSet:
+		w.status("set")
+	default:
+		w.status("none")
+	}
+}
+
+func replyOK(w *writer, err error) {
+	if err != nil {
+		w.err(errorText(err))
+		return
+	}
+	w.status("OK")
+}
+
+// parseInt parses a decimal int64 as Redis does: no sign but '-', no
+// leading zero, no space.
+func parseInt(b []byte) (int64, bool) {
+	n, err := strconv.ParseInt(string(b), 10, 64)
+	var buf [20]byte
+	if err != nil || string(strconv.AppendInt(buf[:0], n, 10)) != string(b) {
+		return 0, false
+	}
+	return n, true
+}
