@@ -3,7 +3,7 @@ GO       ?= go
 FUZZTIME ?= 30s
 BENCHTIME ?= 1s
 
-.PHONY: all build run test fmt-check vet fuzz bench sim clean
+.PHONY: all build run test fmt-check vet fuzz bench bench-redis sim clean
 
 all: build
 
@@ -45,6 +45,10 @@ sim:
 ## bench: Go benchmarks of every package (ns/op, allocs/op)
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./...
+
+## bench-redis: a 3-node region against a Redis server on this machine, redis-benchmark SET/GET, ratios
+bench-redis:
+	./scripts/bench-redis.sh
 
 clean:
 	rm -rf bin

@@ -5,6 +5,7 @@ import (
 	"log"
 	"log/slog"
 	"net"
+	"slices"
 	"strconv"
 	gosync "sync"
 	"sync/atomic"
@@ -107,9 +108,17 @@ func startGossip(c gossipConfig) (*gossip, error) {
 	}
 	g.ml = ml
 	g.broadcast(c.self)
-	if len(c.join) > 0 {
+	// A restarted node finds its region through the members it knew, even
+	// when it was started without --join (the first node of a region).
+	join := slices.Clone(c.join)
+	for _, m := range c.roster.Sorted() {
+		if m.ID != c.self.ID && m.Status <= Leaving && m.Gossip != "" && !slices.Contains(join, m.Gossip) {
+			join = append(join, m.Gossip)
+		}
+	}
+	if len(join) > 0 {
 		g.joinDone = make(chan struct{})
-		go g.joinLoop(c.join, c.logger)
+		go g.joinLoop(join, c.logger)
 	}
 	return g, nil
 }

@@ -15,7 +15,7 @@ var _ kvsync.Store = diskStore{}
 
 func (s diskStore) Get(key []byte) (crdt.State, error) { return s.db.Get(key) }
 
-func (s diskStore) Scan(lo, hi uint64, fn func(key []byte, st crdt.State) bool) error {
+func (s diskStore) Scan(lo, hi uint64, fn func(key []byte, st crdt.State, hash uint64) bool) error {
 	return s.db.Scan(lo, hi, fn)
 }
 
@@ -46,5 +46,11 @@ func (s diskStore) Commit(b *kvsync.Batch) error {
 	for i, h := range b.HintDeletes {
 		sb.HintDeletes[i] = storage.HintKey{Target: h.Target, Key: h.Key}
 	}
-	return s.db.Commit(&sb)
+	if err := s.db.Commit(&sb); err != nil {
+		return err
+	}
+	for i, e := range sb.Puts {
+		b.Puts[i].Before, b.Puts[i].After = e.Before, e.After
+	}
+	return nil
 }

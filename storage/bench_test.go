@@ -86,7 +86,7 @@ func BenchmarkScan10k(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		seen := 0
-		if err := db.Scan(0, math.MaxUint64, func([]byte, crdt.State) bool { seen++; return true }); err != nil || seen != n {
+		if err := db.Scan(0, math.MaxUint64, func([]byte, crdt.State, uint64) bool { seen++; return true }); err != nil || seen != n {
 			b.Fatalf("Scan saw %d keys, %v", seen, err)
 		}
 	}

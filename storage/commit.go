@@ -18,10 +18,14 @@ type Batch struct {
 	HintDeletes []HintKey // hints delivered to their target
 }
 
-// Entry is one key's state.
+// Entry is one key's state. Commit sets Before and After to the
+// wire.StateHash of the stored encoding before and after the put (0 when
+// there was none), so that a caller can maintain hashes of what is stored
+// without encoding states itself.
 type Entry struct {
-	Key   []byte
-	State crdt.State
+	Key           []byte
+	State         crdt.State
+	Before, After uint64
 }
 
 // Hint is a write kept for a replica that could not take it, to be replayed
@@ -86,12 +90,17 @@ func (db *DB) Commit(b *Batch) error {
 	if err != nil {
 		return err
 	}
-	c := &committer{db: db, txn: db.bdb.NewTransaction(true)}
+	c := &committer{db: db, txn: db.bdb.NewTransaction(true), cached: map[string]cached{}}
 	defer func() { c.txn.Discard() }()
 	err = c.apply(b, hs, hds)
 	if err == nil {
 		err = c.commitTxn(false)
 	}
+	if err != nil {
+		c.forget = append(c.forget, keysOf(b)...) // what is stored is unknown now
+		clear(c.cached)
+	}
+	db.cache.committed(c.cached, c.forget)
 	if err != nil && c.txns > 0 {
 		return fmt.Errorf("storage: batch split into transactions, of which the first %d stay applied: %w", c.txns, err)
 	}
@@ -106,9 +115,11 @@ func (db *DB) Commit(b *Batch) error {
 
 // committer applies one batch in one or more badger transactions.
 type committer struct {
-	db   *DB
-	txn  *badger.Txn
-	txns int // transactions committed so far
+	db     *DB
+	txn    *badger.Txn
+	cached map[string]cached // states this batch wrote, for the cache
+	forget [][]byte          // keys this batch deleted
+	txns   int               // transactions committed so far
 
 	// Changes of the current transaction, published once it commits.
 	writes int
@@ -121,8 +132,8 @@ type txnCounts struct {
 }
 
 func (c *committer) apply(b *Batch, hs []preparedHint, hds [][]byte) error {
-	for _, e := range b.Puts {
-		if err := c.put(e); err != nil {
+	for i := range b.Puts {
+		if err := c.put(&b.Puts[i]); err != nil {
 			return err
 		}
 	}
@@ -131,6 +142,8 @@ func (c *committer) apply(b *Batch, hs []preparedHint, hds [][]byte) error {
 		if err := c.write(func(txn *badger.Txn) error { return txn.Delete(bk) }); err != nil {
 			return fmt.Errorf("storage: deleting key %x: %w", key, err)
 		}
+		delete(c.cached, string(key))
+		c.forget = append(c.forget, key)
 		c.n.keysDeleted++
 	}
 	for i, h := range b.Hints {
@@ -146,13 +159,15 @@ func (c *committer) apply(b *Batch, hs []preparedHint, hds [][]byte) error {
 	return nil
 }
 
-// put merges e into the stored state of e.Key.
-func (c *committer) put(e Entry) error {
+// put merges e into the stored state of e.Key and records the hashes of
+// the encodings before and after.
+func (c *committer) put(e *Entry) error {
 	bk := dataKey(e.Key)
-	stored, _, _, err := readState(c.txn, bk, "key", e.Key)
+	stored, before, err := c.read(bk, e.Key)
 	if err != nil {
 		return err
 	}
+	e.Before, e.After = before, before
 	merged := crdt.Merge(stored, e.State)
 	if merged.Equal(stored) {
 		c.n.putsUnchanged++
@@ -165,8 +180,33 @@ func (c *committer) put(e Entry) error {
 	if err := c.write(func(txn *badger.Txn) error { return txn.Set(bk, v) }); err != nil {
 		return fmt.Errorf("storage: writing key %x: %w", e.Key, err)
 	}
+	e.After = wire.StateHash(v)
+	c.cached[string(e.Key)] = cached{s: merged, hash: e.After}
 	c.n.keysWritten++
 	return nil
+}
+
+// read returns the stored state of key and the hash of its encoding: what
+// this batch wrote, else the cache (which holds only committed states, and
+// commits are serialized), else badger.
+func (c *committer) read(bk, key []byte) (crdt.State, uint64, error) {
+	if e, ok := c.cached[string(key)]; ok {
+		return e.s.Clone(), e.hash, nil
+	}
+	if s, h, ok := c.db.cache.get(key); ok {
+		return s, h, nil
+	}
+	s, _, h, err := readStateHash(c.txn, bk, "key", key)
+	return s, h, err
+}
+
+// keysOf lists the keys b puts or deletes.
+func keysOf(b *Batch) [][]byte {
+	out := make([][]byte, 0, len(b.Puts)+len(b.Deletes))
+	for _, e := range b.Puts {
+		out = append(out, e.Key)
+	}
+	return append(out, b.Deletes...)
 }
 
 // hint merges h into the stored hint for (h.Target, h.Key). p holds its

@@ -185,7 +185,7 @@ func TestClosed(t *testing.T) {
 		"HintTargets": errTargets,
 		"Commit":      db.Commit(puts(storage.Entry{Key: []byte("k")})),
 		"PutMeta":     db.PutMeta("m", nil),
-		"Scan":        db.Scan(0, 1, noop),
+		"Scan":        db.Scan(0, 1, func([]byte, crdt.State, uint64) bool { return true }),
 		"ScanHints":   db.ScanHints("n1", noop),
 		"Close":       db.Close(),
 	} {

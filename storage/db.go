@@ -40,6 +40,7 @@ type DB struct {
 	stopBg    chan struct{}         // closed by Close to stop the background goroutine
 	bgStopped chan struct{}         // closed when the background goroutine returned
 	counters  counters
+	cache     *stateCache // nil when Options.StateCacheEntries < 0
 }
 
 // counters are the cumulative figures of Stats.
@@ -72,7 +73,8 @@ func Open(dir string, opts Options) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("storage: opening %q: %w", dir, err)
 	}
-	db := &DB{bdb: bdb, opts: opts, dir: dir, syncLog: bdb.Sync, hints: make(map[crdt.NodeID]HintBacklog)}
+	db := &DB{bdb: bdb, opts: opts, dir: dir, syncLog: bdb.Sync, hints: make(map[crdt.NodeID]HintBacklog),
+		cache: newStateCache(opts.StateCacheEntries)}
 	if err := db.checkFormat(); err != nil {
 		return nil, errors.Join(err, db.bdb.Close())
 	}
@@ -153,12 +155,20 @@ func (db *DB) Get(key []byte) (crdt.State, error) {
 		return crdt.State{}, ErrClosed
 	}
 	defer db.exit()
+	if s, _, ok := db.cache.get(key); ok {
+		return s, nil
+	}
+	gen := db.cache.generation()
 	var s crdt.State
+	var hash uint64
 	err := db.bdb.View(func(txn *badger.Txn) error {
 		var err error
-		s, _, _, err = readState(txn, dataKey(key), "key", key)
+		s, _, hash, err = readStateHash(txn, dataKey(key), "key", key)
 		return err
 	})
+	if err == nil {
+		db.cache.fill(key, s, hash, gen)
+	}
 	return s, err
 }
 
@@ -177,20 +187,41 @@ func readState(txn *badger.Txn, bk []byte, what string, key []byte) (crdt.State,
 	return s, n, err == nil, err
 }
 
+// readStateHash is readState that also returns the wire.StateHash of the
+// stored encoding, 0 when absent.
+func readStateHash(txn *badger.Txn, bk []byte, what string, key []byte) (crdt.State, bool, uint64, error) {
+	item, err := txn.Get(bk)
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return crdt.State{}, false, 0, nil
+	}
+	if err != nil {
+		return crdt.State{}, false, 0, fmt.Errorf("storage: reading %s %x: %w", what, key, err)
+	}
+	s, _, h, err := decodeItemHash(item, what, key)
+	return s, err == nil, h, err
+}
+
 // decodeItem decodes the state held by item.
 func decodeItem(item *badger.Item, what string, key []byte) (crdt.State, int, error) {
+	s, n, _, err := decodeItemHash(item, what, key)
+	return s, n, err
+}
+
+// decodeItemHash decodes the state held by item and hashes its encoding.
+func decodeItemHash(item *badger.Item, what string, key []byte) (crdt.State, int, uint64, error) {
 	var s crdt.State
 	var n int
+	var h uint64
 	err := item.Value(func(v []byte) error {
 		var err error
-		n = len(v)
+		n, h = len(v), wire.StateHash(v)
 		s, err = wire.DecodeState(v)
 		return err
 	})
 	if err != nil {
-		return crdt.State{}, 0, fmt.Errorf("storage: decoding %s %x: %w", what, key, err)
+		return crdt.State{}, 0, 0, fmt.Errorf("storage: decoding %s %x: %w", what, key, err)
 	}
-	return s, n, nil
+	return s, n, h, nil
 }
 
 // GetMeta returns the meta value stored under name, or nil when there is

@@ -72,7 +72,7 @@ func ExampleDB_ScanHints() {
 	fmt.Println("targets left:", len(backlog))
 
 	n := 0
-	_ = db.Scan(0, math.MaxUint64, func([]byte, crdt.State) bool { n++; return true })
+	_ = db.Scan(0, math.MaxUint64, func([]byte, crdt.State, uint64) bool { n++; return true })
 	fmt.Println("keys:", n)
 	// Output:
 	// n3 holds 1 hint

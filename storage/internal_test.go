@@ -93,7 +93,7 @@ func TestUndecodableValues(t *testing.T) {
 	_, getErr := db.Get(key)
 	for name, err := range map[string]error{
 		"Get":         getErr,
-		"Scan":        db.Scan(0, ^uint64(0), noop),
+		"Scan":        db.Scan(0, ^uint64(0), func([]byte, crdt.State, uint64) bool { return true }),
 		"ScanHints":   db.ScanHints("n2", noop),
 		"Commit":      db.Commit(&Batch{Puts: []Entry{{Key: key}}}),
 		"Commit hint": db.Commit(&Batch{Hints: []Hint{{Target: "n2", Key: key}}}),

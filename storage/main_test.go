@@ -112,7 +112,7 @@ func byHash(ks []string) []string {
 func scanAll(t testing.TB, db *storage.DB, lo, hi uint64) []string {
 	t.Helper()
 	var got []string
-	err := db.Scan(lo, hi, func(key []byte, _ crdt.State) bool {
+	err := db.Scan(lo, hi, func(key []byte, _ crdt.State, _ uint64) bool {
 		got = append(got, string(key))
 		return true
 	})

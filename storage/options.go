@@ -100,6 +100,11 @@ type Options struct {
 	// Negative: never.
 	ValueLogGCInterval time.Duration
 
+	// StateCacheEntries bounds the cache of decoded states of the keys read
+	// or written last, which spares a read-merge-write a second search of
+	// badger's memtables (see cache.go). Zero: 65,536. Negative: no cache.
+	StateCacheEntries int
+
 	// Logger receives errors and warnings. Zero: the standard library's
 	// default logger (log.Printf), which writes to standard error.
 	Logger Logger
@@ -113,6 +118,7 @@ const (
 	defaultMemTableBytes      = 64 << 20
 	defaultMaxHintBytes       = 1 << 30
 	defaultValueLogGCInterval = 10 * time.Minute
+	defaultStateCacheEntries  = 1 << 16
 	minMemTableBytes          = 1 << 20
 	maxMemTableBytes          = 1 << 30
 	valueLogGCDiscardRatio    = 0.5
@@ -132,6 +138,7 @@ func DefaultOptions() Options {
 		MemTableBytes:      defaultMemTableBytes,
 		MaxHintBytes:       defaultMaxHintBytes,
 		ValueLogGCInterval: defaultValueLogGCInterval,
+		StateCacheEntries:  defaultStateCacheEntries,
 		Logger:             LoggerFunc(log.Printf),
 	}
 }
@@ -156,6 +163,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.ValueLogGCInterval == 0 {
 		o.ValueLogGCInterval = d.ValueLogGCInterval
+	}
+	if o.StateCacheEntries == 0 {
+		o.StateCacheEntries = d.StateCacheEntries
 	}
 	if o.Logger == nil {
 		o.Logger = d.Logger

@@ -12,9 +12,10 @@ import (
 // lo <= h <= hi (both bounds inclusive), in (hash, key) order, until fn
 // returns false or a stored value fails to decode. It reads a consistent
 // snapshot: commits made while it runs are not seen. The key passed to fn
-// is the caller's to keep. fn may call the DB's other methods but Close.
-// An empty range (lo > hi) calls fn never.
-func (db *DB) Scan(lo, hi uint64, fn func(key []byte, s crdt.State) bool) error {
+// is the caller's to keep, and hash is the wire.StateHash of the stored
+// encoding. fn may call the DB's other methods but Close. An empty range
+// (lo > hi) calls fn never.
+func (db *DB) Scan(lo, hi uint64, fn func(key []byte, s crdt.State, hash uint64) bool) error {
 	if !db.enter() {
 		return ErrClosed
 	}
@@ -37,11 +38,11 @@ func (db *DB) Scan(lo, hi uint64, fn func(key []byte, s crdt.State) bool) error 
 				return nil
 			}
 			key = slices.Clone(key)
-			s, _, err := decodeItem(item, "key", key)
+			s, _, hash, err := decodeItemHash(item, "key", key)
 			if err != nil {
 				return err
 			}
-			if !fn(key, s) {
+			if !fn(key, s, hash) {
 				return nil
 			}
 		}

@@ -46,7 +46,7 @@ func TestScan(t *testing.T) {
 	}
 	t.Run("states and kept keys", func(t *testing.T) {
 		var kept [][]byte
-		err := db.Scan(0, math.MaxUint64, func(key []byte, s crdt.State) bool {
+		err := db.Scan(0, math.MaxUint64, func(key []byte, s crdt.State, _ uint64) bool {
 			if value(s) != string(key) {
 				t.Errorf("key %s holds %q", key, value(s))
 			}
@@ -64,7 +64,7 @@ func TestScan(t *testing.T) {
 	})
 	t.Run("early stop", func(t *testing.T) {
 		var got []string
-		err := db.Scan(0, math.MaxUint64, func(key []byte, _ crdt.State) bool {
+		err := db.Scan(0, math.MaxUint64, func(key []byte, _ crdt.State, _ uint64) bool {
 			got = append(got, string(key))
 			return len(got) < 5
 		})

@@ -41,18 +41,6 @@ type AEStats struct {
 	TreeRebuilds int64 // full rebuilds after a ring change
 }
 
-// digest returns the digest of key holding s, 0 for a key held as nothing.
-func digest(key []byte, s crdt.State) uint64 {
-	if s.IsZero() {
-		return 0
-	}
-	enc, err := wire.EncodeState(s)
-	if err != nil {
-		return 1 // unencodable states never compare equal, so they get repaired
-	}
-	return Digest(key, enc)
-}
-
 // aeReset starts the trees over for the current placement.
 func (n *Node) aeReset() {
 	n.ae.epoch = n.view.Epoch
@@ -85,23 +73,29 @@ func (n *Node) tree(peer crdt.NodeID) *Tree {
 	return t
 }
 
-// track updates the trees for a key whose state went from old to new.
-func (n *Node) track(key []byte, old, new crdt.State) {
+// track updates the trees for the puts of a committed batch, from the
+// hashes of the stored encodings before and after that Commit reported.
+func (n *Node) track(puts []Entry) {
 	if n.ae.trees == nil {
 		return
 	}
-	h := wire.KeyHash(key)
-	if !n.ae.built && h >= n.ae.cursor {
-		return // the build scan has yet to reach it and will read it then
-	}
-	owners := n.nextOwners(key)
-	if !slices.Contains(owners, n.cfg.ID) {
-		return
-	}
-	od, nd := digest(key, old), digest(key, new)
-	for _, p := range owners {
-		if p != n.cfg.ID {
-			n.tree(p).Update(h, od, nd)
+	for _, e := range puts {
+		if e.Before == e.After {
+			continue
+		}
+		h := wire.KeyHash(e.Key)
+		if !n.ae.built && h >= n.ae.cursor {
+			continue // the build scan has yet to reach it and will read it then
+		}
+		owners := n.nextOwners(e.Key)
+		if !slices.Contains(owners, n.cfg.ID) {
+			continue
+		}
+		od, nd := Digest(e.Key, e.Before), Digest(e.Key, e.After)
+		for _, p := range owners {
+			if p != n.cfg.ID {
+				n.tree(p).Update(h, od, nd)
+			}
 		}
 	}
 }
@@ -109,19 +103,18 @@ func (n *Node) track(key []byte, old, new crdt.State) {
 // aeBuild adds the next chunk of stored keys to the trees.
 func (n *Node) aeBuild() {
 	count, last, stopped := 0, uint64(0), false
-	err := n.store.Scan(n.ae.cursor, math.MaxUint64, func(key []byte, s crdt.State) bool {
+	// Stored hashes, not pending states: a pending put updates the trees
+	// from the stored hash when it commits.
+	err := n.store.Scan(n.ae.cursor, math.MaxUint64, func(key []byte, _ crdt.State, hash uint64) bool {
 		h := wire.KeyHash(key)
 		if count >= n.cfg.AntiEntropyScan && h != last {
 			n.ae.cursor, stopped = h, true
 			return false
 		}
 		count, last = count+1, h
-		if p, ok := n.pending[string(key)]; ok {
-			s = p
-		}
 		owners := n.nextOwners(key)
 		if slices.Contains(owners, n.cfg.ID) {
-			d := digest(key, s)
+			d := Digest(key, hash)
 			for _, p := range owners {
 				if p != n.cfg.ID {
 					n.tree(p).Update(h, 0, d)
@@ -229,8 +222,8 @@ func (n *Node) onTreeReply(m wire.Message) {
 	segs := diff[:min(len(diff), n.cfg.MaxSegments)]
 	n.aeStats.Segments += int64(len(segs))
 	var keys []wire.KeyDigest
-	n.sharedKeys(m.From, segs, func(key []byte, s crdt.State) {
-		keys = append(keys, wire.KeyDigest{Key: key, Hash: digest(key, s)})
+	n.sharedKeys(m.From, segs, func(key []byte, _ crdt.State, hash uint64) {
+		keys = append(keys, wire.KeyDigest{Key: key, Hash: hash})
 	})
 	n.send(wire.Message{Type: wire.MsgKeysRequest, To: m.From, ID: m.ID, Indexes: segs, Keys: keys, Epoch: n.view.Epoch})
 }
@@ -248,9 +241,9 @@ func (n *Node) onKeysRequest(m wire.Message) {
 	}
 	var want []wire.KeyDigest
 	mine := map[string]bool{}
-	n.sharedKeys(m.From, m.Indexes, func(key []byte, s crdt.State) {
+	n.sharedKeys(m.From, m.Indexes, func(key []byte, s crdt.State, hash uint64) {
 		mine[string(key)] = true
-		if d, ok := theirs[string(key)]; !ok || d != digest(key, s) {
+		if d, ok := theirs[string(key)]; !ok || d != hash {
 			n.aeStats.KeysSent++
 			n.send(wire.Message{Type: wire.MsgWrite, To: m.From, Key: key, State: s})
 			if ok {
@@ -298,18 +291,16 @@ func (n *Node) Bootstrapped() bool {
 	return true
 }
 
-// sharedKeys calls fn for each key this node holds in the given segments
-// that peer owns too, uncommitted writes included.
-func (n *Node) sharedKeys(peer crdt.NodeID, segs []uint32, fn func(key []byte, s crdt.State)) {
+// sharedKeys calls fn for each key this node has stored in the given
+// segments that peer owns too, with the hash of its stored encoding.
+// Writes not yet committed are left to the next exchange.
+func (n *Node) sharedKeys(peer crdt.NodeID, segs []uint32, fn func(key []byte, s crdt.State, hash uint64)) {
 	for _, seg := range segs {
 		lo, hi := SegmentRange(seg)
-		_ = n.store.Scan(lo, hi, func(key []byte, s crdt.State) bool {
-			if p, ok := n.pending[string(key)]; ok {
-				s = p
-			}
+		_ = n.store.Scan(lo, hi, func(key []byte, s crdt.State, hash uint64) bool {
 			owners := n.nextOwners(key)
 			if slices.Contains(owners, n.cfg.ID) && slices.Contains(owners, peer) {
-				fn(key, s)
+				fn(key, s, hash)
 			}
 			return true
 		})

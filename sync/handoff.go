@@ -80,7 +80,7 @@ func (n *Node) tickHandoff() {
 func (n *Node) handoffScan() {
 	h := &n.handoff
 	count, last, stopped := 0, uint64(0), false
-	err := n.store.Scan(h.cursor, math.MaxUint64, func(key []byte, s crdt.State) bool {
+	err := n.store.Scan(h.cursor, math.MaxUint64, func(key []byte, s crdt.State, _ uint64) bool {
 		hash := wire.KeyHash(key)
 		if (count >= n.cfg.AntiEntropyScan || len(h.inflight) >= n.cfg.HintsInFlight) && hash != last {
 			h.cursor, stopped = hash, true

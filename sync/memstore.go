@@ -38,10 +38,16 @@ func (m *MemStore) Commit(b *Batch) error {
 	if m.FailCommits != nil {
 		return m.FailCommits
 	}
-	for _, e := range b.Puts {
+	for i := range b.Puts {
+		e := &b.Puts[i]
 		old, ok := m.keys[string(e.Key)]
-		m.keys[string(e.Key)] = crdt.Merge(old, e.State)
+		merged := crdt.Merge(old, e.State)
+		m.keys[string(e.Key)] = merged
 		m.dirty = m.dirty || !ok
+		if ok {
+			e.Before = stateHash(old)
+		}
+		e.After = stateHash(merged)
 	}
 	for _, k := range b.Deletes {
 		delete(m.keys, string(k))
@@ -58,7 +64,7 @@ func (m *MemStore) Commit(b *Batch) error {
 }
 
 // Scan calls fn for the keys whose hash is in [lo, hi], in (hash, key) order.
-func (m *MemStore) Scan(lo, hi uint64, fn func(key []byte, s crdt.State) bool) error {
+func (m *MemStore) Scan(lo, hi uint64, fn func(key []byte, s crdt.State, hash uint64) bool) error {
 	if m.dirty {
 		m.order = m.order[:0]
 		for k := range m.keys {
@@ -73,11 +79,20 @@ func (m *MemStore) Scan(lo, hi uint64, fn func(key []byte, s crdt.State) bool) e
 		ks = append(ks, m.order[i].key)
 	}
 	for _, k := range ks { // fn may commit: iterate over a copy
-		if s, ok := m.keys[k]; ok && !fn([]byte(k), s.Clone()) {
+		if s, ok := m.keys[k]; ok && !fn([]byte(k), s.Clone(), stateHash(s)) {
 			break
 		}
 	}
 	return nil
+}
+
+// stateHash is what a disk store reports: the hash of the encoding.
+func stateHash(s crdt.State) uint64 {
+	enc, err := wire.EncodeState(s)
+	if err != nil {
+		return 1 // never equal to a real one, so anti-entropy repairs it
+	}
+	return wire.StateHash(enc)
 }
 
 type hashedKey struct {

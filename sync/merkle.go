@@ -46,12 +46,16 @@ func SegmentRange(seg uint32) (lo, hi uint64) {
 	return lo, lo | (1<<(64-SegmentBits) - 1)
 }
 
-// Digest returns the digest of one key holding a state encoded as enc. A key
-// this replica does not hold has digest 0.
-func Digest(key, enc []byte) uint64 {
+// Digest returns the digest of one key whose stored state has the
+// wire.StateHash stateHash. A key this replica does not hold (stateHash 0)
+// has digest 0.
+func Digest(key []byte, stateHash uint64) uint64 {
+	if stateHash == 0 {
+		return 0
+	}
 	var b [16]byte
 	binary.BigEndian.PutUint64(b[:8], xxhash.Sum64(key))
-	binary.BigEndian.PutUint64(b[8:], xxhash.Sum64(enc))
+	binary.BigEndian.PutUint64(b[8:], stateHash)
 	d := xxhash.Sum64(b[:])
 	if d == 0 {
 		d = 1 // 0 means absent

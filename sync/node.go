@@ -242,6 +242,7 @@ func (n *Node) Flush() (Ready, error) {
 		if err := n.store.Commit(&n.batch); err != nil {
 			return n.failRound(err), err
 		}
+		n.track(n.batch.Puts)
 	}
 	r := Ready{Messages: n.msgs, Responses: n.resps}
 	n.endRound()
@@ -293,7 +294,7 @@ func (n *Node) nextOwners(key []byte) []crdt.NodeID {
 }
 
 // get returns the state of key as this replica holds it, uncommitted writes
-// included.
+// included. The state may be shared: do not change it (see own).
 func (n *Node) get(key []byte) (crdt.State, error) {
 	if s, ok := n.pending[string(key)]; ok {
 		return s, nil
@@ -301,15 +302,23 @@ func (n *Node) get(key []byte) (crdt.State, error) {
 	return n.store.Get(key)
 }
 
+// own returns the state of key like get, as a copy the caller may change:
+// a state read from the store is already one.
+func (n *Node) own(key []byte) (crdt.State, error) {
+	if s, ok := n.pending[string(key)]; ok {
+		return s.Clone(), nil
+	}
+	return n.store.Get(key)
+}
+
 // merge merges s into this replica's state of key.
 func (n *Node) merge(key []byte, s crdt.State) error {
-	cur, err := n.get(key)
+	cur, err := n.own(key)
 	if err != nil {
 		return err
 	}
-	next := crdt.Merge(cur, s)
-	n.track(key, cur, next)
-	n.pending[string(key)] = next
+	cur.Merge(s)
+	n.pending[string(key)] = cur
 	n.batch.Puts = append(n.batch.Puts, Entry{Key: key, State: s})
 	return nil
 }

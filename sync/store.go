@@ -22,11 +22,13 @@ type Store interface {
 	// setting promises): after it returns nil, a crash does not lose it.
 	// Every put is merged into the stored state (read-merge-write in one
 	// transaction), so committing a state twice, or an older one, is harmless.
+	// It sets each put's Before and After.
 	Commit(b *Batch) error
 
 	// Scan calls fn for each key whose hash h satisfies lo <= h <= hi, in
-	// (hash, key) order, until fn returns false or an error occurs.
-	Scan(lo, hi uint64, fn func(key []byte, s crdt.State) bool) error
+	// (hash, key) order, until fn returns false or an error occurs. hash is
+	// the wire.StateHash of the key's stored encoding.
+	Scan(lo, hi uint64, fn func(key []byte, s crdt.State, hash uint64) bool) error
 
 	// ScanHints calls fn for each hint held for target, in (hash, key) order,
 	// until fn returns false.
@@ -45,10 +47,14 @@ type Batch struct {
 	HintDeletes []HintKey // hints delivered to their target
 }
 
-// Entry is one key's state.
+// Entry is one key's state. Commit sets Before and After to the
+// wire.StateHash of the key's stored encoding before and after the put, 0
+// for none: anti-entropy keeps its Merkle trees from them without encoding
+// states again.
 type Entry struct {
-	Key   []byte
-	State crdt.State
+	Key           []byte
+	State         crdt.State
+	Before, After uint64
 }
 
 // Hint is a write kept for a replica that could not take it, to be replayed

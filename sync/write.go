@@ -38,19 +38,17 @@ func (n *Node) coordinateWrite(o origin, op *wire.Op, owners []crdt.NodeID) {
 		n.answer(o, Response{Err: &UnavailableError{Level: lvl, Alive: reach, Need: need, Write: true}})
 		return
 	}
-	cur, err := n.get(op.Key)
+	st, err := n.own(op.Key)
 	if err != nil {
 		n.answer(o, Response{Err: err})
 		return
 	}
-	st := cur.Clone()
-	delta, changed, err := n.apply(&st, op, n.timestamp(cur))
+	delta, changed, err := n.apply(&st, op, n.timestamp(st))
 	if err != nil {
 		n.answer(o, Response{Err: err})
 		return
 	}
 	n.stats.Coordinated++
-	n.track(op.Key, cur, st)
 	n.pending[string(op.Key)] = st
 	n.batch.Puts = append(n.batch.Puts, Entry{Key: op.Key, State: delta})
 

@@ -24,6 +24,7 @@ func runDev(args []string, stdout, stderr io.Writer) error {
 	regions := fs.Int("regions", 1, "regions (one until multi-region replication lands)")
 	dir := fs.String("dir", ".meridian/dev", "cluster directory: certificates, data, logs and cluster.json (reused if it exists)")
 	bin := fs.String("meridiand", "", "the meridiand binary (default: next to this meridian, else on $PATH)")
+	base := fs.Int("base", 0, "region r uses 127.0.<base+r>.0/24 (to run two clusters side by side)")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, `usage: meridian dev [--nodes N] [--regions R] [--dir DIR] [-- meridiand flags...]
 
@@ -49,7 +50,7 @@ Ctrl-C stops every node; the data stays in DIR for the next run.
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	fmt.Fprintf(stdout, "starting %d node(s) in %s ...\n", *nodes**regions, absDir)
-	c, err := devcluster.Start(ctx, devcluster.Config{Dir: absDir, Binary: binary, Nodes: *nodes, Regions: *regions, Args: fs.Args()})
+	c, err := devcluster.Start(ctx, devcluster.Config{Dir: absDir, Binary: binary, Nodes: *nodes, Regions: *regions, Base: *base, Args: fs.Args()})
 	if err != nil {
 		return err
 	}

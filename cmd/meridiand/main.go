@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
+	_ "net/http/pprof"
 	"os"
 	"os/signal"
 	"strings"
@@ -41,6 +43,10 @@ func run(args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if opts.pprof != "" {
+		// net/http/pprof registers on http.DefaultServeMux.
+		go func() { logger.Warn("pprof listener stopped", "err", http.ListenAndServe(opts.pprof, nil)) }()
+	}
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
 	sig := <-sigs
@@ -59,6 +65,7 @@ func run(args []string, stderr io.Writer) error {
 }
 
 type options struct {
+	pprof        string
 	leaveOnTerm  bool
 	leaveTimeout time.Duration
 	logLevel     slog.Level
@@ -101,6 +108,7 @@ func parseFlags(args []string, stderr io.Writer) (region.Config, options, error)
 	fs.BoolVar(&o.leaveOnTerm, "leave-on-term", false, "on SIGTERM, hand all data off and leave the region before exiting")
 	fs.DurationVar(&o.leaveTimeout, "leave-timeout", 10*time.Minute, "how long --leave-on-term may take")
 	level := fs.String("log-level", "info", "debug, info, warn or error")
+	fs.StringVar(&o.pprof, "pprof", "", "serve Go's profiler (net/http/pprof) on this address, such as 127.0.0.1:6060 (empty: off)")
 	if err := fs.Parse(args); err != nil {
 		return cfg, o, err
 	}
