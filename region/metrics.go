@@ -8,6 +8,7 @@ import (
 	kvsync "github.com/meridiankv/meridian/sync"
 	"github.com/meridiankv/meridian/wire"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 )
 
 // metrics are the node's Prometheus metrics, registered on the node's own
@@ -34,7 +35,8 @@ func newMetrics(reg *prometheus.Registry, n *Node) *metrics {
 			Buckets: []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
 		}, []string{"op", "level"}),
 	}
-	reg.MustRegister(m.requests, m.latency, collector{n})
+	reg.MustRegister(m.requests, m.latency, collector{n},
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
 

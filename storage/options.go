@@ -82,8 +82,9 @@ type Options struct {
 	// bounds one transaction to about 15% of it; a larger batch is
 	// committed in several transactions (see Commit). Values of 15% of it
 	// or more, and in any case of 1 MiB or more, go to badger's value log
-	// instead of the LSM tree (see ValueLogGCInterval). At least 1 MiB, at
-	// most 1 GiB. Zero: 64 MiB.
+	// instead of the LSM tree (see ValueLogGCInterval). At most three exist
+	// at once (one being written, two being flushed). At least 1 MiB, at
+	// most 1 GiB. Zero: 32 MiB.
 	MemTableBytes int64
 
 	// MaxHintBytes is the disk budget for hints, in bytes, counted as the
@@ -115,7 +116,7 @@ const (
 	defaultSyncInterval       = 10 * time.Millisecond
 	defaultBlockCacheBytes    = 64 << 20
 	defaultIndexCacheBytes    = 32 << 20
-	defaultMemTableBytes      = 64 << 20
+	defaultMemTableBytes      = 32 << 20
 	defaultMaxHintBytes       = 1 << 30
 	defaultValueLogGCInterval = 10 * time.Minute
 	defaultStateCacheEntries  = 1 << 16
@@ -127,7 +128,7 @@ const (
 
 // DefaultOptions returns the options Open uses for zero fields: on disk,
 // SyncAlways, a 10ms SyncInterval, 64 MiB block cache, 32 MiB index
-// cache, 64 MiB memtables, a 1 GiB hint budget, value-log GC every 10
+// cache, 32 MiB memtables (at most 3), a 1 GiB hint budget, value-log GC every 10
 // minutes, logging to log.Printf.
 func DefaultOptions() Options {
 	return Options{
@@ -212,6 +213,11 @@ func (o Options) badgerOptions(dir string) badger.Options {
 		WithBlockCacheSize(o.BlockCacheBytes).
 		WithIndexCacheSize(o.IndexCacheBytes).
 		WithMemTableSize(o.MemTableBytes).
+		// At most 3 memtables (one being written, two being flushed)
+		// instead of badger's 5: memory stays within 3 x MemTableBytes.
+		WithNumMemtables(3).
+		WithNumLevelZeroTables(3).
+		WithNumCompactors(2).
 		WithValueThreshold(valueThreshold(o.MemTableBytes)).
 		// Commits are serialized by DB.mu, so a transaction's reads cannot
 		// be invalidated by another's writes: conflict tracking is waste.

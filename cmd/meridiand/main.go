@@ -9,10 +9,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	_ "net/http/pprof"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"strings"
 	"syscall"
 	"time"
@@ -39,13 +41,20 @@ func run(args []string, stderr io.Writer) error {
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: opts.logLevel}))
 	cfg.Logger = logger
+	if opts.memoryLimit > 0 {
+		debug.SetMemoryLimit(opts.memoryLimit)
+	}
 	node, err := region.Start(cfg)
 	if err != nil {
 		return err
 	}
-	if opts.pprof != "" {
+	if addr := opts.pprof; addr != "" {
+		if strings.HasPrefix(addr, ":") { // ":6060": on the node's own IP, so a dev cluster can share one flag
+			host, _, _ := net.SplitHostPort(cfg.HTTPAddr)
+			addr = net.JoinHostPort(host, addr[1:])
+		}
 		// net/http/pprof registers on http.DefaultServeMux.
-		go func() { logger.Warn("pprof listener stopped", "err", http.ListenAndServe(opts.pprof, nil)) }()
+		go func() { logger.Warn("pprof listener stopped", "err", http.ListenAndServe(addr, nil)) }()
 	}
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
@@ -66,6 +75,7 @@ func run(args []string, stderr io.Writer) error {
 
 type options struct {
 	pprof        string
+	memoryLimit  int64
 	leaveOnTerm  bool
 	leaveTimeout time.Duration
 	logLevel     slog.Level
@@ -108,7 +118,8 @@ func parseFlags(args []string, stderr io.Writer) (region.Config, options, error)
 	fs.BoolVar(&o.leaveOnTerm, "leave-on-term", false, "on SIGTERM, hand all data off and leave the region before exiting")
 	fs.DurationVar(&o.leaveTimeout, "leave-timeout", 10*time.Minute, "how long --leave-on-term may take")
 	level := fs.String("log-level", "info", "debug, info, warn or error")
-	fs.StringVar(&o.pprof, "pprof", "", "serve Go's profiler (net/http/pprof) on this address, such as 127.0.0.1:6060 (empty: off)")
+	fs.Int64Var(&o.memoryLimit, "memory-limit", 1<<30, "soft limit of the Go heap in bytes (GOMEMLIMIT): the garbage collector works harder near it (0: none)")
+	fs.StringVar(&o.pprof, "pprof", "", "serve Go's profiler (net/http/pprof) on this address, such as 127.0.0.1:6060, or :6060 for the --http host (empty: off)")
 	if err := fs.Parse(args); err != nil {
 		return cfg, o, err
 	}

@@ -327,3 +327,36 @@ func TestJoinAndLeaveUnderLoadLoseNothing(t *testing.T) {
 	took := waitConverged(t, nodes[0].HTTP, acked, 60*time.Second)
 	t.Logf("every replica of every acknowledged key agreed %s after the load stopped", took.Round(time.Millisecond))
 }
+
+// TestRemovedNodeIsReReplicated removes a dead node for good: the survivors
+// take over its ranges and anti-entropy gives every key three copies again.
+func TestRemovedNodeIsReReplicated(t *testing.T) {
+	c := startCluster(t, 113, 4)
+	nodes := c.Nodes()
+	cl := client.New(nodes[0].HTTP)
+	acked := map[string]string{}
+	for i := range 300 {
+		key, value := fmt.Sprintf("k%d", i), fmt.Sprintf("v%d", i)
+		if _, err := cl.Put(t.Context(), key, []byte(value), client.WithConsistency(client.All)); err != nil {
+			t.Fatal(err)
+		}
+		acked[key] = value
+	}
+	dead := nodes[3]
+	if err := c.Kill(dead.ID); err != nil {
+		t.Fatal(err)
+	}
+	for !down(t.Context(), nodes[0].HTTP, dead.ID) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	if err := cl.Remove(t.Context(), nodes[0].ID); err == nil {
+		t.Fatal("removing a live node must be refused")
+	}
+	start := time.Now()
+	if err := cl.Remove(t.Context(), dead.ID); err != nil {
+		t.Fatalf("remove: %v", err)
+	}
+	took := waitConverged(t, nodes[1].HTTP, acked, 60*time.Second)
+	t.Logf("after removing %s, every key had 3 agreeing replicas again in %s (checked %s after the remove)",
+		dead.ID, time.Since(start).Round(time.Millisecond), took.Round(time.Millisecond))
+}
