@@ -109,5 +109,13 @@ func (s *Sim) Summary() string {
 			unknown++
 		}
 	}
-	return fmt.Sprintf("seed %d: %d ops (%d ok, %d failed, %d unknown), trace %016x", s.cfg.Seed, len(s.hist.ops), ok, failed, unknown, s.TraceHash())
+	var hints, replayed, repairs, ae int64
+	for _, n := range s.nodes {
+		if n.node != nil {
+			st := n.node.Stats()
+			hints, replayed, repairs, ae = hints+st.HintsStored, replayed+st.HintsSent, repairs+st.ReadRepairs, ae+st.AE.KeysSent
+		}
+	}
+	return fmt.Sprintf("seed %d: %d ops (%d ok, %d failed, %d unknown); since the last restarts: %d hints stored, %d replayed, %d read repairs, %d anti-entropy repairs; trace %016x",
+		s.cfg.Seed, len(s.hist.ops), ok, failed, unknown, hints, replayed, repairs, ae, s.TraceHash())
 }

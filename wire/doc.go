@@ -80,6 +80,25 @@
 // A context body is the first three lists of a state: [nodes, vector, cloud].
 // Deltas are states and use TagState.
 //
+// # Frames
+//
+// Nodes talk in frames (TagFrame, EncodeFrame, DecodeFrame): a batch of
+// Messages, one flat struct per message in the style of etcd-raft's, whose
+// Type says which fields matter. Each message is a CBOR map with small
+// integer keys and empty fields left out, so that later versions can add
+// fields; states and contexts inside are the version-1 bodies above.
+// Frames hold crdt values, so they have their own codec rather than
+// Marshal's. Inside a frame, a state's node table is checked against the
+// limits after decoding; the frame's size bounds it until then.
+//
+// # Hashes
+//
+// KeyHash (xxhash64 of a key) is a key's position: storage orders keys by it,
+// anti-entropy segments by it, and the ring places by the same function.
+// StateHash (xxhash64 of an encoding) names a stored state in the Merkle
+// trees. Both come from github.com/cespare/xxhash/v2, the one dependency of
+// wire besides the CBOR library.
+//
 // # Limits
 //
 // A Codec enforces Limits (DefaultLimits for the package-level functions)
