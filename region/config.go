@@ -68,9 +68,9 @@ type Config struct {
 	MaxHintBytes int64
 
 	// ProbeInterval is memberlist's failure-detection probe period.
-	// Default 500ms.
+	// Default 250ms.
 	ProbeInterval time.Duration
-	// ProbeTimeout is how long a probe waits for an ack. Default 250ms.
+	// ProbeTimeout is how long a probe waits for an ack. Default 150ms.
 	ProbeTimeout time.Duration
 	// SuspicionMult scales the time a suspect node has to refute before it
 	// is declared dead: SuspicionMult * log10(max(1, nodes)) * ProbeInterval
@@ -106,8 +106,8 @@ func DefaultConfig(id string) Config {
 		MaxValueSize:        1 << 20,
 		AntiEntropyInterval: 10 * time.Second,
 		MaxHintBytes:        1 << 30,
-		ProbeInterval:       500 * time.Millisecond,
-		ProbeTimeout:        250 * time.Millisecond,
+		ProbeInterval:       250 * time.Millisecond,
+		ProbeTimeout:        150 * time.Millisecond,
 		SuspicionMult:       4,
 	}
 }
