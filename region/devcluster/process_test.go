@@ -49,7 +49,7 @@ func TestMain(m *testing.M) {
 
 // fast are meridiand flags that make failure detection and repair quick
 // enough for a test.
-var fast = []string{"--probe-interval", "200ms", "--probe-timeout", "100ms", "--anti-entropy-interval", "1s", "--request-timeout", "500ms"}
+var fast = []string{"--probe-interval", "200ms", "--probe-timeout", "100ms", "--anti-entropy-interval", "1s", "--request-timeout", "2s"}
 
 func startCluster(t *testing.T, base, nodes int) *devcluster.Cluster {
 	t.Helper()
