@@ -14,7 +14,6 @@ import (
 // membership turns the roster and memberlist's liveness into the view the
 // state machine works with. It belongs to the loop goroutine.
 type membership struct {
-	cfg       Config
 	sig       string // the ring members last built, to notice a change
 	epoch     uint64
 	now, next *ring.Ring
@@ -24,8 +23,8 @@ type membership struct {
 	stored    string // the roster as last persisted
 }
 
-func newMembership(cfg Config, now int64) *membership {
-	return &membership{cfg: cfg, peers: map[crdt.NodeID]string{}, downSince: map[string]int64{}}
+func newMembership() *membership {
+	return &membership{peers: map[crdt.NodeID]string{}, downSince: map[string]int64{}}
 }
 
 // health is what memberlist says of a member: alive, suspect or dead (which

@@ -121,7 +121,7 @@ func start(cfg Config, mem *transport.MemNetwork) (_ *Node, err error) {
 	if err != nil {
 		return nil, err
 	}
-	n.members = newMembership(cfg, now)
+	n.members = newMembership()
 	n.refreshView(now)
 	n.reg = prometheus.NewRegistry()
 	n.met = newMetrics(n.reg, n)

@@ -92,16 +92,11 @@ func (n *Node) elems(st *crdt.State, op *wire.Op, present bool) ([]string, int64
 // timestamp returns the time of a new write to st: after every timestamp st
 // holds, unless one is too far in the future to trust.
 func (n *Node) timestamp(st crdt.State) crdt.Timestamp {
-	var hi crdt.Timestamp
-	for _, s := range st.Siblings() {
-		if s.Time.Compare(hi) > 0 {
-			hi = s.Time
-		}
-	}
-	if hi.IsZero() {
+	w, ok := st.Get() // the winner carries the highest timestamp
+	if !ok || w.Time.IsZero() {
 		return n.clock.Now(n.now)
 	}
-	ts, err := n.clock.Observe(hi, n.now)
+	ts, err := n.clock.Observe(w.Time, n.now)
 	if err != nil {
 		n.stats.SkewRefused++
 		return n.clock.Now(n.now)
