@@ -23,6 +23,11 @@ type Config struct {
 	// RequestTimeout is how long a coordinator waits for replicas before it
 	// answers with a timeout (unknown outcome for writes). Default 1s.
 	RequestTimeout time.Duration
+	// ReadRetryAfter is how long a read waits for the owners it asked
+	// first (as many as its level needs) before it asks the other
+	// reachable owners too. A replica that answers with an error gets them
+	// asked at once. Default 50ms.
+	ReadRetryAfter time.Duration
 	// MaxSkew is how far ahead of local time a remote timestamp may be before
 	// the hybrid logical clock refuses to absorb it (the data still merges).
 	// Default 1 minute.
@@ -66,6 +71,7 @@ func DefaultConfig(id crdt.NodeID) Config {
 		ID:             id,
 		Replicas:       3,
 		RequestTimeout: time.Second,
+		ReadRetryAfter: 50 * time.Millisecond,
 		MaxSkew:        time.Minute,
 		MaxKeySize:     1024,
 		MaxValueSize:   1 << 20,
@@ -91,6 +97,7 @@ func (c Config) Validate() error {
 	check(c.ID == "", "Config.ID is empty: every node needs a unique id")
 	check(c.Replicas < 1 || c.Replicas > 9, "Config.Replicas = %d: use 1 to 9 copies", c.Replicas)
 	check(c.RequestTimeout <= 0, "Config.RequestTimeout = %s: must be positive", c.RequestTimeout)
+	check(c.ReadRetryAfter <= 0, "Config.ReadRetryAfter = %s: must be positive", c.ReadRetryAfter)
 	check(c.MaxSkew < 0, "Config.MaxSkew = %s: must not be negative", c.MaxSkew)
 	check(c.MaxKeySize < 1, "Config.MaxKeySize = %d: must be at least 1", c.MaxKeySize)
 	check(c.MaxValueSize < 1, "Config.MaxValueSize = %d: must be at least 1", c.MaxValueSize)

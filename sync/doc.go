@@ -36,8 +36,9 @@
 //
 // # Writes
 //
-// Any node takes any request. A write goes to the key's first reachable
-// owner, which coordinates it: it applies the operation to its own state,
+// Any node takes any request. A write is coordinated by the node that took
+// it when that node owns the key, else by the key's first reachable owner:
+// the coordinator applies the operation to its own state,
 // minting the write's dot (crdt), and sends the resulting delta to the other
 // owners. Owners that membership says are down are replaced by the next
 // nodes on the preference list, which keep the delta as a hint for them
@@ -54,10 +55,16 @@
 //
 // # Reads
 //
-// The coordinator of a read is the node that took it. It asks every
-// reachable owner, answers with the merge of the first replies that make the
-// level, and when all have answered (or time is up) sends the merged state
-// to each replica that had less: read repair.
+// The coordinator of a read is the node that took it. It reads its own copy
+// when it is an owner and asks only as many other owners as the level
+// needs (one for QUORUM of 3 at an owner), so that a read costs the cluster
+// as few replica reads as its level allows. When one of them fails, or the
+// level is not reached within ReadRetryAfter, it asks the remaining
+// reachable owners too (a speculative retry, as Cassandra's). It answers
+// with the merge of the replies that make the level, and when all it asked
+// have answered (or time is up) sends the merged state to each replica that
+// had less: read repair. Owners a read did not ask are kept in step by
+// hints and anti-entropy. An inspection asks every owner.
 //
 // # Anti-entropy
 //

@@ -137,6 +137,62 @@ func TestQuorumReadRepairsAStaleReplica(t *testing.T) {
 	}
 }
 
+// A read asks only as many owners as its level needs; when one of them is
+// silent or fails, it asks the others and still answers.
+func TestReadsAskOnlyTheOwnersTheLevelNeeds(t *testing.T) {
+	tests := []struct {
+		name      string
+		lvl       kvsync.Level
+		at        int // index into owners; -1: a node that is not an owner
+		wantReads int // MsgRead sent when nothing goes wrong
+	}{
+		{"ONE at an owner", kvsync.One, 0, 0},
+		{"ONE elsewhere", kvsync.One, -1, 1},
+		{"QUORUM at an owner", kvsync.Quorum, 1, 1},
+		{"QUORUM elsewhere", kvsync.Quorum, -1, 2},
+		{"ALL at an owner", kvsync.All, 2, 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := newCluster(t, 4, nil)
+			owners, other := c.owners("k")
+			at := other
+			if tt.at >= 0 {
+				at = owners[tt.at]
+			}
+			if r := c.do(owners[0], put("k", "v", kvsync.All)); r.Err != nil {
+				t.Fatal(r.Err)
+			}
+			var asked []crdt.NodeID
+			c.observe = func(m wire.Message) {
+				if m.Type == wire.MsgRead {
+					asked = append(asked, m.To)
+				}
+			}
+			if r := c.do(at, get("k", tt.lvl)); r.Err != nil || value(t, r.State) != "v" {
+				t.Fatalf("read: %v", r.Err)
+			}
+			if len(asked) != tt.wantReads {
+				t.Fatalf("asked %v, want %d owners", asked, tt.wantReads)
+			}
+			if tt.wantReads == 0 {
+				return
+			}
+			// The first owner asked goes silent: the read asks the others.
+			silent := asked[0]
+			asked = nil
+			c.drop = func(m wire.Message) bool { return m.To == silent && m.Type == wire.MsgRead }
+			if r := c.do(at, get("k", tt.lvl)); tt.lvl != kvsync.All && (r.Err != nil || value(t, r.State) != "v") {
+				t.Fatalf("read with %s silent: %v", silent, r.Err)
+			}
+			// asked holds the reads delivered: all but the one to silent.
+			if tt.lvl != kvsync.All && len(asked) < tt.wantReads {
+				t.Fatalf("delivered reads to %v with %s silent: the spare owners were not asked", asked, silent)
+			}
+		})
+	}
+}
+
 func TestBadRequestsAreRejectedAndChangeNothing(t *testing.T) {
 	c := newCluster(t, 3, nil)
 	owners, _ := c.owners("k")

@@ -8,16 +8,20 @@ import (
 	"github.com/meridiankv/meridian/wire"
 )
 
-// readOp is a read this node coordinates: it asks every reachable owner,
-// answers once the level is reached, and repairs the replicas that answered
-// with less than the merged state.
+// readOp is a read this node coordinates: it asks as many owners as its
+// level needs (this node first, when it is one), asks the others too when
+// one fails or the answers are late, answers once the level is reached, and
+// repairs the replicas that answered with less than the merged state.
 type readOp struct {
 	origin   origin
 	key      []byte
 	level    Level
 	need     int
 	asked    []crdt.NodeID
+	spare    []crdt.NodeID // reachable owners not asked yet
+	failed   int           // replicas that answered with an error
 	replies  map[crdt.NodeID]crdt.State
+	retryAt  int64 // when the spare owners are asked if the level is not reached
 	deadline int64
 	answered bool
 	inspect  bool          // answer once every replica answered, with each one's state
@@ -30,26 +34,44 @@ func (n *Node) coordinateRead(o origin, op *wire.Op) {
 	owners := n.owners(op.Key)
 	need := lvl.Required(len(owners))
 	var reachable []crdt.NodeID
+	local := false
 	for _, id := range owners {
-		if id == n.cfg.ID || !n.view.Down[id] {
+		if id == n.cfg.ID {
+			local = true
+		} else if !n.view.Down[id] {
 			reachable = append(reachable, id)
 		}
 	}
 	inspect := op.Kind == wire.OpInspect
-	if (len(reachable) < need && !inspect) || len(owners) == 0 {
-		n.answer(o, Response{Err: &UnavailableError{Level: lvl, Alive: len(reachable), Need: need}})
+	alive := len(reachable)
+	if local {
+		alive++
+	}
+	if (alive < need && !inspect) || len(owners) == 0 {
+		n.answer(o, Response{Err: &UnavailableError{Level: lvl, Alive: alive, Need: need}})
 		return
 	}
-	r := &readOp{origin: o, key: op.Key, level: lvl, need: need, asked: reachable,
-		replies: make(map[crdt.NodeID]crdt.State, len(reachable)), deadline: n.now + int64(n.cfg.RequestTimeout),
+	// Ask this node and the first owners that make the level; an
+	// inspection asks every reachable owner.
+	remote := len(reachable)
+	if !inspect {
+		remote = need
+		if local {
+			remote--
+		}
+	}
+	r := &readOp{origin: o, key: op.Key, level: lvl, need: need,
+		asked: reachable[:remote:remote], spare: reachable[remote:],
+		replies: make(map[crdt.NodeID]crdt.State, len(reachable)+1),
+		retryAt: n.now + int64(n.cfg.ReadRetryAfter), deadline: n.now + int64(n.cfg.RequestTimeout),
 		inspect: inspect, owners: owners}
-	local := slices.Contains(reachable, n.cfg.ID)
 	if local {
 		st, err := n.get(op.Key)
 		if err != nil {
 			n.answer(o, Response{Err: err})
 			return
 		}
+		r.asked = append([]crdt.NodeID{n.cfg.ID}, r.asked...)
 		r.replies[n.cfg.ID] = st
 		if need == 1 && !r.inspect {
 			// ONE served by this replica: no remote round trip, no repair.
@@ -58,7 +80,7 @@ func (n *Node) coordinateRead(o origin, op *wire.Op) {
 		}
 	}
 	id := n.newID()
-	for _, p := range reachable {
+	for _, p := range r.asked {
 		if p != n.cfg.ID {
 			n.send(wire.Message{Type: wire.MsgRead, To: p, ID: id, Key: op.Key})
 		}
@@ -69,6 +91,16 @@ func (n *Node) coordinateRead(o origin, op *wire.Op) {
 	}
 }
 
+// widen asks the spare owners too: a replica failed, or the level was not
+// reached by the time the first ones should have answered.
+func (n *Node) widen(id uint64, r *readOp) {
+	for _, p := range r.spare {
+		n.send(wire.Message{Type: wire.MsgRead, To: p, ID: id, Key: r.key})
+		r.asked = append(r.asked, p)
+	}
+	r.spare = nil
+}
+
 func (n *Node) onRead(m wire.Message) {
 	st, err := n.get(m.Key)
 	code, text := encodeErr(err)
@@ -77,18 +109,23 @@ func (n *Node) onRead(m wire.Message) {
 
 func (n *Node) onReadReply(m wire.Message) {
 	r, ok := n.reads[m.ID]
-	if !ok || !slices.Contains(r.asked, m.From) || m.Code != wire.CodeOK {
+	if !ok || !slices.Contains(r.asked, m.From) {
 		return
 	}
 	if _, dup := r.replies[m.From]; dup {
 		return
 	}
-	r.replies[m.From] = m.State
-	if !r.answered && !r.inspect && len(r.replies) >= r.need {
-		r.answered = true
-		n.answer(r.origin, Response{State: r.merged()})
+	if m.Code != wire.CodeOK {
+		r.failed++
+		n.widen(m.ID, r)
+	} else {
+		r.replies[m.From] = m.State
+		if !r.answered && !r.inspect && len(r.replies) >= r.need {
+			r.answered = true
+			n.answer(r.origin, Response{State: r.merged()})
+		}
 	}
-	if len(r.replies) == len(r.asked) {
+	if len(r.replies)+r.failed >= len(r.asked) {
 		n.finishRead(m.ID, r)
 	}
 }
@@ -118,6 +155,9 @@ func (n *Node) finishRead(id uint64, r *readOp) {
 func (n *Node) expireReads() {
 	for _, id := range sortedIDs(n.reads) {
 		r := n.reads[id]
+		if len(r.spare) > 0 && !r.answered && r.retryAt <= n.now {
+			n.widen(id, r)
+		}
 		if r.deadline > n.now {
 			continue
 		}
