@@ -103,7 +103,11 @@ type Options struct {
 
 	// StateCacheEntries bounds the cache of decoded states of the keys read
 	// or written last, which spares a read-merge-write a second search of
-	// badger's memtables (see cache.go). Zero: 65,536. Negative: no cache.
+	// badger's memtables (see cache.go). It is small on purpose: what it
+	// saves is the second read of a key the coordinator has just read, and
+	// every cached state is pointers the garbage collector scans (65,536
+	// entries cost 14% more CPU per write than 4,096). Zero: 4,096.
+	// Negative: no cache.
 	StateCacheEntries int
 
 	// Logger receives errors and warnings. Zero: the standard library's
@@ -119,7 +123,7 @@ const (
 	defaultMemTableBytes      = 32 << 20
 	defaultMaxHintBytes       = 1 << 30
 	defaultValueLogGCInterval = 10 * time.Minute
-	defaultStateCacheEntries  = 1 << 16
+	defaultStateCacheEntries  = 1 << 12
 	minMemTableBytes          = 1 << 20
 	maxMemTableBytes          = 1 << 30
 	valueLogGCDiscardRatio    = 0.5

@@ -89,6 +89,8 @@ func (n *Node) handoffScan() {
 		count, last = count+1, hash
 		if p, ok := n.pending[string(key)]; ok {
 			s = p
+		} else if d, ok := n.deltas[string(key)]; ok {
+			s = crdt.Merge(s, d)
 		}
 		n.handoffKey(key, s)
 		return true

@@ -90,6 +90,7 @@ type Node struct {
 	view  View
 
 	pending map[string]crdt.State // written since the last Flush
+	deltas  map[string]crdt.State // merged since the last Flush into keys not read: the commit merges them
 	batch   Batch
 	msgs    []wire.Message
 	resps   []Response
@@ -136,6 +137,7 @@ func NewNode(cfg Config, store Store, now int64) (*Node, error) {
 		clock:    crdt.NewClock(cfg.MaxSkew),
 		now:      now,
 		pending:  map[string]crdt.State{},
+		deltas:   map[string]crdt.State{},
 		writes:   map[uint64]*writeOp{},
 		reads:    map[uint64]*readOp{},
 		forwards: map[uint64]*forwardOp{},
@@ -266,6 +268,7 @@ func (n *Node) failRound(err error) Ready {
 
 func (n *Node) endRound() {
 	clear(n.pending)
+	clear(n.deltas)
 	n.batch = Batch{}
 	n.msgs, n.resps, n.fresh = nil, nil, nil
 }
@@ -299,26 +302,43 @@ func (n *Node) get(key []byte) (crdt.State, error) {
 	if s, ok := n.pending[string(key)]; ok {
 		return s, nil
 	}
-	return n.store.Get(key)
+	s, err := n.store.Get(key)
+	if err != nil {
+		return s, err
+	}
+	if d, ok := n.deltas[string(key)]; ok {
+		s.Merge(d) // a state read from the store is the caller's
+		n.pending[string(key)] = s
+		delete(n.deltas, string(key))
+	}
+	return s, nil
 }
 
 // own returns the state of key like get, as a copy the caller may change:
 // a state read from the store is already one.
 func (n *Node) own(key []byte) (crdt.State, error) {
-	if s, ok := n.pending[string(key)]; ok {
-		return s.Clone(), nil
+	_, pending := n.pending[string(key)]
+	_, delta := n.deltas[string(key)]
+	if pending || delta {
+		s, err := n.get(key)
+		return s.Clone(), err
 	}
 	return n.store.Get(key)
 }
 
-// merge merges s into this replica's state of key.
+// merge merges s into this replica's state of key. Unless the key was read
+// in this round, it does not read the key: the commit's read-merge-write
+// does, once.
 func (n *Node) merge(key []byte, s crdt.State) error {
-	cur, err := n.own(key)
-	if err != nil {
-		return err
+	switch cur, ok := n.pending[string(key)]; {
+	case ok:
+		n.pending[string(key)] = crdt.Merge(cur, s)
+	default:
+		if d, ok := n.deltas[string(key)]; ok {
+			s = crdt.Merge(d, s)
+		}
+		n.deltas[string(key)] = s
 	}
-	cur.Merge(s)
-	n.pending[string(key)] = cur
 	n.batch.Puts = append(n.batch.Puts, Entry{Key: key, State: s})
 	return nil
 }
