@@ -97,26 +97,48 @@ func (n *Node) flush() {
 }
 
 // sendAll hands each peer's messages to its outbox, whose goroutine
-// encodes and sends them, so that encoding is off the loop.
+// encodes and sends them, so that encoding is off the loop. Each peer's
+// slice is allocated at its final size: messages are large structs.
 func (n *Node) sendAll(msgs []wire.Message) {
 	if len(msgs) == 0 {
 		return
 	}
-	byPeer := map[crdt.NodeID][]wire.Message{}
-	var order []crdt.NodeID
-	for _, m := range msgs {
-		if _, ok := byPeer[m.To]; !ok {
-			order = append(order, m.To)
-		}
-		byPeer[m.To] = append(byPeer[m.To], m)
+	type peerMsgs struct {
+		to   crdt.NodeID
+		msgs []wire.Message
 	}
-	for _, to := range order {
-		addr, ok := n.members.peers[to]
+	var peers []peerMsgs // in order of first message; a few peers at most
+	index := func(to crdt.NodeID) int {
+		for i := range peers {
+			if peers[i].to == to {
+				return i
+			}
+		}
+		peers = append(peers, peerMsgs{to: to})
+		return len(peers) - 1
+	}
+	counts := make([]int, 0, 8)
+	for _, m := range msgs {
+		if i := index(m.To); i == len(counts) {
+			counts = append(counts, 1)
+		} else {
+			counts[i]++
+		}
+	}
+	for i := range peers {
+		peers[i].msgs = make([]wire.Message, 0, counts[i])
+	}
+	for _, m := range msgs {
+		i := index(m.To)
+		peers[i].msgs = append(peers[i].msgs, m)
+	}
+	for _, p := range peers {
+		addr, ok := n.members.peers[p.to]
 		if !ok {
-			n.log.Warn("no address for a peer: dropping its messages", "peer", to)
+			n.log.Warn("no address for a peer: dropping its messages", "peer", p.to)
 			continue
 		}
-		n.outbox(to, addr).post(byPeer[to])
+		n.outbox(p.to, addr).post(p.msgs)
 	}
 }
 

@@ -270,7 +270,11 @@ func (n *Node) endRound() {
 	clear(n.pending)
 	clear(n.deltas)
 	n.batch = Batch{}
-	n.msgs, n.resps, n.fresh = nil, nil, nil
+	// The next round's slices start at this round's sizes: the old ones
+	// were handed out with the Ready.
+	n.msgs = make([]wire.Message, 0, len(n.msgs))
+	n.resps = make([]Response, 0, len(n.resps))
+	n.fresh = nil
 }
 
 func (n *Node) advance(now int64) { n.now = max(n.now, now) }
