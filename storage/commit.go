@@ -177,6 +177,7 @@ func (c *committer) put(e *Entry) error {
 	if err != nil {
 		return fmt.Errorf("storage: encoding key %x: %w", e.Key, err)
 	}
+	c.db.filter.add(dataKeyHash(bk)) // before the commit: see keyFilter
 	if err := c.write(func(txn *badger.Txn) error { return txn.Set(bk, v) }); err != nil {
 		return fmt.Errorf("storage: writing key %x: %w", e.Key, err)
 	}
@@ -195,6 +196,10 @@ func (c *committer) read(bk, key []byte) (crdt.State, uint64, error) {
 	}
 	if s, h, ok := c.db.cache.get(key); ok {
 		return s, h, nil
+	}
+	if !c.db.filter.mayHold(dataKeyHash(bk)) {
+		c.db.counters.filterSkips.Add(1)
+		return crdt.State{}, 0, nil
 	}
 	s, _, h, err := readStateHash(c.txn, bk, "key", key)
 	return s, h, err

@@ -41,6 +41,7 @@ type DB struct {
 	bgStopped chan struct{}         // closed when the background goroutine returned
 	counters  counters
 	cache     *stateCache // nil when Options.StateCacheEntries < 0
+	filter    *keyFilter  // nil when Options.KeyFilterBytes < 0
 }
 
 // counters are the cumulative figures of Stats.
@@ -51,6 +52,7 @@ type counters struct {
 	hintsWritten, hintsDeleted    atomic.Uint64
 	syncs, valueLogRewrites       atomic.Uint64
 	hintBudgetRefusals, syncFails atomic.Uint64
+	filterSkips                   atomic.Uint64
 }
 
 // Open opens or creates the database in dir (ignored when opts.InMemory),
@@ -74,7 +76,7 @@ func Open(dir string, opts Options) (*DB, error) {
 		return nil, fmt.Errorf("storage: opening %q: %w", dir, err)
 	}
 	db := &DB{bdb: bdb, opts: opts, dir: dir, syncLog: bdb.Sync, hints: make(map[crdt.NodeID]HintBacklog),
-		cache: newStateCache(opts.StateCacheEntries)}
+		cache: newStateCache(opts.StateCacheEntries), filter: newKeyFilter(opts.KeyFilterBytes)}
 	if err := db.checkFormat(); err != nil {
 		return nil, errors.Join(err, db.bdb.Close())
 	}
@@ -82,6 +84,7 @@ func Open(dir string, opts Options) (*DB, error) {
 		return nil, errors.Join(err, db.bdb.Close())
 	}
 	db.startBackground()
+	db.startFill()
 	return db, nil
 }
 
@@ -120,6 +123,7 @@ func (db *DB) Close() error {
 	db.closed = true
 	db.life.Unlock()
 	db.inflight.Wait()
+	db.stopFill()
 	db.stopBackground()
 	var errs []error
 	if db.needsBackgroundSync() {
@@ -157,6 +161,10 @@ func (db *DB) Get(key []byte) (crdt.State, error) {
 	defer db.exit()
 	if s, _, ok := db.cache.get(key); ok {
 		return s, nil
+	}
+	if !db.filter.mayHold(wire.KeyHash(key)) {
+		db.counters.filterSkips.Add(1)
+		return crdt.State{}, nil
 	}
 	gen := db.cache.generation()
 	var s crdt.State

@@ -2,6 +2,7 @@ package storage
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -135,5 +136,52 @@ func TestKeyLayout(t *testing.T) {
 		if _, _, err := splitHint(bad); err == nil {
 			t.Errorf("splitHint(%x): no error", bad)
 		}
+	}
+}
+
+// The key filter never forgets a key, and its false positives match the
+// Bloom-filter bound for its bits per key.
+func TestKeyFilterBounds(t *testing.T) {
+	tests := []struct {
+		bytes  int64
+		keys   int
+		maxFPR float64
+	}{
+		{1 << 16, 52_428, 0.02},  // 10 bits per key: about 1.2%
+		{1 << 16, 194_180, 0.45}, // 2.7 bits per key: about 36%
+	}
+	for _, tt := range tests {
+		f := newKeyFilter(tt.bytes)
+		if f.mayHold(1) != true {
+			t.Fatal("a filter not filled yet must answer maybe")
+		}
+		f.ready.Store(true)
+		for i := range tt.keys {
+			f.add(wire.KeyHash([]byte(fmt.Sprint("in", i))))
+		}
+		for i := range tt.keys {
+			if !f.mayHold(wire.KeyHash([]byte(fmt.Sprint("in", i)))) {
+				t.Fatalf("key in%d added but reported absent", i)
+			}
+		}
+		fp := 0
+		for i := range 100_000 {
+			if f.mayHold(wire.KeyHash([]byte(fmt.Sprint("out", i)))) {
+				fp++
+			}
+		}
+		if rate := float64(fp) / 100_000; rate > tt.maxFPR {
+			t.Errorf("%d keys in %d bytes: false-positive rate %.3f, want at most %.2f", tt.keys, tt.bytes, rate, tt.maxFPR)
+		} else {
+			t.Logf("%d keys in %d bytes: false-positive rate %.3f", tt.keys, tt.bytes, rate)
+		}
+	}
+	if newKeyFilter(0) != nil || newKeyFilter(-1) != nil {
+		t.Fatal("a filter of no bytes must be nil")
+	}
+	var none *keyFilter
+	none.add(1)
+	if !none.mayHold(1) {
+		t.Fatal("a nil filter must answer maybe")
 	}
 }

@@ -41,6 +41,9 @@ func dataKey(key []byte) []byte {
 	return append(k, key...)
 }
 
+// dataKeyHash returns the hash in a badger data key made by dataKey.
+func dataKeyHash(bk []byte) uint64 { return binary.BigEndian.Uint64(bk[1:]) }
+
 // dataSeek returns the first badger key of hash h: the prefix and the hash.
 func dataSeek(h uint64) []byte {
 	k := make([]byte, 1+hashLen)

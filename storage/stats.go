@@ -34,6 +34,9 @@ type Stats struct {
 	SyncFailures uint64
 	// ValueLogRewrites counts value-log files rewritten by value-log GC.
 	ValueLogRewrites uint64
+	// FilterSkips counts reads of keys the key filter knew were never
+	// stored, answered without badger.
+	FilterSkips uint64
 
 	// LSMBytes, ValueLogBytes and WALBytes are the disk space, in bytes,
 	// allocated to badger's tables (.sst), value logs (.vlog) and memtable
@@ -64,6 +67,7 @@ func (db *DB) Stats() Stats {
 		HintBudgetRefusals: c.hintBudgetRefusals.Load(),
 		Syncs:              c.syncs.Load(),
 		SyncFailures:       c.syncFails.Load(),
+		FilterSkips:        c.filterSkips.Load(),
 		ValueLogRewrites:   c.valueLogRewrites.Load(),
 	}
 	s.LSMBytes, s.ValueLogBytes, s.WALBytes = diskUsage(db.dir)
