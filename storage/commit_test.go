@@ -198,14 +198,15 @@ func TestClosed(t *testing.T) {
 func TestStats(t *testing.T) {
 	dir := t.TempDir()
 	db := openDir(t, dir, storage.Options{})
+	waitFilter(t, db)
 	s := write(crdt.State{}, "n1", "v", 1)
-	commit(t, db, puts(storage.Entry{Key: []byte("a"), State: s}, storage.Entry{Key: []byte("b"), State: s}))
+	commit(t, db, puts(storage.Entry{Key: []byte("a"), State: s}, storage.Entry{Key: []byte("b"), State: s})) // new keys: the filter skips 2 reads
 	commit(t, db, puts(storage.Entry{Key: []byte("a"), State: s}))                                   // unchanged: no transaction
 	commit(t, db, &storage.Batch{Deletes: [][]byte{[]byte("b")}})                                    // one transaction
 	commit(t, db, &storage.Batch{Hints: []storage.Hint{{Target: "n2", Key: []byte("a"), State: s}}}) // one more
 	got := db.Stats()
 	want := storage.Stats{Commits: 3, KeysWritten: 2, PutsUnchanged: 1, KeysDeleted: 1, HintsWritten: 1, Syncs: 3,
-		HintTargets: 1, Hints: 1, HintBytes: db.HintBytes()}
+		FilterSkips: 2, HintTargets: 1, Hints: 1, HintBytes: db.HintBytes()}
 	got.LSMBytes, got.ValueLogBytes, got.WALBytes = 0, 0, 0
 	if got != want {
 		t.Errorf("Stats = %+v\nwant    %+v", got, want)
