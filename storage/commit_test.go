@@ -201,9 +201,9 @@ func TestStats(t *testing.T) {
 	waitFilter(t, db)
 	s := write(crdt.State{}, "n1", "v", 1)
 	commit(t, db, puts(storage.Entry{Key: []byte("a"), State: s}, storage.Entry{Key: []byte("b"), State: s})) // new keys: the filter skips 2 reads
-	commit(t, db, puts(storage.Entry{Key: []byte("a"), State: s}))                                   // unchanged: no transaction
-	commit(t, db, &storage.Batch{Deletes: [][]byte{[]byte("b")}})                                    // one transaction
-	commit(t, db, &storage.Batch{Hints: []storage.Hint{{Target: "n2", Key: []byte("a"), State: s}}}) // one more
+	commit(t, db, puts(storage.Entry{Key: []byte("a"), State: s}))                                            // unchanged: no transaction
+	commit(t, db, &storage.Batch{Deletes: [][]byte{[]byte("b")}})                                             // one transaction
+	commit(t, db, &storage.Batch{Hints: []storage.Hint{{Target: "n2", Key: []byte("a"), State: s}}})          // one more
 	got := db.Stats()
 	want := storage.Stats{Commits: 3, KeysWritten: 2, PutsUnchanged: 1, KeysDeleted: 1, HintsWritten: 1, Syncs: 3,
 		FilterSkips: 2, HintTargets: 1, Hints: 1, HintBytes: db.HintBytes()}

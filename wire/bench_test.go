@@ -134,3 +134,92 @@ func TestBenchCases(t *testing.T) {
 		}
 	}
 }
+
+// writeDelta is the delta of one write as a coordinator ships it: a
+// 100-byte register value written by r1n1.abcd1234 over a context of the 3
+// nodes that have written the key.
+func writeDelta(seq int) crdt.State {
+	var s crdt.State
+	s.Put("r1n2.ef567890", []byte("old"), at(0, 0), nil)
+	s.Put("r1n3.0123abcd", []byte("older"), at(1, 0), nil)
+	return s.Put("r1n1.abcd1234", bytes.Repeat([]byte{byte(seq)}, 100), at(2, uint32(seq)), nil)
+}
+
+// writeBatch is a typical frame between two replicas under load: 8 writes
+// and the acks of 8 earlier ones.
+func writeBatch() []wire.Message {
+	var msgs []wire.Message
+	for i := range 8 {
+		msgs = append(msgs, wire.Message{Type: wire.MsgWrite, From: "r1n1.abcd1234", To: "r1n2.ef567890",
+			ID: uint64(1000 + i), Key: fmt.Appendf(nil, "user:%06d", i), State: writeDelta(i)})
+	}
+	for i := range 8 {
+		msgs = append(msgs, wire.Message{Type: wire.MsgWriteAck, From: "r1n2.ef567890", To: "r1n1.abcd1234", ID: uint64(990 + i)})
+	}
+	return msgs
+}
+
+func BenchmarkFrame(b *testing.B) {
+	msgs := writeBatch()
+	data, err := wire.EncodeFrame(msgs)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Run("encode", func(b *testing.B) {
+		b.SetBytes(int64(len(data)))
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := wire.EncodeFrame(msgs); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("decode", func(b *testing.B) {
+		b.SetBytes(int64(len(data)))
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := wire.DecodeFrame(data); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+// BenchmarkOneSibling encodes and decodes the state storage writes and
+// reads most: a register with one sibling (writeDelta).
+func BenchmarkOneSibling(b *testing.B) {
+	s := writeDelta(1)
+	data, err := wire.EncodeState(s)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Run("encode", func(b *testing.B) {
+		b.SetBytes(int64(len(data)))
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := wire.EncodeState(s); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("append", func(b *testing.B) {
+		buf := make([]byte, 0, 2*len(data))
+		b.SetBytes(int64(len(data)))
+		b.ReportAllocs()
+		for b.Loop() {
+			var err error
+			if buf, err = wire.AppendState(buf[:0], s); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("decode", func(b *testing.B) {
+		b.SetBytes(int64(len(data)))
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := wire.DecodeState(data); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
