@@ -10,12 +10,18 @@ import (
 // Codec encodes and decodes Meridian's wire format under one set of Limits.
 // It holds no buffers and no mutable state: it is safe for concurrent use.
 // The package-level functions use a Codec built from DefaultLimits.
+//
+// States, contexts and frames, the hot paths, have hand-written encoders
+// and decoders (state_enc.go, state_dec.go, frame_enc.go, frame_dec.go)
+// that write the bytes encMode writes for their format structs and accept
+// what dec accepts, without reflection; the tests hold them to that.
+// Marshal and Unmarshal use encMode and dec.
 type Codec struct {
 	limits Limits
 	dec    cbor.DecMode
 }
 
-// encMode is the one CBOR encoder: RFC 8949 core deterministic encoding
+// encMode is the one CBOR encoder of format structs: RFC 8949 core deterministic encoding
 // (shortest integers, no indefinite lengths, sorted map keys), nil slices
 // and maps written as empty ones so that nil and empty values encode alike,
 // and Go strings written as byte strings, since set elements are
@@ -124,7 +130,7 @@ func (c *Codec) open(data []byte, want Tag) (uint16, []byte, error) {
 }
 
 // appendItem appends to dst the envelope of tag, at the version this build
-// writes, around the encoding of body.
+// writes, around the encoding of body by encMode (Marshal's encoder).
 func (c *Codec) appendItem(dst []byte, tag Tag, body any) ([]byte, error) {
 	start := len(dst)
 	buf := bytes.NewBuffer(appendEnvelopeHead(dst, tag, registry[tag].current()))
@@ -134,6 +140,26 @@ func (c *Codec) appendItem(dst []byte, tag Tag, body any) ([]byte, error) {
 	out := buf.Bytes()
 	if err := c.limits.checkSize(len(out) - start); err != nil {
 		return dst[:start], err
+	}
+	return out, nil
+}
+
+// appendHead appends to dst the head of the envelope of tag, at the
+// version this build writes: what the hand-written encoders (AppendState,
+// AppendContext, EncodeFrame) append the body to.
+func (c *Codec) appendHead(dst []byte, tag Tag) []byte {
+	return appendEnvelopeHead(dst, tag, registry[tag].current())
+}
+
+// endItem completes an item a hand-written encoder appended to dst, giving
+// out, or err: it checks the item's size, and returns dst unchanged in
+// length on error, as appendItem does.
+func (c *Codec) endItem(dst, out []byte, err error) ([]byte, error) {
+	if err == nil {
+		err = c.limits.checkSize(len(out) - len(dst))
+	}
+	if err != nil {
+		return dst, err
 	}
 	return out, nil
 }

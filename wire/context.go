@@ -26,11 +26,8 @@ func (c *Codec) EncodeContext(ctx crdt.Context) ([]byte, error) {
 // AppendContext is EncodeContext appending to dst. On error it returns dst
 // unchanged in length.
 func (c *Codec) AppendContext(dst []byte, ctx crdt.Context) ([]byte, error) {
-	body, _, err := contextToV1(ctx, c.limits)
-	if err != nil {
-		return dst, err
-	}
-	return c.appendItem(dst, TagContext, body)
+	out, err := c.limits.appendContextBody(c.appendHead(dst, TagContext), ctx)
+	return c.endItem(dst, out, err)
 }
 
 // DecodeContext decodes a TagContext item written by any version this build
@@ -49,13 +46,14 @@ func (c *Codec) DecodeContext(data []byte) (crdt.Context, error) {
 	return crdt.Context{}, &VersionError{Tag: TagContext, Version: version, Supported: registry[TagContext].versions}
 }
 
+// decodeContextV1 checks the node table against the limits, then the body
+// (see validate), then reads it (state_dec.go).
 func (c *Codec) decodeContextV1(body []byte) (crdt.Context, error) {
 	if err := checkNodeTable("context", body, c.limits); err != nil {
 		return crdt.Context{}, err
 	}
-	var w contextV1
-	if err := c.dec.Unmarshal(body, &w); err != nil {
-		return crdt.Context{}, decodeError("context", c.limits, err)
+	if err := c.limits.validate("context", body, contextShape); err != nil {
+		return crdt.Context{}, err
 	}
-	return contextFromV1("context", w.Nodes, w.Vector, w.Cloud)
+	return readContext(&reader{data: body}, "context", nil, nil)
 }

@@ -5,8 +5,12 @@
 // It converts between the crdt package's values and bytes and does nothing
 // else: no I/O, no clock, no goroutines. It does not compress, frame a
 // stream or authenticate; the transport and storage do that. The structs
-// that define the format live here and are converted to and from crdt
-// types, so the memory layout of a value and its format change separately.
+// that define the format (stateV1, messageV1, ...) live here, so the memory
+// layout of a value and its format change separately. The hot paths encode
+// and decode them by hand (cbor_enc.go, cbor_valid.go, cbor_dec.go): the
+// bytes are exactly what fxamacker/cbor writes for those structs, and the
+// decoder accepts exactly what fxamacker/cbor accepts, which property and
+// fuzz tests check against the reflective codec kept in the tests.
 //
 //	b, err := wire.EncodeState(s)   // storage writes b; replicas ship it
 //	s, err := wire.DecodeState(b)   // refuses bad input, never panics

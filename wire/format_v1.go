@@ -36,12 +36,6 @@ type contextV1 struct {
 	Cloud  []dotV1
 }
 
-func timeToV1(t crdt.Timestamp) timeV1 { return timeV1{Wall: t.Wall, Logical: t.Logical} }
-
-func (w timeV1) timestamp() crdt.Timestamp {
-	return crdt.Timestamp{Wall: w.Wall, Logical: w.Logical}
-}
-
 // compareDotV1 orders dots by node index, then counter: by node ID, then
 // counter, since the node table is sorted.
 func compareDotV1(a, b dotV1) int {
@@ -83,26 +77,6 @@ func newNodeTable(vector, cloud []crdt.Dot, l Limits) (nodeTable, error) {
 func (t nodeTable) dot(d crdt.Dot) (dotV1, bool) {
 	i, found := slices.BinarySearch(t, string(d.Node))
 	return dotV1{Node: uint64(i), Counter: d.Counter}, found && d.Valid()
-}
-
-// contextToV1 returns the wire form of ctx and its node table.
-func contextToV1(ctx crdt.Context, l Limits) (contextV1, nodeTable, error) {
-	vector, cloud := ctx.Vector(), ctx.Cloud()
-	if err := l.checkCount(len(cloud)); err != nil {
-		return contextV1{}, nil, err
-	}
-	t, err := newNodeTable(vector, cloud, l)
-	if err != nil {
-		return contextV1{}, nil, err
-	}
-	w := contextV1{Nodes: t, Vector: make([]dotV1, len(vector)), Cloud: make([]dotV1, len(cloud))}
-	for i, d := range vector {
-		w.Vector[i], _ = t.dot(d) // a Context holds valid dots only, all of nodes in t
-	}
-	for i, d := range cloud {
-		w.Cloud[i], _ = t.dot(d)
-	}
-	return w, t, nil
 }
 
 // checkNodeTable checks the node table that opens a state or context body
@@ -152,48 +126,6 @@ func checkNodeIDHeads(what string, data []byte, count uint64, l Limits) error {
 }
 
 func clampInt(v uint64) int { return int(min(v, math.MaxInt)) }
-
-// contextFromV1 checks the node table, vector and cloud of a decoded state
-// or context and returns the context they describe. The table must be
-// sorted, unique, free of empty IDs and fully used; the vector sorted by
-// node with one entry per node; the cloud sorted, unique and made only of
-// dots beyond a gap after the vector, as an encoder writes them.
-func contextFromV1(what string, nodes []string, vector, cloud []dotV1) (crdt.Context, error) {
-	if err := checkNodeIDs(what, nodes); err != nil {
-		return crdt.Context{}, err
-	}
-	used := make([]bool, len(nodes))
-	maxes := make([]uint64, len(nodes))
-	vv := make([]crdt.Dot, len(vector))
-	for i, w := range vector {
-		d, err := w.toDot(nodes)
-		if err != nil {
-			return crdt.Context{}, malformed(what, "vector entry %d: %v", i, err)
-		}
-		if i > 0 && vector[i-1].Node >= w.Node {
-			return crdt.Context{}, malformed(what, "vector not sorted by node or holding a node twice at entry %d", i)
-		}
-		used[w.Node], maxes[w.Node], vv[i] = true, w.Counter, d
-	}
-	dots := make([]crdt.Dot, len(cloud))
-	for i, w := range cloud {
-		d, err := w.toDot(nodes)
-		if err != nil {
-			return crdt.Context{}, malformed(what, "cloud entry %d: %v", i, err)
-		}
-		if i > 0 && compareDotV1(cloud[i-1], w) >= 0 {
-			return crdt.Context{}, malformed(what, "cloud not sorted or holding a dot twice at entry %d", i)
-		}
-		if w.Counter-1 <= maxes[w.Node] {
-			return crdt.Context{}, malformed(what, "cloud dot %s is covered by, or next to, the vector", d)
-		}
-		used[w.Node], dots[i] = true, d
-	}
-	if i := slices.Index(used, false); i >= 0 {
-		return crdt.Context{}, malformed(what, "node table entry %d (%q) is not used", i, nodes[i])
-	}
-	return crdt.NewContext(vv, dots), nil
-}
 
 // checkNodeIDs checks that a decoded node table is sorted, unique and
 // free of empty IDs.

@@ -120,3 +120,67 @@ func TestFuzzSeedsDecode(t *testing.T) {
 		t.Errorf("the seed with every list filled: %v, %v", s, err)
 	}
 }
+
+// The differential fuzz targets: for any input, the hand-written decoders
+// and the reflective ones they replaced (reflect_test.go) accept and refuse
+// alike, with the same sentinel, and return equal values; the values they
+// return re-encode to the same bytes with both encoders. They run under the
+// default limits and under small ones (diffCodecs).
+
+// addDiffSeeds adds the seeds of addSeeds, the frame fixture and the edge
+// cases of TestDecodersAgreeOnEdgeCases.
+func addDiffSeeds(f *testing.F) {
+	addSeeds(f)
+	good, _ := wire.EncodeFrame(frameFixture())
+	f.Add(good)
+	batch, _ := wire.EncodeFrame(writeBatch())
+	f.Add(batch)
+	for _, c := range edgeCases() {
+		f.Add(c.input)
+	}
+}
+
+func FuzzDecodeStateMatchesReflective(f *testing.F) {
+	addDiffSeeds(f)
+	f.Fuzz(func(t *testing.T, data []byte) {
+		for _, c := range diffCodecs {
+			if s, err := checkStateDecoders(t, c.Codec, data); err == nil {
+				checkStateEncoders(t, c.Codec, s)
+			}
+		}
+	})
+}
+
+func FuzzDecodeContextMatchesReflective(f *testing.F) {
+	addDiffSeeds(f)
+	f.Fuzz(func(t *testing.T, data []byte) {
+		for _, c := range diffCodecs {
+			ctx, err := checkContextDecoders(t, c.Codec, data)
+			if err != nil {
+				continue
+			}
+			got, err := c.AppendContext(nil, ctx)
+			want, werr := c.ReflectAppendContext(nil, ctx)
+			if d := sameError(err, werr); d != "" || !bytes.Equal(got, want) {
+				t.Fatalf("%s: encoding %v: %x, %v; the reflective encoder %x, %v", c.name, ctx, got, err, want, werr)
+			}
+		}
+	})
+}
+
+func FuzzDecodeFrameMatchesReflective(f *testing.F) {
+	addDiffSeeds(f)
+	f.Fuzz(func(t *testing.T, data []byte) {
+		for _, c := range diffCodecs {
+			msgs, err := checkFrameDecoders(t, c.Codec, data)
+			if err != nil {
+				continue
+			}
+			got, err := c.EncodeFrame(msgs)
+			want, werr := c.ReflectEncodeFrame(msgs)
+			if d := sameError(err, werr); d != "" || !bytes.Equal(got, want) {
+				t.Fatalf("%s: encoding the decoded frame: %x, %v; the reflective encoder %x, %v", c.name, got, err, want, werr)
+			}
+		}
+	})
+}

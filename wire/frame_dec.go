@@ -1,0 +1,313 @@
+package wire
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/meridiankv/meridian/crdt"
+)
+
+// The version-1 frame body read straight into Messages: validate checks the
+// body against frameShape, the CBOR image of []messageV1, then readMessage
+// builds each message with the checks of messageFromV1, in its order. As
+// validate has seen the whole body by then, a check that fails can return
+// at once: the reflective decoder too decodes every message before it
+// checks the first.
+
+var (
+	opShape = keyedOf( // opV1
+		uint8Shape,         // 1 Kind
+		bytesShape,         // 2 Key
+		bytesShape,         // 3 Value
+		listOf(bytesShape), // 4 Elems
+		int64Shape,         // 5 By
+		contextShape,       // 6 Context
+		uint8Shape,         // 7 Level
+	)
+	messageShape = keyedOf( // messageV1
+		uint8Shape,                               // 1 Type
+		stringShape,                              // 2 From
+		stringShape,                              // 3 To
+		uint64Shape,                              // 4 ID
+		bytesShape,                               // 5 Key
+		stateShape,                               // 6 State
+		stringShape,                              // 7 Target
+		opShape,                                  // 8 Op
+		int64Shape,                               // 9 Changed
+		uint8Shape,                               // 10 Code
+		stringShape,                              // 11 Err
+		uint8Shape,                               // 12 Level
+		listOf(uint32Shape),                      // 13 Indexes
+		listOf(uint64Shape),                      // 14 Hashes
+		listOf(tupleOf(bytesShape, uint64Shape)), // 15 Keys (keyDigest1)
+		uint64Shape,                              // 16 Epoch
+	)
+	frameShape = listOf(messageShape)
+)
+
+// decodeFrameV1 decodes a version-1 frame body.
+func (c *Codec) decodeFrameV1(body []byte) ([]Message, error) {
+	if err := c.limits.validate("frame", body, frameShape); err != nil {
+		return nil, err
+	}
+	r := reader{data: body}
+	n, _, err := r.array()
+	if err != nil {
+		return nil, malformed("frame", "%v", err)
+	}
+	out := make([]Message, n)
+	var names stringCache
+	for i := range out {
+		if err := c.readMessage(&r, &out[i], &names); err != nil {
+			return nil, fmt.Errorf("%w (message %d)", err, i)
+		}
+	}
+	return out, nil
+}
+
+// readMessage reads one message into m, then makes the checks of
+// messageFromV1 in its order: the state and operation are read where they
+// are found, among the other fields, but an error of theirs is returned in
+// its turn, after the checks of those fields.
+func (c *Codec) readMessage(r *reader, m *Message, names *stringCache) error {
+	n, _, err := r.mapHead() // null is the zero message, refused below for its type
+	var from, to, target, errText []byte
+	var stateErr, opErr error
+	for i := 0; i < n && err == nil; i++ {
+		var key, v uint64
+		if key, err = r.uint(16); err != nil {
+			break
+		}
+		switch key {
+		case 1:
+			v, err = r.uint(math.MaxUint8)
+			m.Type = MsgType(v)
+		case 2:
+			from, err = r.str()
+		case 3:
+			to, err = r.str()
+		case 4:
+			m.ID, err = r.uint(math.MaxUint64)
+		case 5:
+			m.Key, err = r.ownBytes()
+		case 6:
+			if at := r.off; !r.skipNull() {
+				if m.State, stateErr = readState(r, &c.limits, names); stateErr != nil {
+					err = r.skipFrom(at)
+				}
+			}
+		case 7:
+			target, err = r.str()
+		case 8:
+			if at := r.off; !r.skipNull() {
+				if m.Op, opErr = c.readOp(r, names); opErr != nil {
+					err = r.skipFrom(at)
+				}
+			}
+		case 9:
+			m.Changed, err = r.int()
+		case 10:
+			v, err = r.uint(math.MaxUint8)
+			m.Code = ErrCode(v)
+		case 11:
+			errText, err = r.str()
+		case 12:
+			v, err = r.uint(math.MaxUint8)
+			m.Level = uint8(v)
+		case 13:
+			m.Indexes, err = readUint32s(r)
+		case 14:
+			m.Hashes, err = readUint64s(r)
+		case 15:
+			m.Keys, err = readKeyDigests(r)
+		case 16:
+			m.Epoch, err = r.uint(math.MaxUint64)
+		default:
+			err = errShape
+		}
+	}
+	if err != nil {
+		return malformed("frame", "%v", err)
+	}
+
+	if m.Type < MsgWrite || m.Type > MsgKeysReply {
+		return malformed("frame", "unknown message type %d", m.Type)
+	}
+	if m.Code > CodeInternal {
+		return malformed("frame", "unknown error code %d", m.Code)
+	}
+	for _, id := range [][]byte{from, to, target} {
+		if len(id) > c.limits.MaxNodeIDLen {
+			return &TooLargeError{Name: "MaxNodeIDLen", Size: len(id), Limit: c.limits.MaxNodeIDLen}
+		}
+	}
+	m.From, m.To, m.Target = crdt.NodeID(names.get(from)), crdt.NodeID(names.get(to)), crdt.NodeID(names.get(target))
+	m.Err = names.get(errText)
+	if stateErr != nil {
+		return stateErr
+	}
+	return opErr
+}
+
+// readOp reads a forwarded operation, as messageFromV1 converts an opV1.
+func (c *Codec) readOp(r *reader, names *stringCache) (*Op, error) {
+	n, _, err := r.mapHead()
+	op := &Op{}
+	var ctxErr error
+	for i := 0; i < n && err == nil; i++ {
+		var key, v uint64
+		if key, err = r.uint(7); err != nil {
+			break
+		}
+		switch key {
+		case 1:
+			v, err = r.uint(math.MaxUint8)
+			op.Kind = OpKind(v)
+		case 2:
+			op.Key, err = r.ownBytes()
+		case 3:
+			op.Value, err = r.ownBytes()
+		case 4:
+			op.Elems, err = readByteSlices(r)
+		case 5:
+			op.By, err = r.int()
+		case 6:
+			if at := r.off; !r.skipNull() {
+				var ctx crdt.Context
+				if ctx, ctxErr = readContext(r, "operation context", &c.limits, names); ctxErr != nil {
+					err = r.skipFrom(at)
+				}
+				op.Context = &ctx
+			}
+		case 7:
+			v, err = r.uint(math.MaxUint8)
+			op.Level = uint8(v)
+		default:
+			err = errShape
+		}
+	}
+	if err != nil {
+		return nil, malformed("frame", "operation: %v", err)
+	}
+	if op.Kind < OpGet || op.Kind > OpInspect {
+		return nil, malformed("frame", "unknown operation %d", op.Kind)
+	}
+	if ctxErr != nil {
+		return nil, ctxErr
+	}
+	return op, nil
+}
+
+// skipNull moves past the next item if it is null, a nil pointer in the
+// reflective decoder, and reports whether it was.
+func (r *reader) skipNull() bool {
+	if r.isNull() {
+		r.off++
+		return true
+	}
+	return false
+}
+
+// skipFrom moves to the end of the item that starts at off, from wherever
+// within it a read that failed left the reader.
+func (r *reader) skipFrom(off int) error {
+	r.off = off
+	return r.skip()
+}
+
+// readUint32s reads a list of uint32: a new slice, nil for null.
+func readUint32s(r *reader) ([]uint32, error) {
+	n, null, err := r.array()
+	if err != nil || null {
+		return nil, err
+	}
+	out := make([]uint32, n)
+	for i := range out {
+		v, err := r.uint(math.MaxUint32)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = uint32(v)
+	}
+	return out, nil
+}
+
+// readUint64s reads a list of uint64: a new slice, nil for null.
+func readUint64s(r *reader) ([]uint64, error) {
+	n, null, err := r.array()
+	if err != nil || null {
+		return nil, err
+	}
+	out := make([]uint64, n)
+	for i := range out {
+		if out[i], err = r.uint(math.MaxUint64); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// readByteSlices reads a list of byte strings: a new slice, nil for null.
+func readByteSlices(r *reader) ([][]byte, error) {
+	n, null, err := r.array()
+	if err != nil || null {
+		return nil, err
+	}
+	out := make([][]byte, n)
+	for i := range out {
+		if out[i], err = r.ownBytes(); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// readKeyDigests reads the keys of a MsgKeysReply, [[key, hash], ...]: nil
+// when there are none, as messageFromV1 appends them.
+func readKeyDigests(r *reader) ([]KeyDigest, error) {
+	n, _, err := r.array()
+	if err != nil || n == 0 {
+		return nil, err
+	}
+	out := make([]KeyDigest, n)
+	for i := range out {
+		null, err := r.tuple(2)
+		if err != nil {
+			return nil, err
+		}
+		if null {
+			continue
+		}
+		if out[i].Key, err = r.ownBytes(); err != nil {
+			return nil, err
+		}
+		if out[i].Hash, err = r.uint(math.MaxUint64); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// stringCache makes the strings of a frame, returning the same string for
+// the same bytes when it saw them recently: the messages of a frame name
+// the same few nodes over and over.
+type stringCache struct {
+	recent [8]string
+	next   int
+}
+
+// get returns b as a string.
+func (c *stringCache) get(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	for _, s := range c.recent {
+		if s == string(b) {
+			return s
+		}
+	}
+	s := string(b)
+	c.recent[c.next%len(c.recent)] = s
+	c.next++
+	return s
+}

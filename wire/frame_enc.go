@@ -1,0 +1,145 @@
+package wire
+
+import (
+	"fmt"
+	"sync"
+)
+
+// The version-1 frame body written straight from the Messages: the bytes
+// encMode writes for []messageV1, without building it. A message is a map
+// whose keys, the small integers 1 to 16, are single bytes, so that the
+// deterministic order of its keys is their numeric order; a field whose Go
+// value is empty (omitempty) is left out.
+
+// appendFrameBody appends the body of a frame of msgs.
+func (l Limits) appendFrameBody(dst []byte, msgs []Message) ([]byte, error) {
+	dst = appendHead(dst, majorArray, uint64(len(msgs)))
+	for i := range msgs {
+		var err error
+		if dst, err = l.appendMessage(dst, &msgs[i]); err != nil {
+			return dst, fmt.Errorf("wire: encoding message %d (type %d): %w", i, msgs[i].Type, err)
+		}
+	}
+	return dst, nil
+}
+
+// appendMessage appends m as a messageV1.
+func (l Limits) appendMessage(dst []byte, m *Message) ([]byte, error) {
+	present := [...]bool{
+		m.Type != 0, m.From != "", m.To != "", m.ID != 0, len(m.Key) > 0, !m.State.IsZero(),
+		m.Target != "", m.Op != nil, m.Changed != 0, m.Code != 0, m.Err != "", m.Level != 0,
+		len(m.Indexes) > 0, len(m.Hashes) > 0, len(m.Keys) > 0, m.Epoch != 0,
+	}
+	dst = appendHead(dst, majorMap, uint64(count(present[:])))
+	var err error
+	for i, ok := range present {
+		if !ok {
+			continue
+		}
+		dst = append(dst, byte(i+1)) // the key
+		switch i + 1 {
+		case 1:
+			dst = appendUint64(dst, uint64(m.Type))
+		case 2:
+			dst = appendString(dst, string(m.From))
+		case 3:
+			dst = appendString(dst, string(m.To))
+		case 4:
+			dst = appendUint64(dst, m.ID)
+		case 5:
+			dst = appendBytes(dst, m.Key)
+		case 6:
+			if dst, err = l.appendStateBody(dst, m.State); err != nil {
+				return dst, err
+			}
+		case 7:
+			dst = appendString(dst, string(m.Target))
+		case 8:
+			if dst, err = l.appendOp(dst, m.Op); err != nil {
+				return dst, err
+			}
+		case 9:
+			dst = appendInt64(dst, m.Changed)
+		case 10:
+			dst = appendUint64(dst, uint64(m.Code))
+		case 11:
+			dst = appendString(dst, m.Err)
+		case 12:
+			dst = appendUint64(dst, uint64(m.Level))
+		case 13:
+			dst = appendHead(dst, majorArray, uint64(len(m.Indexes)))
+			for _, v := range m.Indexes {
+				dst = appendUint64(dst, uint64(v))
+			}
+		case 14:
+			dst = appendHead(dst, majorArray, uint64(len(m.Hashes)))
+			for _, v := range m.Hashes {
+				dst = appendUint64(dst, v)
+			}
+		case 15:
+			dst = appendHead(dst, majorArray, uint64(len(m.Keys)))
+			for _, k := range m.Keys {
+				dst = appendUint64(appendBytes(append(dst, majorArray<<5|2), k.Key), k.Hash)
+			}
+		case 16:
+			dst = appendUint64(dst, m.Epoch)
+		}
+	}
+	return dst, nil
+}
+
+// appendOp appends op as an opV1.
+func (l Limits) appendOp(dst []byte, op *Op) ([]byte, error) {
+	present := [...]bool{
+		op.Kind != 0, len(op.Key) > 0, len(op.Value) > 0, len(op.Elems) > 0, op.By != 0, op.Context != nil, op.Level != 0,
+	}
+	dst = appendHead(dst, majorMap, uint64(count(present[:])))
+	var err error
+	for i, ok := range present {
+		if !ok {
+			continue
+		}
+		dst = append(dst, byte(i+1))
+		switch i + 1 {
+		case 1:
+			dst = appendUint64(dst, uint64(op.Kind))
+		case 2:
+			dst = appendBytes(dst, op.Key)
+		case 3:
+			dst = appendBytes(dst, op.Value)
+		case 4:
+			dst = appendHead(dst, majorArray, uint64(len(op.Elems)))
+			for _, e := range op.Elems {
+				dst = appendBytes(dst, e)
+			}
+		case 5:
+			dst = appendInt64(dst, op.By)
+		case 6:
+			if dst, err = l.appendContextBody(dst, *op.Context); err != nil {
+				return dst, err
+			}
+		case 7:
+			dst = appendUint64(dst, uint64(op.Level))
+		}
+	}
+	return dst, nil
+}
+
+// count returns the number of true values in bs.
+func count(bs []bool) int {
+	n := 0
+	for _, b := range bs {
+		if b {
+			n++
+		}
+	}
+	return n
+}
+
+// frameBuffers keeps the buffers frames are encoded in, so that encoding
+// one allocates only its result.
+var frameBuffers = sync.Pool{New: func() any { return new([]byte) }}
+
+// maxPooledBuffer is the capacity beyond which a buffer is dropped rather
+// than kept for the next frame.
+const maxPooledBuffer = 1 << 20
