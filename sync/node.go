@@ -68,7 +68,9 @@ type ReplicaState struct {
 }
 
 // Ready is what a Flush releases, now that the writes behind it are durable:
-// messages for other nodes and answers for clients.
+// messages for other nodes and answers for clients. Its slices are the
+// Node's buffers, valid until the next call of a Node method: copy out what
+// is kept longer.
 type Ready struct {
 	Messages  []wire.Message
 	Responses []Response
@@ -270,10 +272,9 @@ func (n *Node) endRound() {
 	clear(n.pending)
 	clear(n.deltas)
 	n.batch = Batch{}
-	// The next round's slices start at this round's sizes: the old ones
-	// were handed out with the Ready.
-	n.msgs = make([]wire.Message, 0, len(n.msgs))
-	n.resps = make([]Response, 0, len(n.resps))
+	// The Ready handed out holds these slices until the next call: see
+	// Ready. Reusing them spares allocating large messages every round.
+	n.msgs, n.resps = n.msgs[:0], n.resps[:0]
 	n.fresh = nil
 }
 
