@@ -86,12 +86,24 @@
 // # Background work
 //
 // Besides badger's own goroutines (compaction, memtable flushes), a DB runs
-// at most one goroutine: under SyncBatched it syncs every SyncInterval, and
-// unless ValueLogGCInterval is negative it runs badger's value-log garbage
+// at most two: under SyncBatched one syncs every SyncInterval, and unless
+// ValueLogGCInterval is negative it also runs badger's value-log garbage
 // collection, which reclaims the space of overwritten or deleted large
 // values (smaller values live in the LSM tree and compaction reclaims them),
-// rewriting a log file when half of it is garbage. Close
-// stops it, then badger's goroutines.
+// rewriting a log file when half of it is garbage; the other fills the key
+// filter once at Open (below). Close stops them, then badger's goroutines.
+//
+// # Reads that skip badger
+//
+// Every write is a read-merge-write, on every replica, and most writes of a
+// growing data set are of keys never stored. Two bounded structures keep
+// those reads off badger's memtables, whose skiplist searches dominate a
+// write's cost: a Bloom filter of the stored keys' hashes (filter.go,
+// Options.KeyFilterBytes, 8 MiB by default, filled from the keys at Open
+// while reads go to badger), which answers "never stored" without a search,
+// and a small cache of the states read or written last (cache.go,
+// Options.StateCacheEntries), which serves the commit's read of a key its
+// coordinator has just read. Neither grows with the number of keys.
 //
 // # Concurrency and errors
 //

@@ -44,7 +44,6 @@ func run(args []string, stderr io.Writer) error {
 	if opts.memoryLimit > 0 {
 		debug.SetMemoryLimit(opts.memoryLimit)
 	}
-	debug.SetGCPercent(opts.gcPercent)
 	node, err := region.Start(cfg)
 	if err != nil {
 		return err
@@ -77,7 +76,6 @@ func run(args []string, stderr io.Writer) error {
 type options struct {
 	pprof        string
 	memoryLimit  int64
-	gcPercent    int
 	leaveOnTerm  bool
 	leaveTimeout time.Duration
 	logLevel     slog.Level
@@ -121,7 +119,6 @@ func parseFlags(args []string, stderr io.Writer) (region.Config, options, error)
 	fs.DurationVar(&o.leaveTimeout, "leave-timeout", 10*time.Minute, "how long --leave-on-term may take")
 	level := fs.String("log-level", "info", "debug, info, warn or error")
 	fs.Int64Var(&o.memoryLimit, "memory-limit", 1<<30, "soft limit of the Go heap in bytes (GOMEMLIMIT): the garbage collector works harder near it (0: none)")
-	fs.IntVar(&o.gcPercent, "gc-percent", 200, "heap growth between garbage collections, in percent of the live heap (GOGC); higher spends memory to save CPU, -1 collects only near --memory-limit")
 	fs.StringVar(&o.pprof, "pprof", "", "serve Go's profiler (net/http/pprof) on this address, such as 127.0.0.1:6060, or :6060 for the --http host (empty: off)")
 	if err := fs.Parse(args); err != nil {
 		return cfg, o, err
@@ -153,9 +150,6 @@ func parseFlags(args []string, stderr io.Writer) (region.Config, options, error)
 	}
 	if err := o.logLevel.UnmarshalText([]byte(*level)); err != nil {
 		errs = append(errs, fmt.Errorf("--log-level %q: use debug, info, warn or error", *level))
-	}
-	if o.gcPercent < -1 || o.gcPercent == 0 {
-		errs = append(errs, fmt.Errorf("--gc-percent %d: use a positive percentage, or -1 to collect only near --memory-limit", o.gcPercent))
 	}
 	if err := cfg.Validate(); err != nil {
 		errs = append(errs, err)

@@ -18,8 +18,6 @@ func TestBadFlagsAreRefusedNamingTheFlag(t *testing.T) {
 		{[]string{"--read-consistency", "MOST"}, "--read-consistency"},
 		{[]string{"--write-consistency", "x"}, "--write-consistency"},
 		{[]string{"--log-level", "loud"}, "--log-level"},
-		{[]string{"--gc-percent", "0"}, "--gc-percent"},
-		{[]string{"--gc-percent", "-5"}, "--gc-percent"},
 		{[]string{"--replicas", "0"}, "--replicas"},
 		{[]string{"--max-key-size", "0"}, "--max-key-size"},
 		{[]string{"stray"}, `unexpected argument "stray"`},
@@ -32,10 +30,7 @@ func TestBadFlagsAreRefusedNamingTheFlag(t *testing.T) {
 			}
 		})
 	}
-	if _, o, err := parseFlags(base, io.Discard); err != nil || o.gcPercent != 200 {
-		t.Fatalf("defaults: gc-percent %d, %v", o.gcPercent, err)
-	}
-	if _, _, err := parseFlags(append(base, "--gc-percent", "-1"), io.Discard); err != nil {
-		t.Fatalf("--gc-percent -1 (collect only near the memory limit) refused: %v", err)
+	if _, _, err := parseFlags(base, io.Discard); err != nil {
+		t.Fatalf("the defaults are refused: %v", err)
 	}
 }
