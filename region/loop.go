@@ -26,10 +26,6 @@ func (n *Node) loop() {
 		select {
 		case <-n.stop:
 			n.failWaiters()
-			for _, o := range n.outboxes {
-				close(o.ch)
-			}
-			n.sending.Wait()
 			return
 		case r := <-n.reqs:
 			n.submit(r)
@@ -96,9 +92,11 @@ func (n *Node) flush() {
 	n.mu.Unlock()
 }
 
-// sendAll hands each peer's messages to its outbox, whose goroutine
-// encodes and sends them, so that encoding is off the loop. Each peer's
-// slice is allocated at its final size: messages are large structs.
+// sendAll encodes each peer's messages into frames and hands them to the
+// transport, whose sender goroutine writes them. Encoding here, on the
+// loop, saves a goroutine hand-off per peer and round: it takes a few
+// microseconds per frame. Each peer's slice is allocated at its final size:
+// messages are large structs.
 func (n *Node) sendAll(msgs []wire.Message) {
 	if len(msgs) == 0 {
 		return
@@ -138,77 +136,27 @@ func (n *Node) sendAll(msgs []wire.Message) {
 			n.log.Warn("no address for a peer: dropping its messages", "peer", p.to)
 			continue
 		}
-		n.outbox(p.to, addr).post(p.msgs)
+		n.sendFrames(p.to, addr, p.msgs)
 	}
 }
 
-// outbox returns the outbox of peer at addr, starting it if needed.
-func (n *Node) outbox(to crdt.NodeID, addr string) *outbox {
-	o := n.outboxes[to]
-	if o == nil || o.addr != addr {
-		if o != nil {
-			close(o.ch)
-		}
-		o = &outbox{n: n, to: to, addr: addr, ch: make(chan []wire.Message, 1024)}
-		n.outboxes[to] = o
-		n.sending.Add(1)
-		go o.run()
-	}
-	return o
-}
-
-// outbox encodes and sends the messages for one peer, in order. A peer
-// that falls behind by more than its channel holds loses messages: writes
-// to it are then hinted when their acknowledgements time out.
-type outbox struct {
-	n    *Node
-	to   crdt.NodeID
-	addr string
-	ch   chan []wire.Message
-}
-
-func (o *outbox) post(msgs []wire.Message) {
-	select {
-	case o.ch <- msgs:
-	default:
-		o.n.log.Debug("outbox full: dropping messages", "peer", o.to, "messages", len(msgs))
-	}
-}
-
-func (o *outbox) run() {
-	defer o.n.sending.Done()
-	for msgs := range o.ch {
-		for more := true; more; { // coalesce what else is waiting into one frame
-			select {
-			case next, ok := <-o.ch:
-				if !ok {
-					more = false
-					break
-				}
-				msgs = append(msgs, next...)
-			default:
-				more = false
-			}
-		}
-		o.send(msgs)
-	}
-}
-
-// send sends msgs in one frame, or in halves while a frame would be larger
-// than maxFrame.
-func (o *outbox) send(msgs []wire.Message) {
+// sendFrames sends msgs to peer to at addr in one frame, or in halves while
+// a frame would be larger than maxFrame. A peer that falls behind by more
+// than the transport queues loses frames: writes to it are then hinted when
+// their acknowledgements time out.
+func (n *Node) sendFrames(to crdt.NodeID, addr string, msgs []wire.Message) {
 	frame, err := wire.EncodeFrame(msgs)
 	if err != nil {
-		o.n.log.Error("could not encode messages", "peer", o.to, "err", err)
+		n.log.Error("could not encode messages", "peer", to, "err", err)
 		return
 	}
 	if len(frame) > maxFrame && len(msgs) > 1 {
-		o.send(msgs[:len(msgs)/2])
-		o.send(msgs[len(msgs)/2:])
+		n.sendFrames(to, addr, msgs[:len(msgs)/2])
+		n.sendFrames(to, addr, msgs[len(msgs)/2:])
 		return
 	}
-	if err := o.n.tr.Send(o.addr, frame); err != nil {
-		o.n.log.Debug("could not send to a peer; it will be hinted or repaired", "peer", o.to, "err", err)
+	if err := n.tr.Send(addr, frame); err != nil {
+		n.log.Debug("could not send to a peer; it will be hinted or repaired", "peer", to, "err", err)
 	}
 }
 

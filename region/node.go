@@ -53,8 +53,6 @@ type Node struct {
 
 	// Owned by the loop.
 	waiters  map[uint64]chan kvsync.Response
-	outboxes map[crdt.NodeID]*outbox
-	sending  gosync.WaitGroup // the outboxes' goroutines
 	members  *membership
 	leaving  chan struct{} // closed when a leave completed its handoff
 	leaveReq chan chan error
@@ -93,7 +91,7 @@ func start(cfg Config, mem *transport.MemNetwork) (_ *Node, err error) {
 	}
 	n := &Node{cfg: cfg, log: cfg.Logger.With("node", cfg.ID), reqs: make(chan request, 1024),
 		inbound: make(chan []wire.Message, 1024), stop: make(chan struct{}), done: make(chan struct{}),
-		waiters: map[uint64]chan kvsync.Response{}, outboxes: map[crdt.NodeID]*outbox{}, leaveReq: make(chan chan error)}
+		waiters: map[uint64]chan kvsync.Response{}, leaveReq: make(chan chan error)}
 	defer func() {
 		if err != nil {
 			n.closeAll()
