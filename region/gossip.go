@@ -24,6 +24,7 @@ type gossip struct {
 	joined   atomic.Bool   // a join succeeded (or none was asked for)
 	stopJoin chan struct{}
 	joinDone chan struct{} // closed when the join loop ends; nil without one
+	redialed chan struct{} // closed when the reconnect loop ends
 
 	mu     gosync.Mutex
 	roster Roster
@@ -68,6 +69,7 @@ type gossipConfig struct {
 	probeTimeout  time.Duration
 	suspicionMult int
 	pushPull      time.Duration
+	reconnect     time.Duration // how often members held dead are joined again
 	logger        *slog.Logger
 }
 
@@ -77,7 +79,8 @@ func startGossip(c gossipConfig) (*gossip, error) {
 		return nil, fmt.Errorf("region: gossip address %q: %w", c.self.Gossip, err)
 	}
 	port, _ := strconv.Atoi(portStr)
-	g := &gossip{notify: make(chan struct{}, 1), roster: c.roster.Clone(), self: c.self.ID, stopJoin: make(chan struct{})}
+	g := &gossip{notify: make(chan struct{}, 1), roster: c.roster.Clone(), self: c.self.ID, stopJoin: make(chan struct{}),
+		redialed: make(chan struct{})}
 	g.joined.Store(len(c.join) == 0)
 	if g.roster == nil {
 		g.roster = Roster{}
@@ -90,6 +93,9 @@ func startGossip(c gossipConfig) (*gossip, error) {
 	cfg.Label = "meridian/" + c.self.Region
 	cfg.ProbeInterval, cfg.ProbeTimeout, cfg.SuspicionMult = c.probeInterval, c.probeTimeout, c.suspicionMult
 	cfg.PushPullInterval = c.pushPull
+	// Push-pull and joins inside a region answer in milliseconds; a short
+	// timeout keeps a join of an unreachable member from holding up Close.
+	cfg.TCPTimeout = 2 * time.Second
 	cfg.Delegate = gossipDelegate{g}
 	// The queue must exist before memberlist starts: a peer's push-pull
 	// can arrive while Create is still running.
@@ -120,7 +126,41 @@ func startGossip(c gossipConfig) (*gossip, error) {
 		g.joinDone = make(chan struct{})
 		go g.joinLoop(join, c.logger)
 	}
+	go g.reconnectLoop(c.reconnect)
 	return g, nil
+}
+
+// reconnectLoop joins again, every interval and one at a time, the members
+// of the roster that memberlist holds dead. Memberlist never probes a dead
+// node, so once a partition has lasted past the suspicion timeout, each
+// side holds the other dead and, without this, would stay apart after the
+// heal (serf reconnects for the same reason). A join of a member that is
+// still unreachable fails within the TCP timeout and is tried next time.
+func (g *gossip) reconnectLoop(interval time.Duration) {
+	defer close(g.redialed)
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-g.stopJoin:
+			return
+		case <-t.C:
+		}
+		roster, live := g.snapshot()
+		for _, m := range roster.Sorted() {
+			if _, seen := live[m.ID]; seen || m.ID == g.self || m.Status > Leaving || m.Gossip == "" {
+				continue
+			}
+			select {
+			case <-g.stopJoin:
+				return
+			default:
+			}
+			if _, err := g.ml.Join([]string{m.Gossip}); err == nil {
+				g.signal()
+			}
+		}
+	}
 }
 
 // joinLoop joins the nodes given, retrying every second until one answers
@@ -236,6 +276,7 @@ func (g *gossip) stop() error {
 	if g.joinDone != nil {
 		<-g.joinDone
 	}
+	<-g.redialed
 	return g.ml.Shutdown()
 }
 

@@ -110,7 +110,7 @@ func start(cfg Config, mem *transport.MemNetwork) (_ *Node, err error) {
 	self := n.selfMember(roster)
 	n.g, err = startGossip(gossipConfig{self: self, roster: roster, join: cfg.Join,
 		probeInterval: cfg.ProbeInterval, probeTimeout: cfg.ProbeTimeout, suspicionMult: cfg.SuspicionMult,
-		pushPull: 5 * time.Second, logger: n.log})
+		pushPull: 5 * time.Second, reconnect: max(time.Second, 4*cfg.ProbeInterval), logger: n.log})
 	if err != nil {
 		return nil, err
 	}
