@@ -61,6 +61,10 @@ type Config struct {
 	ReadLevel, WriteLevel kvsync.Level
 	// RequestTimeout is how long a coordinator waits for replicas. Default 1s.
 	RequestTimeout time.Duration
+	// ReadRetryAfter is how long a read waits for the owners it asked first
+	// (as many as its level needs) before it asks the others too. Default
+	// 50ms.
+	ReadRetryAfter time.Duration
 	// MaxKeySize and MaxValueSize bound keys and values, in bytes.
 	// Defaults 1 KiB and 1 MiB.
 	MaxKeySize, MaxValueSize int
@@ -105,6 +109,7 @@ func DefaultConfig(id string) Config {
 		ReadLevel:           kvsync.Quorum,
 		WriteLevel:          kvsync.Quorum,
 		RequestTimeout:      time.Second,
+		ReadRetryAfter:      50 * time.Millisecond,
 		MaxKeySize:          1024,
 		MaxValueSize:        1 << 20,
 		AntiEntropyInterval: 10 * time.Second,
@@ -146,6 +151,7 @@ func (c Config) Validate() error {
 	check(!c.ReadLevel.Valid(), "--read-consistency %v: use ONE, QUORUM, ALL, LOCAL_ONE, LOCAL_QUORUM or EACH_QUORUM", c.ReadLevel)
 	check(!c.WriteLevel.Valid(), "--write-consistency %v: use ONE, QUORUM, ALL, LOCAL_ONE, LOCAL_QUORUM or EACH_QUORUM", c.WriteLevel)
 	check(c.RequestTimeout <= 0, "--request-timeout %s: must be positive", c.RequestTimeout)
+	check(c.ReadRetryAfter <= 0, "--read-retry-after %s: must be positive", c.ReadRetryAfter)
 	check(c.MaxKeySize < 1 || c.MaxKeySize > 64<<10, "--max-key-size %d: use 1 to 65536 bytes", c.MaxKeySize)
 	check(c.MaxValueSize < 1 || c.MaxValueSize > 32<<20, "--max-value-size %d: use 1 byte to 32 MiB", c.MaxValueSize)
 	check(c.AntiEntropyInterval < 0, "--anti-entropy-interval %s: must not be negative (0 disables)", c.AntiEntropyInterval)

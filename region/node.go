@@ -142,6 +142,7 @@ func (n *Node) syncConfig() kvsync.Config {
 	c.Actor = n.actor
 	c.Replicas = n.cfg.Replicas
 	c.RequestTimeout = n.cfg.RequestTimeout
+	c.ReadRetryAfter = n.cfg.ReadRetryAfter
 	c.MaxKeySize, c.MaxValueSize = n.cfg.MaxKeySize, n.cfg.MaxValueSize
 	c.AntiEntropyInterval = n.cfg.AntiEntropyInterval
 	c.MaxHintBytes = n.cfg.MaxHintBytes

@@ -20,6 +20,7 @@ func TestBadFlagsAreRefusedNamingTheFlag(t *testing.T) {
 		{[]string{"--log-level", "loud"}, "--log-level"},
 		{[]string{"--replicas", "0"}, "--replicas"},
 		{[]string{"--max-key-size", "0"}, "--max-key-size"},
+		{[]string{"--read-retry-after", "0s"}, "--read-retry-after"},
 		{[]string{"stray"}, `unexpected argument "stray"`},
 	}
 	for _, tt := range tests {
