@@ -3,7 +3,7 @@ GO       ?= go
 FUZZTIME ?= 30s
 BENCHTIME ?= 1s
 
-.PHONY: all build run test fmt-check vet fuzz bench bench-redis rss sim clean
+.PHONY: all build run test fmt-check vet fuzz bench bench-redis rss cpu-profile sim clean
 
 all: build
 
@@ -49,6 +49,10 @@ bench:
 ## bench-redis: a 3-node region against a Redis server on this machine, redis-benchmark SET/GET, ratios
 bench-redis:
 	./scripts/bench-redis.sh
+
+## cpu-profile: CPU per request of each node of a 3-node region under redis-benchmark, and where it goes (LEVEL, TEST, REQUESTS)
+cpu-profile:
+	./scripts/cpu-per-write.sh
 
 ## rss: resident memory of each node of a 3-node region with 1M and 5M keys
 rss:
