@@ -251,6 +251,9 @@ func TestMergeLaws(t *testing.T) {
 				if !crdt.Merge(a, a).Equal(a) {
 					t.Fatalf("not idempotent: %v", a)
 				}
+				if v, c := ab.ContextDots(); !slices.Equal(v, ab.Context().Vector()) || !slices.Equal(c, ab.Context().Cloud()) {
+					t.Fatalf("ContextDots = %v, %v; the context's parts are %v, %v", v, c, ab.Context().Vector(), ab.Context().Cloud())
+				}
 				ab.Put("x", []byte("mutated"), crdt.Timestamp{}, nil)
 				if !a.Equal(a0) || !b.Equal(b0) {
 					t.Fatal("the result of Merge shares memory with its arguments")

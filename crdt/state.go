@@ -109,6 +109,11 @@ func (s *State) Delete(seen *Context) State {
 // back with a write to supersede exactly what it read.
 func (s State) Context() Context { return s.ctx.Clone() }
 
+// ContextDots returns the parts of s's context, as Context().Vector() and
+// Context().Cloud() do, without copying the context first: what an encoder
+// needs.
+func (s State) ContextDots() (vector, cloud []Dot) { return s.ctx.Vector(), s.ctx.Cloud() }
+
 // Clone returns a copy of s sharing no mutable memory with it.
 func (s State) Clone() State {
 	c := State{ctx: s.ctx.Clone(), reg: cloneMap(s.reg), cnt: cloneMap(s.cnt)}

@@ -21,10 +21,10 @@ type contextParts struct {
 	vector, cloud []crdt.Dot
 }
 
-// contextParts returns the parts of ctx, checked against l as contextToV1
-// checks them, its node table appended to scratch.
-func (l Limits) contextParts(ctx crdt.Context, scratch nodeTable) (contextParts, error) {
-	p := contextParts{vector: ctx.Vector(), cloud: ctx.Cloud()}
+// contextParts returns the parts of a context, checked against l as
+// contextToV1 checks them, its node table appended to scratch.
+func (l Limits) contextParts(vector, cloud []crdt.Dot, scratch nodeTable) (contextParts, error) {
+	p := contextParts{vector: vector, cloud: cloud}
 	if err := l.checkCount(len(p.cloud)); err != nil {
 		return contextParts{}, err
 	}
@@ -118,7 +118,7 @@ func (t nodeTable) appendDots(dst []byte, dots []crdt.Dot) []byte {
 // appendContextBody appends the version-1 body of ctx: [nodes, vector, cloud].
 func (l Limits) appendContextBody(dst []byte, ctx crdt.Context) ([]byte, error) {
 	var scratch [8]string
-	p, err := l.contextParts(ctx, scratch[:0])
+	p, err := l.contextParts(ctx.Vector(), ctx.Cloud(), scratch[:0])
 	if err != nil {
 		return dst, err
 	}
@@ -131,7 +131,8 @@ func (l Limits) appendContextBody(dst []byte, ctx crdt.Context) ([]byte, error) 
 // stateToV1 does, in the same order, so that it fails alike.
 func (l Limits) appendStateBody(dst []byte, s crdt.State) ([]byte, error) {
 	var scratch [8]string
-	p, err := l.contextParts(s.Context(), scratch[:0])
+	vector, cloud := s.ContextDots()
+	p, err := l.contextParts(vector, cloud, scratch[:0])
 	if err != nil {
 		return dst, err
 	}
