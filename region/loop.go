@@ -103,32 +103,28 @@ func (n *Node) sendAll(msgs []wire.Message) {
 	}
 	type peerMsgs struct {
 		to   crdt.NodeID
+		n    int
 		msgs []wire.Message
 	}
 	var peers []peerMsgs // in order of first message; a few peers at most
-	index := func(to crdt.NodeID) int {
+	find := func(to crdt.NodeID) *peerMsgs {
 		for i := range peers {
 			if peers[i].to == to {
-				return i
+				return &peers[i]
 			}
 		}
 		peers = append(peers, peerMsgs{to: to})
-		return len(peers) - 1
+		return &peers[len(peers)-1]
 	}
-	counts := make([]int, 0, 8)
 	for _, m := range msgs {
-		if i := index(m.To); i == len(counts) {
-			counts = append(counts, 1)
-		} else {
-			counts[i]++
+		find(m.To).n++
+	}
+	for _, m := range msgs {
+		p := find(m.To)
+		if p.msgs == nil {
+			p.msgs = make([]wire.Message, 0, p.n)
 		}
-	}
-	for i := range peers {
-		peers[i].msgs = make([]wire.Message, 0, counts[i])
-	}
-	for _, m := range msgs {
-		i := index(m.To)
-		peers[i].msgs = append(peers[i].msgs, m)
+		p.msgs = append(p.msgs, m)
 	}
 	for _, p := range peers {
 		addr, ok := n.members.peers[p.to]

@@ -334,18 +334,15 @@ func (n *Node) own(key []byte) (crdt.State, error) {
 // merge merges s into this replica's state of key. Unless the key was read
 // in this round, it does not read the key: the commit's read-merge-write
 // does, once.
-func (n *Node) merge(key []byte, s crdt.State) error {
-	switch cur, ok := n.pending[string(key)]; {
-	case ok:
+func (n *Node) merge(key []byte, s crdt.State) {
+	if cur, ok := n.pending[string(key)]; ok {
 		n.pending[string(key)] = crdt.Merge(cur, s)
-	default:
-		if d, ok := n.deltas[string(key)]; ok {
-			s = crdt.Merge(d, s)
-		}
+	} else if d, ok := n.deltas[string(key)]; ok {
+		n.deltas[string(key)] = crdt.Merge(d, s)
+	} else {
 		n.deltas[string(key)] = s
 	}
 	n.batch.Puts = append(n.batch.Puts, Entry{Key: key, State: s})
-	return nil
 }
 
 func (n *Node) send(m wire.Message) {

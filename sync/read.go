@@ -194,9 +194,7 @@ func (n *Node) repair(r *readOp) {
 		}
 		n.stats.ReadRepairs++
 		if id == n.cfg.ID {
-			if err := n.merge(r.key, m); err != nil {
-				continue
-			}
+			n.merge(r.key, m)
 		} else {
 			n.send(wire.Message{Type: wire.MsgWrite, To: id, Key: r.key, State: m})
 		}

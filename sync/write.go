@@ -136,7 +136,7 @@ func (n *Node) onWrite(m wire.Message) {
 		err = n.takeHint(m.Target, m.Key, m.State)
 	default:
 		n.stats.ReplicaWrites++
-		err = n.merge(m.Key, m.State)
+		n.merge(m.Key, m.State)
 	}
 	if m.ID != 0 {
 		code, text := encodeErr(err)

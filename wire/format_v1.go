@@ -49,29 +49,6 @@ func compareDotV1(a, b dotV1) int {
 // or context; a dot names its node by its index in the table.
 type nodeTable []string
 
-// newNodeTable returns the table of the nodes of a context's vector and
-// cloud, both sorted by node, checked against l.
-func newNodeTable(vector, cloud []crdt.Dot, l Limits) (nodeTable, error) {
-	t := make(nodeTable, 0, len(vector))
-	for _, d := range vector { // one dot per node
-		t = append(t, string(d.Node))
-	}
-	for _, d := range cloud {
-		if i, found := slices.BinarySearch(t, string(d.Node)); !found {
-			t = slices.Insert(t, i, string(d.Node))
-		}
-	}
-	if len(t) > l.MaxNodes {
-		return nil, &TooLargeError{Name: "MaxNodes", Size: len(t), Limit: l.MaxNodes}
-	}
-	for _, id := range t {
-		if len(id) > l.MaxNodeIDLen {
-			return nil, &TooLargeError{Name: "MaxNodeIDLen", Size: len(id), Limit: l.MaxNodeIDLen}
-		}
-	}
-	return t, nil
-}
-
 // dot returns d with its node replaced by its index in t, and false when d
 // is not a valid dot of a node in t.
 func (t nodeTable) dot(d crdt.Dot) (dotV1, bool) {

@@ -358,7 +358,7 @@ func contextToV1(ctx crdt.Context, l Limits) (contextV1, nodeTable, error) {
 	if err := l.checkCount(len(cloud)); err != nil {
 		return contextV1{}, nil, err
 	}
-	t, err := newNodeTable(vector, cloud, l)
+	t, err := appendNodeTable(nil, vector, cloud, l)
 	if err != nil {
 		return contextV1{}, nil, err
 	}

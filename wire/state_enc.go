@@ -33,7 +33,8 @@ func (l Limits) contextParts(vector, cloud []crdt.Dot, scratch nodeTable) (conte
 	return p, err
 }
 
-// appendNodeTable is newNodeTable appending to t.
+// appendNodeTable appends to t the table of the nodes of a context's vector
+// and cloud, both sorted by node, and checks it against l.
 func appendNodeTable(t nodeTable, vector, cloud []crdt.Dot, l Limits) (nodeTable, error) {
 	for _, d := range vector { // one dot per node
 		t = append(t, string(d.Node))
