@@ -17,19 +17,10 @@ const ruleComment = "meridian-devcluster-test"
 // in the INPUT chain (packets from it and to it), which behave like a real
 // partition: the peers' packets vanish, nothing is refused. The rules are
 // removed by the returned heal, and by the test's cleanup even when it
-// fails. It skips the test when iptables cannot be used here (not root, or
-// no iptables: apt-get install iptables).
+// fails. It skips the test when iptables cannot be used here.
 func isolate(t *testing.T, ip string) (heal func()) {
 	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("partition tests need root for iptables")
-	}
-	if _, err := exec.LookPath("iptables"); err != nil {
-		t.Skip("partition tests need iptables: apt-get install iptables")
-	}
-	if out, err := exec.Command("iptables", "-w", "-n", "-L", "INPUT").CombinedOutput(); err != nil {
-		t.Skipf("iptables does not work here: %v: %s", err, out)
-	}
+	needIptables(t)
 	rules := [][]string{
 		{"INPUT", "-s", ip, "-j", "DROP", "-m", "comment", "--comment", ruleComment},
 		{"INPUT", "-d", ip, "-j", "DROP", "-m", "comment", "--comment", ruleComment},
@@ -53,11 +44,27 @@ func isolate(t *testing.T, ip string) (heal func()) {
 	return heal
 }
 
+// needIptables skips the test when iptables cannot be used here: not root,
+// or no iptables (apt-get install iptables).
+func needIptables(t *testing.T) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("partition tests need root for iptables")
+	}
+	if _, err := exec.LookPath("iptables"); err != nil {
+		t.Skip("partition tests need iptables: apt-get install iptables")
+	}
+	if out, err := exec.Command("iptables", "-w", "-n", "-L", "INPUT").CombinedOutput(); err != nil {
+		t.Skipf("iptables does not work here: %v: %s", err, out)
+	}
+}
+
 // TestPartitionedNodeConvergesAfterHeal cuts one node of three off with
 // iptables while clients write at QUORUM through the other two: writes go
 // on (the majority side has a quorum, the cut-off owner gets hints), and
 // after the heal every replica of every acknowledged key agrees.
 func TestPartitionedNodeConvergesAfterHeal(t *testing.T) {
+	needIptables(t)
 	c := startCluster(t, 130, 3)
 	nodes := c.Nodes()
 	victim, majority := nodes[2], []string{nodes[0].HTTP, nodes[1].HTTP}
