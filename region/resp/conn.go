@@ -11,10 +11,16 @@ import (
 	kvsync "github.com/meridiankv/meridian/sync"
 )
 
-// lingerTime bounds how long a connection refused for a bad request is
-// drained before it is closed, so that the client reads the error reply
-// instead of a connection reset.
-const lingerTime = time.Second
+// A connection refused for a bad request is drained for at most lingerTime
+// and lingerBytes before it is closed, so that a client still writing the
+// rest of an oversized request reads the error reply instead of a broken
+// pipe or a connection reset. The bytes bound is not tied to the request
+// size limit: a client refused for a request a few times over the limit
+// (go-redis sending 1 MiB to a 64 KiB limit) must still get its error.
+const (
+	lingerTime  = time.Second
+	lingerBytes = 64 << 20
+)
 
 // client is one connection. Its fields are owned by its serve goroutine;
 // while a group of requests runs concurrently, they only read them.
@@ -195,12 +201,12 @@ func (c *client) flush() error {
 }
 
 // linger half-closes a connection refused for a bad request and discards
-// what the client still sends, for at most lingerTime, so that the client
-// reads the error instead of a reset caused by unread data.
+// what the client still sends, within lingerTime and lingerBytes, so that
+// the client reads the error instead of a reset caused by unread data.
 func (c *client) linger() {
 	if tc, ok := c.nc.(*net.TCPConn); ok {
 		_ = tc.CloseWrite()
 	}
 	_ = c.nc.SetReadDeadline(time.Now().Add(lingerTime))
-	_, _ = io.CopyN(io.Discard, c.nc, int64(4*c.srv.cfg.MaxRequestSize))
+	_, _ = io.CopyN(io.Discard, c.nc, lingerBytes)
 }

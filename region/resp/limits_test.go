@@ -188,3 +188,31 @@ func TestConfigValidate(t *testing.T) {
 		t.Error("Listen accepted a nil Backend")
 	}
 }
+
+// TestRefusedClientStillWritingReadsTheError: a client that keeps writing
+// the body of a request refused from its length prefix, as every client
+// that writes a whole command before reading does, finishes writing and
+// then reads the error, instead of a broken pipe.
+func TestRefusedClientStillWritingReadsTheError(t *testing.T) {
+	cfg := testConfig()
+	cfg.MaxRequestSize = 64 << 10
+	nc := rawConn(t, start(t, cfg, newFake()))
+	const size = 1 << 20
+	if _, err := fmt.Fprintf(nc, "*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$%d\r\n", size); err != nil {
+		t.Fatal(err)
+	}
+	chunk := []byte(strings.Repeat("x", 64<<10))
+	for sent := 0; sent < size; sent += len(chunk) {
+		if _, err := nc.Write(chunk); err != nil {
+			t.Fatalf("writing the body after %d of %d bytes: %v", sent, size, err)
+		}
+		time.Sleep(2 * time.Millisecond) // let the server drain what it has
+	}
+	if err := nc.SetReadDeadline(time.Now().Add(10 * time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	line, err := bufio.NewReader(nc).ReadString('\n')
+	if want := "-ERR Protocol error: request larger than 65536 bytes\r\n"; line != want || err != nil {
+		t.Errorf("got %q, %v; want %q", line, err, want)
+	}
+}
