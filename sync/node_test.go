@@ -326,3 +326,43 @@ func TestInspectShowsEachReplica(t *testing.T) {
 		t.Fatal("inspect did not repair the stale replica")
 	}
 }
+
+// TestCounterReplyCountsWhatAQuorumAcknowledged: INCR answers with the
+// counter's value. At QUORUM and ALL that value includes every increment
+// acknowledged at QUORUM before it, even when the coordinator itself missed
+// one: the replicas that acknowledge send their counter back. At ONE it is
+// what the coordinator holds.
+func TestCounterReplyCountsWhatAQuorumAcknowledged(t *testing.T) {
+	for _, tt := range []struct {
+		level kvsync.Level
+		want  int64
+	}{
+		{kvsync.Quorum, 7},
+		{kvsync.All, 7},
+		{kvsync.One, -3},
+	} {
+		t.Run(tt.level.String(), func(t *testing.T) {
+			c := newCluster(t, 3, nil)
+			owners, _ := c.owners("hits")
+			late := owners[2]
+			c.drop = func(m wire.Message) bool { return m.To == late }
+			incr := func(by int64, lvl kvsync.Level) wire.Op {
+				return wire.Op{Kind: wire.OpIncr, Key: []byte("hits"), By: by, Level: uint8(lvl)}
+			}
+			if r := c.do(owners[0], incr(10, kvsync.Quorum)); r.Err != nil {
+				t.Fatal(r.Err)
+			}
+			c.drop = nil
+			if got := c.stored(late, "hits"); !got.IsZero() {
+				t.Fatalf("%s got the first increment; the test needs it to miss it", late)
+			}
+			r := c.do(late, incr(-3, tt.level))
+			if r.Err != nil {
+				t.Fatal(r.Err)
+			}
+			if v, err := r.State.Value(); err != nil || v != tt.want {
+				t.Errorf("DECRBY 3 at %s: %d, %v; want %d", tt.level, v, err, tt.want)
+			}
+		})
+	}
+}

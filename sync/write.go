@@ -138,10 +138,22 @@ func (n *Node) onWrite(m wire.Message) {
 		n.stats.ReplicaWrites++
 		n.merge(m.Key, m.State)
 	}
-	if m.ID != 0 {
-		code, text := encodeErr(err)
-		n.send(wire.Message{Type: wire.MsgWriteAck, To: m.From, ID: m.ID, Code: code, Err: text})
+	if m.ID == 0 {
+		return
 	}
+	ack := wire.Message{Type: wire.MsgWriteAck, To: m.From, ID: m.ID}
+	if err == nil && m.Target == "" && m.State.Kind() == crdt.KindCounter {
+		// A counter's reply is its value: send back what this replica
+		// holds, so that the coordinator answers with every increment a
+		// quorum has acknowledged, not only the ones it has itself. If
+		// the key cannot be read, the write is still merged: acknowledge
+		// it without a state.
+		if st, rerr := n.get(m.Key); rerr == nil {
+			ack.State = st
+		}
+	}
+	ack.Code, ack.Err = encodeErr(err)
+	n.send(ack)
 }
 
 func (n *Node) onWriteAck(m wire.Message) {
@@ -160,6 +172,9 @@ func (n *Node) onWriteAck(m wire.Message) {
 	w.waiting = slices.Delete(w.waiting, i, i+1)
 	if m.Code == wire.CodeOK {
 		w.acks++
+		if !w.answered && !m.State.IsZero() {
+			w.result = crdt.Merge(w.result, m.State)
+		}
 		n.settle(w)
 	} else if a.peer == a.target {
 		n.hint(a.target, w.key, w.delta)

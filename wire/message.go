@@ -44,7 +44,8 @@ type Message struct {
 	ID  uint64
 	Key []byte
 	// State is a delta or a full state (MsgWrite), a replica's state
-	// (MsgReadReply) or a coordinator's result (MsgForwardReply).
+	// (MsgReadReply, and MsgWriteAck of a counter write, whose reply is
+	// the counter's value) or a coordinator's result (MsgForwardReply).
 	State crdt.State
 	// Target is the replica a MsgWrite is a hint for, empty when the
 	// receiver is a replica itself.
