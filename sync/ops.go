@@ -48,7 +48,15 @@ func level(op *wire.Op) Level {
 // apply runs op on st as this node at time ts and returns the delta and
 // what changed.
 func (n *Node) apply(st *crdt.State, op *wire.Op, ts crdt.Timestamp) (crdt.State, int64, error) {
-	actor := n.cfg.actor()
+	return Apply(st, n.cfg.actor(), op, ts)
+}
+
+// Apply runs the write op on st as actor at time ts, as a coordinating
+// replica does, and returns the delta to replicate and what the operation
+// changed: 1 when a DEL found a live value, the members an SADD added or an
+// SREM removed (each counted once), else 0. Test backends that stand in for
+// a region use it, so that they share the real semantics of every write.
+func Apply(st *crdt.State, actor crdt.NodeID, op *wire.Op, ts crdt.Timestamp) (crdt.State, int64, error) {
 	switch op.Kind {
 	case wire.OpPut:
 		return st.Put(actor, op.Value, ts, op.Context), 0, nil
@@ -62,11 +70,11 @@ func (n *Node) apply(st *crdt.State, op *wire.Op, ts crdt.Timestamp) (crdt.State
 		d, err := st.Incr(actor, op.By, ts)
 		return d, 0, err
 	case wire.OpAdd:
-		elems, changed := n.elems(st, op, false)
+		elems, changed := elems(st, op, false)
 		d, err := st.Add(actor, ts, elems...)
 		return d, changed, err
 	case wire.OpRemove:
-		elems, changed := n.elems(st, op, true)
+		elems, changed := elems(st, op, true)
 		d, err := st.Remove(elems...)
 		return d, changed, err
 	}
@@ -75,7 +83,7 @@ func (n *Node) apply(st *crdt.State, op *wire.Op, ts crdt.Timestamp) (crdt.State
 
 // elems converts a request's elements and counts how many the operation
 // changes: those absent (for an add) or present (for a remove).
-func (n *Node) elems(st *crdt.State, op *wire.Op, present bool) ([]string, int64) {
+func elems(st *crdt.State, op *wire.Op, present bool) ([]string, int64) {
 	out := make([]string, len(op.Elems))
 	seen := make(map[string]bool, len(op.Elems))
 	changed := int64(0)

@@ -77,30 +77,7 @@ func (f *fakeBackend) merged(key string) crdt.State {
 func (f *fakeBackend) write(node crdt.NodeID, op wire.Op, spread bool) kvsync.Response {
 	key := string(op.Key)
 	st := f.data[node][key].Clone()
-	ts := crdt.Timestamp{Wall: f.wall}
-	var delta crdt.State
-	var err error
-	var changed int64
-	elems := make([]string, len(op.Elems))
-	for i, e := range op.Elems {
-		elems[i] = string(e)
-		if st.IsMember(elems[i]) == (op.Kind == wire.OpRemove) {
-			changed++
-		}
-	}
-	switch op.Kind {
-	case wire.OpPut:
-		delta = st.Put(node, op.Value, ts, op.Context)
-	case wire.OpDelete:
-		changed = map[bool]int64{false: 1, true: 0}[st.IsEmpty()]
-		delta = st.Delete(op.Context)
-	case wire.OpIncr:
-		delta, err = st.Incr(node, op.By, ts)
-	case wire.OpAdd:
-		delta, err = st.Add(node, ts, elems...)
-	case wire.OpRemove:
-		delta, err = st.Remove(elems...)
-	}
+	delta, changed, err := kvsync.Apply(&st, node, &op, crdt.Timestamp{Wall: f.wall})
 	if err != nil {
 		return kvsync.Response{Err: err}
 	}

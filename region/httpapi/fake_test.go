@@ -104,7 +104,7 @@ func (f *fakeBackend) merged(key string) crdt.State {
 func (f *fakeBackend) write(node crdt.NodeID, op wire.Op, spread bool) kvsync.Response {
 	key := string(op.Key)
 	st := f.data[node][key].Clone()
-	delta, changed, err := apply(&st, node, op, crdt.Timestamp{Wall: f.wall})
+	delta, changed, err := kvsync.Apply(&st, node, &op, crdt.Timestamp{Wall: f.wall})
 	if err != nil {
 		return kvsync.Response{Err: err}
 	}
@@ -118,39 +118,6 @@ func (f *fakeBackend) write(node crdt.NodeID, op wire.Op, spread bool) kvsync.Re
 		}
 	}
 	return kvsync.Response{State: st, Changed: changed}
-}
-
-func apply(st *crdt.State, node crdt.NodeID, op wire.Op, ts crdt.Timestamp) (crdt.State, int64, error) {
-	elems := make([]string, len(op.Elems))
-	changed, seen := int64(0), map[string]bool{}
-	for i, e := range op.Elems {
-		elems[i] = string(e)
-		if !seen[elems[i]] && st.IsMember(elems[i]) == (op.Kind == wire.OpRemove) {
-			changed++
-		}
-		seen[elems[i]] = true
-	}
-	switch op.Kind {
-	case wire.OpPut:
-		return st.Put(node, op.Value, ts, op.Context), 0, nil
-	case wire.OpDelete:
-		if st.IsEmpty() {
-			changed = 0
-		} else {
-			changed = 1
-		}
-		return st.Delete(op.Context), changed, nil
-	case wire.OpIncr:
-		d, err := st.Incr(node, op.By, ts)
-		return d, 0, err
-	case wire.OpAdd:
-		d, err := st.Add(node, ts, elems...)
-		return d, changed, err
-	case wire.OpRemove:
-		d, err := st.Remove(elems...)
-		return d, changed, err
-	}
-	return crdt.State{}, 0, &kvsync.RejectedError{Reason: "fake: not a write"}
 }
 
 // conflict makes key hold two concurrent siblings: first written through a

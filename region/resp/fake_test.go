@@ -61,47 +61,16 @@ func (f *fakeBackend) apply(op wire.Op) kvsync.Response {
 	st := f.keys[string(op.Key)].Clone()
 	f.now++
 	ts := f.clock.Now(f.now)
-	changed, err := applyOp(&st, op, ts)
+	var changed int64
+	var err error
+	if op.Kind != wire.OpGet {
+		_, changed, err = kvsync.Apply(&st, fakeNode, &op, ts)
+	}
 	if err != nil {
 		return kvsync.Response{Err: err}
 	}
 	f.keys[string(op.Key)] = st
 	return kvsync.Response{State: st.Clone(), Changed: changed}
-}
-
-// applyOp runs op on st as the sync package's replicas do.
-func applyOp(st *crdt.State, op wire.Op, ts crdt.Timestamp) (int64, error) {
-	var elems []string
-	for _, e := range op.Elems {
-		if !slices.Contains(elems, string(e)) {
-			elems = append(elems, string(e))
-		}
-	}
-	var changed int64
-	var err error
-	switch op.Kind {
-	case wire.OpGet:
-	case wire.OpPut:
-		st.Put(fakeNode, op.Value, ts, op.Context)
-	case wire.OpDelete:
-		if !st.IsEmpty() {
-			changed = 1
-		}
-		st.Delete(op.Context)
-	case wire.OpIncr:
-		_, err = st.Incr(fakeNode, op.By, ts)
-	case wire.OpAdd:
-		for _, e := range elems {
-			changed += b2i(!st.IsMember(e))
-		}
-		_, err = st.Add(fakeNode, ts, elems...)
-	case wire.OpRemove:
-		for _, e := range elems {
-			changed += b2i(st.IsMember(e))
-		}
-		_, err = st.Remove(elems...)
-	}
-	return changed, err
 }
 
 func (f *fakeBackend) Info() []resp.InfoSection {
@@ -115,13 +84,6 @@ func (f *fakeBackend) received() []wire.Op {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return slices.Clone(f.ops)
-}
-
-func b2i(b bool) int64 {
-	if b {
-		return 1
-	}
-	return 0
 }
 
 // testConfig returns the default configuration on a free loopback port.
