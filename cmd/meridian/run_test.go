@@ -28,7 +28,7 @@ func TestRun(t *testing.T) {
 			{args: []string{"get", "k"}, stdout: []string{"v1\n"}},
 			{args: []string{"get", "pair"}, prepare: func(f *fakeBackend) { f.conflict("pair", "from-a", "from-b") },
 				stdout: []string{"from-b\n"}, stderr: []string{`"pair" holds 2 concurrent values`, "meridian inspect pair"}},
-			{args: []string{"inspect", "pair"}, prepare: func(f *fakeBackend) { f.setCut("c", true) }, stdout: []string{
+			{args: []string{"inspect", "pair"}, prepare: func(f *fakeBackend) { f.SetCut("c", true) }, stdout: []string{
 				"type       register, 2 concurrent values",
 				"causality  {a:1 b:1}",
 				`re:\*\s+"from-b"\s+b:1\s+b\s+2025-01-02T03:04:06Z`, // the put of k took 03:04:05

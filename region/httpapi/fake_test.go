@@ -8,21 +8,18 @@ import (
 
 	"github.com/meridiankv/meridian/crdt"
 	"github.com/meridiankv/meridian/region/httpapi"
+	"github.com/meridiankv/meridian/region/httpapi/httpapitest"
 	kvsync "github.com/meridiankv/meridian/sync"
 	"github.com/meridiankv/meridian/wire"
 )
 
-// fakeBackend is a region of three replicas, a, b and c, in one map, built
-// on the real crdt mutators. Writes are coordinated by a and spread to every
-// replica not cut off; reads merge the replicas not cut off. Cutting a
-// replica off and writing there makes concurrent siblings.
+// fakeBackend is a region of three replicas (httpapitest.Replicas) with
+// knobs for the endpoint's tests: it records every op, can fail or block
+// them, and answers the admin calls.
 type fakeBackend struct {
-	mu    sync.Mutex
-	nodes []crdt.NodeID
-	data  map[crdt.NodeID]map[string]crdt.State
-	cut   map[crdt.NodeID]bool
-	wall  int64 // physical time of the next write, ns; advanced 1s per write
+	*httpapitest.Replicas
 
+	mu        sync.Mutex
 	ops       []wire.Op     // every op Do received
 	fail      error         // when set, Do answers it
 	block     bool          // when set, Do waits for its context to end
@@ -33,19 +30,11 @@ type fakeBackend struct {
 	clusterOf httpapi.Cluster
 }
 
-// start is the fake clock's first reading: 2025-01-02T03:04:05Z.
-const start = int64(1735787045) * 1e9
+// start is the fake clock's first reading.
+const start = httpapitest.Start
 
 func newFake() *fakeBackend {
-	f := &fakeBackend{
-		nodes: []crdt.NodeID{"a", "b", "c"},
-		data:  map[crdt.NodeID]map[string]crdt.State{},
-		cut:   map[crdt.NodeID]bool{},
-		wall:  start,
-	}
-	for _, n := range f.nodes {
-		f.data[n] = map[string]crdt.State{}
-	}
+	f := &fakeBackend{Replicas: httpapitest.NewReplicas()}
 	f.clusterOf = httpapi.Cluster{Self: "a", Region: "eu", Replicas: 3}
 	for _, n := range []crdt.NodeID{"c", "a", "b"} {
 		f.clusterOf.Members = append(f.clusterOf.Members, httpapi.Member{
@@ -60,91 +49,27 @@ var _ httpapi.Backend = (*fakeBackend)(nil)
 func (f *fakeBackend) Do(ctx context.Context, op wire.Op) kvsync.Response {
 	f.mu.Lock()
 	f.ops = append(f.ops, op)
-	if f.block {
-		entered := f.entered
-		f.mu.Unlock()
+	block, entered, fail := f.block, f.entered, f.fail
+	f.mu.Unlock()
+	switch {
+	case block:
 		if entered != nil {
 			entered <- struct{}{}
 		}
 		<-ctx.Done()
 		return kvsync.Response{Err: ctx.Err()}
+	case fail != nil:
+		return kvsync.Response{Err: fail}
 	}
-	defer f.mu.Unlock()
-	switch {
-	case f.fail != nil:
-		return kvsync.Response{Err: f.fail}
-	case op.Kind == wire.OpGet:
-		return kvsync.Response{State: f.merged(string(op.Key))}
-	case op.Kind == wire.OpInspect:
-		r := kvsync.Response{State: f.merged(string(op.Key))}
-		for _, n := range f.nodes {
-			rep := kvsync.ReplicaState{Node: n, State: f.data[n][string(op.Key)]}
-			if f.cut[n] {
-				rep = kvsync.ReplicaState{Node: n, Err: &kvsync.TimeoutError{Level: kvsync.All, Got: 2, Need: 3}}
-			}
-			r.Replicas = append(r.Replicas, rep)
-		}
-		return r
-	}
-	return f.write("a", op, true)
+	return f.Replicas.Do(op)
 }
 
-func (f *fakeBackend) merged(key string) crdt.State {
-	var m crdt.State
-	for _, n := range f.nodes {
-		if !f.cut[n] {
-			m.Merge(f.data[n][key])
-		}
-	}
-	return m
-}
-
-// write applies op at node and, when spread is set, merges the delta into
-// every replica not cut off.
-func (f *fakeBackend) write(node crdt.NodeID, op wire.Op, spread bool) kvsync.Response {
-	key := string(op.Key)
-	st := f.data[node][key].Clone()
-	delta, changed, err := kvsync.Apply(&st, node, &op, crdt.Timestamp{Wall: f.wall})
-	if err != nil {
-		return kvsync.Response{Err: err}
-	}
-	f.wall += 1e9
-	f.data[node][key] = st
-	for _, n := range f.nodes {
-		if spread && n != node && !f.cut[n] {
-			s := f.data[n][key].Clone()
-			s.Merge(delta)
-			f.data[n][key] = s
-		}
-	}
-	return kvsync.Response{State: st, Changed: changed}
-}
-
-// conflict makes key hold two concurrent siblings: first written through a
-// while b is cut off, second written at b alone. With tie, both get the same
-// timestamp, so the node id decides; else second is a second later and wins
-// by time.
+// conflict makes key hold two concurrent siblings (Replicas.Conflict).
 func (f *fakeBackend) conflict(t *testing.T, key, first, second string, tie bool) {
 	t.Helper()
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.cut["b"] = true
-	if r := f.write("a", wire.Op{Kind: wire.OpPut, Key: []byte(key), Value: []byte(first)}, true); r.Err != nil {
-		t.Fatalf("fake: writing %q at a: %v", first, r.Err)
+	if err := f.Conflict(key, first, second, tie); err != nil {
+		t.Fatal(err)
 	}
-	if tie {
-		f.wall -= 1e9
-	}
-	if r := f.write("b", wire.Op{Kind: wire.OpPut, Key: []byte(key), Value: []byte(second)}, false); r.Err != nil {
-		t.Fatalf("fake: writing %q at b: %v", second, r.Err)
-	}
-	f.cut["b"] = false
-}
-
-func (f *fakeBackend) setCut(n crdt.NodeID, cut bool) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.cut[n] = cut
 }
 
 func (f *fakeBackend) setFail(err error) {

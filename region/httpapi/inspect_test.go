@@ -105,7 +105,7 @@ func TestInspectSiblings(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			f := newFake()
 			f.conflict(t, "k", "from-a", "from-b", tt.tie)
-			f.setCut("c", true)
+			f.SetCut("c", true)
 			in := inspect(t, f, "k")
 			if in.Type != "register" || len(in.Siblings) != 2 {
 				t.Fatalf("type %s with %d siblings, want a register with 2: %+v", in.Type, len(in.Siblings), in)

@@ -69,15 +69,11 @@ func newHandler(t *testing.T, f *fakeBackend, cfg httpapi.Config) http.Handler {
 
 // put writes through the fake as a client would.
 func (f *fakeBackend) put(key, value string) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.write("a", wire.Op{Kind: wire.OpPut, Key: []byte(key), Value: []byte(value)}, true)
+	f.Write("a", wire.Op{Kind: wire.OpPut, Key: []byte(key), Value: []byte(value)}, true)
 }
 
 func (f *fakeBackend) run(op wire.Op) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.write("a", op, true)
+	f.Write("a", op, true)
 }
 
 func TestKeyRoutes(t *testing.T) {
