@@ -3,110 +3,153 @@ package simulations
 import (
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/meridiankv/meridian/crdt"
 )
 
-// check asserts the invariants of a quiet cluster.
+// maxErrors bounds the violations one run reports.
+var maxErrors = 20
+
+// check asserts, once the cluster is quiet, that every request was
+// answered, that the replicas agree, and that the final states and every
+// answer agree with the history of what the clients were told (checks.go).
+// Writes are told apart by their unique values, never by their dots: a bug
+// that mints a dot twice must not hide behind the dots it reuses.
 func (s *Sim) check() error {
 	var errs []error
+	add := func(es ...error) {
+		for _, e := range es {
+			if e != nil && len(errs) < maxErrors {
+				errs = append(errs, e)
+			}
+		}
+	}
+	add(s.checkAnswered()...)
+	final, diverged := s.finalStates()
+	add(diverged...)
+	for _, key := range s.hist.keys {
+		ops := s.hist.byKey[key]
+		switch class(key) {
+		case classReg:
+			add(checkRegister(key, ops, final[key], nil)...)
+		case classCnt:
+			add(checkCounter(key, ops, final[key], nil)...)
+		default:
+			add(checkSet(key, ops, final[key], nil)...)
+		}
+	}
+	for _, op := range s.hist.ops {
+		if op.outcome != outcomeOK {
+			continue
+		}
+		ops := s.hist.byKey[op.key]
+		switch {
+		case op.kind == opGet && class(op.key) == classReg:
+			add(checkRegister(op.key, ops, op.resp.State, op)...)
+		case op.kind == opGet && class(op.key) == classSet:
+			add(checkSet(op.key, ops, op.resp.State, op)...)
+		case op.kind == opGet || op.kind == opIncr:
+			add(checkCounter(op.key, ops, op.resp.State, op)...)
+		}
+	}
+	add(s.checkSessions()...)
+	add(s.checkDots()...)
+	return errors.Join(errs...)
+}
+
+// checkAnswered fails every request still unanswered by a node that is up.
+func (s *Sim) checkAnswered() []error {
+	var errs []error
+	for _, n := range s.nodes {
+		for _, id := range sortedKeys(n.waiting) {
+			errs = append(errs, fmt.Errorf("request never answered: %s", n.waiting[id]))
+		}
+	}
+	return errs
+}
+
+// finalStates returns each key's state on its first owner, and an error
+// for each owner that holds another.
+func (s *Sim) finalStates() (map[string]crdt.State, []error) {
 	final := map[string]crdt.State{}
+	var errs []error
 	for _, key := range s.hist.keys {
 		owners := s.place.Owners([]byte(key), s.cfg.Replicas)
 		first, _ := s.node(owners[0]).store.Get([]byte(key))
 		for _, o := range owners[1:] {
 			st, _ := s.node(o).store.Get([]byte(key))
 			if !st.Equal(first) {
-				errs = append(errs, fmt.Errorf("key %s: replicas %s and %s differ:\n  %v\n  %v", key, owners[0], o, first, st))
+				errs = append(errs, fmt.Errorf("key %s: replicas %s and %s differ once quiet:\n  %v\n  %v", key, owners[0], o, first, st))
 			}
 		}
 		final[key] = first
 	}
-	for _, op := range s.hist.ops {
-		if op.outcome == outcomeOK && op.kind != opRead {
-			if err := seen(final[op.key], op.resp.State); err != nil {
-				errs = append(errs, fmt.Errorf("acknowledged write %d (%s on %s) lost: %w", op.id, opName(op.kind), op.key, err))
-			}
-		}
-	}
-	errs = append(errs, s.checkCounters(final)...)
-	errs = append(errs, s.checkAddOnlySets(final)...)
-	return errors.Join(errs...)
+	return final, errs
 }
 
-// seen reports whether final has seen every dot acked had seen.
-func seen(final, acked crdt.State) error {
-	ctx, got := acked.Context(), final.Context()
-	for _, d := range ctx.Vector() {
-		if got.Max(d.Node) < d.Counter {
-			return fmt.Errorf("final context %v lacks %v", got, d)
+// checkSessions: a client's QUORUM reads of a key never go back in time.
+func (s *Sim) checkSessions() []error {
+	var errs []error
+	last := map[[2]any]*clientOp{}  // (client, key) -> its latest strict read
+	for _, op := range s.hist.ops { // in submission order, so per client in order
+		if op.kind != opGet || !op.strict {
+			continue
 		}
-		for c := uint64(1); c <= d.Counter; c++ {
-			if !got.Contains(crdt.Dot{Node: d.Node, Counter: c}) {
-				return fmt.Errorf("final context %v lacks %s:%d", got, d.Node, c)
+		k := [2]any{op.client, op.key}
+		if prev := last[k]; prev != nil {
+			if err := monotonic(s.hist.byKey[op.key], prev, op); err != nil {
+				errs = append(errs, err)
 			}
 		}
+		last[k] = op
 	}
-	for _, d := range ctx.Cloud() {
-		if !got.Contains(d) {
-			return fmt.Errorf("final context %v lacks %v", got, d)
+	return errs
+}
+
+// monotonic checks that r2, a later read of the same client, did not lose
+// what r1 returned unless a write that could explain it ran in between.
+func monotonic(ops []*clientOp, r1, r2 *clientOp) error {
+	switch class(r1.key) {
+	case classReg:
+		have := values(r2.resp.State)
+		for _, v := range values(r1.resp.State) {
+			p := putOf(ops, v)
+			if !slices.Contains(have, v) && (p == nil || !supersededBy(ops, p, r2.end)) {
+				return fmt.Errorf("%s: read %s returned %q, the later read %s of the same client returns %q: it went back in time",
+					r1.key, r1, v, r2, have)
+			}
+		}
+	case classSet:
+		for _, e := range r1.resp.State.Members() {
+			if !r2.resp.State.IsMember(e) && !slices.ContainsFunc(ops, func(y *clientOp) bool {
+				return removes(y, e) && y.mayApply() && y.start < r2.end
+			}) {
+				return fmt.Errorf("%s: read %s returned member %q, the later read %s of the same client lost it with no remove in between",
+					r1.key, r1, e, r2)
+			}
+		}
+	default:
+		v1, _ := r1.resp.State.Value()
+		v2, _ := r2.resp.State.Value()
+		if v2 < v1 && !slices.ContainsFunc(ops, func(d *clientOp) bool {
+			return d.kind == opDel && d.mayApply() && d.start < r2.end && !(d.strict && before(d, r1))
+		}) {
+			return fmt.Errorf("%s: read %s returned %d, the later read %s of the same client %d, with no delete in between",
+				r1.key, r1, v1, r2, v2)
 		}
 	}
 	return nil
 }
 
-// checkCounters: a counter holds at least the acknowledged increments and at
-// most those plus the ones whose outcome is unknown.
-func (s *Sim) checkCounters(final map[string]crdt.State) []error {
-	lo, hi := map[string]int64{}, map[string]int64{}
-	for _, op := range s.hist.ops {
-		if op.kind != opIncr {
-			continue
-		}
-		switch op.outcome {
-		case outcomeOK:
-			lo[op.key] += op.by
-			hi[op.key] += op.by
-		case outcomeUnknown, outcomePending:
-			hi[op.key] += op.by
-		}
-	}
-	var errs []error
-	for key, want := range lo {
-		v, err := final[key].Value()
-		if err != nil || v < want || v > hi[key] {
-			errs = append(errs, fmt.Errorf("counter %s = %d (%v): acknowledged increments sum to %d, with unknown ones to %d", key, v, err, want, hi[key]))
-		}
-	}
-	return errs
-}
-
-// checkAddOnlySets: every acknowledged addition to an add-only set is there.
-func (s *Sim) checkAddOnlySets(final map[string]crdt.State) []error {
-	var errs []error
-	for _, op := range s.hist.ops {
-		if op.kind == opAdd && op.outcome == outcomeOK && op.key[:3] == "add" && !final[op.key].IsMember(op.value) {
-			errs = append(errs, fmt.Errorf("set %s lost acknowledged member %q: has %v", op.key, op.value, final[op.key].Members()))
-		}
-	}
-	return errs
-}
-
-func opName(kind int) string {
-	return [...]string{"read", "put", "delete", "incr", "add", "remove"}[kind]
-}
-
 // Summary counts outcomes, for the test log.
 func (s *Sim) Summary() string {
-	var ok, failed, unknown int
+	counts := map[outcome]int{}
+	strict := 0
 	for _, op := range s.hist.ops {
-		switch op.outcome {
-		case outcomeOK:
-			ok++
-		case outcomeFailed:
-			failed++
-		default:
-			unknown++
+		counts[op.outcome]++
+		if op.strict {
+			strict++
 		}
 	}
 	var hints, replayed, repairs, ae int64
@@ -116,6 +159,60 @@ func (s *Sim) Summary() string {
 			hints, replayed, repairs, ae = hints+st.HintsStored, replayed+st.HintsSent, repairs+st.ReadRepairs, ae+st.AE.KeysSent
 		}
 	}
-	return fmt.Sprintf("seed %d: %d ops (%d ok, %d failed, %d unknown); since the last restarts: %d hints stored, %d replayed, %d read repairs, %d anti-entropy repairs; trace %016x",
-		s.cfg.Seed, len(s.hist.ops), ok, failed, unknown, hints, replayed, repairs, ae, s.TraceHash())
+	return fmt.Sprintf("seed %d: %d ops (%d ok of which %d strict, %d failed, %d unknown), batched sync %v, hint budget %d, %d faults; since the last restarts: %d hints stored, %d replayed, %d read repairs, %d anti-entropy repairs; trace %016x",
+		s.cfg.Seed, len(s.hist.ops), counts[outcomeOK], strict, counts[outcomeFailed], counts[outcomeUnknown],
+		s.batched, s.hintBudget, len(s.log), hints, replayed, repairs, ae, s.TraceHash())
+}
+
+// dotUse is what one dot of a key named where the checker saw it.
+type dotUse struct {
+	what  string // "value v1", "member e2", "share 10-0"
+	where string
+}
+
+// checkDots: a dot names one write for good. The checker identifies writes
+// by their unique values, so it can see a dot that names two of them (a
+// dot minted twice), in any state it was shown: every answer, and every
+// node's final state of every key.
+func (s *Sim) checkDots() []error {
+	seen := map[string]map[crdt.Dot]dotUse{}
+	var errs []error
+	look := func(key string, st crdt.State, where string) {
+		m := seen[key]
+		if m == nil {
+			m = map[crdt.Dot]dotUse{}
+			seen[key] = m
+		}
+		use := func(d crdt.Dot, what string) {
+			if prev, ok := m[d]; ok && prev.what != what {
+				if len(errs) < maxErrors {
+					errs = append(errs, fmt.Errorf("%s: dot %s minted twice: it names %s in %s and %s in %s",
+						key, d, prev.what, prev.where, what, where))
+				}
+				return
+			}
+			m[d] = dotUse{what: what, where: where}
+		}
+		for _, sb := range st.Siblings() {
+			use(sb.Dot, fmt.Sprintf("value %q", sb.Value))
+		}
+		for _, mb := range st.MemberDots() {
+			use(mb.Dot, fmt.Sprintf("member %q", mb.Value))
+		}
+		for _, sh := range st.Shares() {
+			use(sh.Dot, fmt.Sprintf("share +%d-%d", sh.Inc, sh.Dec))
+		}
+	}
+	for _, op := range s.hist.ops {
+		if op.outcome == outcomeOK {
+			look(op.key, op.resp.State, "the answer to "+op.String())
+		}
+	}
+	for _, n := range s.nodes {
+		for _, key := range s.hist.keys {
+			st, _ := n.store.Get([]byte(key))
+			look(key, st, fmt.Sprintf("%s's final state", n.id))
+		}
+	}
+	return errs
 }

@@ -3,56 +3,27 @@ package simulations
 import (
 	"container/heap"
 	"fmt"
-	"time"
+	"strings"
 )
 
-// Run plays the fault phase and the quiet phase, then checks the cluster.
-// It returns the first violation found, with the seed in its text.
+// Run plays the fault phase and the quiet phase, then checks the history
+// and the cluster. It returns the violations found, with the seed and the
+// faults of the run in the text.
 func (s *Sim) Run() error {
 	s.faulty = true
 	faults := int64(s.cfg.Faults)
-	for i := range s.cfg.Ops {
-		op := s.randomOp(i)
-		s.at(s.rng.Int64N(faults), event{kind: evClient, op: op})
-	}
+	s.startClients()
 	s.planFaults(faults)
 	s.runUntil(faults)
 
 	s.faulty = false
-	for k := range s.cut {
-		delete(s.cut, k)
-	}
-	for _, n := range s.nodes {
-		if n.node == nil {
-			s.restart(n)
-		}
-	}
+	s.healAll()
 	s.at(s.now+int64(s.cfg.Detect), event{kind: evView})
 	s.runUntil(faults + int64(s.cfg.Quiet))
 	if err := s.check(); err != nil {
-		return &Failure{Seed: s.cfg.Seed, Trace: s.TraceHash(), Err: err}
+		return &Failure{Seed: s.cfg.Seed, Trace: s.TraceHash(), Faults: s.log, Err: err}
 	}
 	return nil
-}
-
-// planFaults schedules crashes with restarts, and link cuts with heals,
-// inside the fault phase.
-func (s *Sim) planFaults(end int64) {
-	for range 2 + s.rng.IntN(5) {
-		start := s.rng.Int64N(end * 3 / 4)
-		length := int64(200*time.Millisecond) + s.rng.Int64N(int64(5*time.Second))
-		a := s.ids[s.rng.IntN(len(s.ids))]
-		if s.rng.IntN(2) == 0 {
-			s.at(start, event{kind: evCrash, node: a})
-			s.at(min(start+length, end), event{kind: evRestart, node: a})
-			continue
-		}
-		b := s.ids[s.rng.IntN(len(s.ids))]
-		if a != b {
-			s.at(start, event{kind: evCut, node: a, from: b})
-			s.at(min(start+length, end), event{kind: evHeal, node: a, from: b})
-		}
-	}
 }
 
 func (s *Sim) runUntil(t int64) {
@@ -68,7 +39,7 @@ func (s *Sim) handle(e event) {
 	switch e.kind {
 	case evTick:
 		n := s.node(e.node)
-		if n.node == nil || n.inc != e.inc {
+		if n == nil || n.node == nil || n.inc != e.inc {
 			return
 		}
 		n.node.Tick(s.clock(n))
@@ -77,35 +48,36 @@ func (s *Sim) handle(e event) {
 	case evDeliver:
 		s.deliver(e)
 	case evClient:
-		s.submit(e.op)
-	case evCrash:
-		s.crash(s.node(e.node))
-	case evRestart:
-		s.restart(s.node(e.node))
-	case evCut:
-		s.record("cut", e.node, e.from)
-		s.cut[link(e.node, e.from)] = true
-		s.refreshViews()
-	case evHeal:
-		s.record("heal", e.node, e.from)
-		delete(s.cut, link(e.node, e.from))
-		s.refreshViews()
+		s.issue(e.client)
+	case evFault:
+		e.fault()
 	case evView:
 		s.refreshViews()
+	case evSync:
+		for _, n := range s.nodes {
+			n.store.Sync()
+		}
+		s.at(s.now+int64(syncInterval), e)
 	}
 }
 
 // crash stops a node: what it had not committed is gone, and the clients
-// waiting on it never hear back.
-func (s *Sim) crash(n *simNode) {
+// waiting on it never hear back (an unknown outcome). With powerLoss, its
+// store also loses what it had not synced.
+func (s *Sim) crash(n *simNode, powerLoss bool) {
 	if n.node == nil {
 		return
 	}
-	s.record("crash", n.id)
+	s.record("crash", n.id, powerLoss)
 	n.node, n.downAt = nil, s.now
-	for id, op := range n.waiting {
-		op.outcome = outcomeUnknown
+	for _, id := range sortedKeys(n.waiting) {
+		op := n.waiting[id]
+		op.outcome, op.end = outcomeUnknown, s.now
 		delete(n.waiting, id)
+		s.answered(op)
+	}
+	if powerLoss {
+		n.store.PowerLoss()
 	}
 	s.at(s.now+int64(s.cfg.Detect), event{kind: evView})
 }
@@ -121,16 +93,29 @@ func (s *Sim) restart(n *simNode) {
 	s.at(s.now+int64(s.cfg.Detect)/2, event{kind: evView})
 }
 
+// healAll ends every fault: links heal, stores work, every node runs.
+func (s *Sim) healAll() {
+	clear(s.cut)
+	for _, n := range s.nodes {
+		n.store.FailCommits, n.store.FailGets = nil, nil
+		if n.node == nil {
+			s.restart(n)
+		}
+	}
+	s.refreshViews()
+}
+
 // Failure is a violated invariant, with what it takes to replay it.
 type Failure struct {
-	Seed  uint64
-	Trace uint64
-	Err   error
+	Seed   uint64
+	Trace  uint64
+	Faults []string
+	Err    error
 }
 
 func (f *Failure) Error() string {
-	return fmt.Sprintf("seed %d (trace %016x): %v\nreplay: go test ./simulations -run TestSimulation -seed %d -v",
-		f.Seed, f.Trace, f.Err, f.Seed)
+	return fmt.Sprintf("seed %d (trace %016x): %v\nfaults of the run:\n  %s\nreplay: go test ./simulations -run TestSimulation -seed %d -v",
+		f.Seed, f.Trace, f.Err, strings.Join(f.Faults, "\n  "), f.Seed)
 }
 
 func (f *Failure) Unwrap() error { return f.Err }

@@ -16,74 +16,73 @@ import (
 	"github.com/meridiankv/meridian/wire"
 )
 
-// Config shapes a simulated run. Zero fields take the defaults of
-// DefaultConfig.
-type Config struct {
-	Seed     uint64
-	Nodes    int           // nodes in the region; default 5
-	Replicas int           // N; default 3
-	Keys     int           // distinct keys the clients use; default 24
-	Ops      int           // client operations in the fault phase; default 400
-	Faults   time.Duration // length of the fault phase; default 20s
-	Quiet    time.Duration // time left to converge after it; default 30s
-	Drop     float64       // probability a message is lost in the fault phase; default 0.05
-	Dup      float64       // probability a message is delivered twice; default 0.05
-	MaxDelay time.Duration // messages take 0.1ms to MaxDelay; default 20ms
-	Detect   time.Duration // failure-detection delay; default 500ms
-	MaxSkew  time.Duration // node clocks are off by up to this, either way; default 500ms
-}
-
-// DefaultConfig returns the defaults for seed.
-func DefaultConfig(seed uint64) Config {
-	return Config{Seed: seed, Nodes: 5, Replicas: 3, Keys: 24, Ops: 400,
-		Faults: 20 * time.Second, Quiet: 30 * time.Second,
-		Drop: 0.05, Dup: 0.05, MaxDelay: 20 * time.Millisecond, Detect: 500 * time.Millisecond,
-		MaxSkew: 500 * time.Millisecond}
-}
-
-const tick = 10 * time.Millisecond
+const (
+	tick         = 10 * time.Millisecond
+	syncInterval = 100 * time.Millisecond // the batched sync mode's fsync period
+	smallBudget  = 1024                   // MaxHintBytes of the runs drawn to have a tiny hint budget
+)
 
 // Sim is one simulated region.
 type Sim struct {
-	cfg    Config
-	rng    *rand.Rand
-	now    int64
-	seq    uint64
-	events eventQueue
-	nodes  []*simNode
-	ids    []crdt.NodeID
-	place  kvsync.Placement
-	cut    map[[2]crdt.NodeID]bool
-	faulty bool // in the fault phase
-	trace  hash.Hash64
-	hist   history
+	cfg        Config
+	rng        *rand.Rand
+	now        int64 // true time, ns since the run started
+	seq        uint64
+	events     eventQueue
+	nodes      []*simNode
+	place      kvsync.Placement
+	cut        map[[2]crdt.NodeID]bool
+	faulty     bool // in the fault phase
+	batched    bool
+	hintBudget int64
+	trace      hash.Hash64
+	hist       history
+	clients    []*client
+	suspect    map[crdt.NodeID][]span // when some view held a node down
+	log        []string               // faults injected, for the failure report
 }
+
+// span is a time interval [from, to); to is -1 while open.
+type span struct{ from, to int64 }
 
 type simNode struct {
 	id      crdt.NodeID
 	store   *kvsync.MemStore
 	node    *kvsync.Node // nil while crashed
 	downAt  int64        // when it crashed; -1 while up
-	inc     int          // incarnation: bumped at every start, so old ticks die
+	inc     int          // bumped at every start, so that the ticks of an old run die
 	skew    int64        // this node's wall clock minus true time
 	waiting map[uint64]*clientOp
 }
 
 // New builds a simulated region.
 func New(cfg Config) (*Sim, error) {
-	def := DefaultConfig(cfg.Seed)
-	if cfg.Nodes == 0 {
-		cfg = def
+	cfg = cfg.withDefaults()
+	if err := cfg.validate(); err != nil {
+		return nil, err
 	}
 	s := &Sim{cfg: cfg, rng: rand.New(rand.NewPCG(cfg.Seed, cfg.Seed^0x9e3779b97f4a7c15)),
-		cut: map[[2]crdt.NodeID]bool{}, trace: fnv.New64a(), hist: newHistory()}
+		cut: map[[2]crdt.NodeID]bool{}, trace: fnv.New64a(), suspect: map[crdt.NodeID][]span{}}
+	s.hist = newHistory(cfg.Keys)
+	s.batched = s.rng.IntN(2) == 0
+	if cfg.Batched != nil {
+		s.batched = *cfg.Batched
+	}
+	s.hintBudget = cfg.HintBudget
+	if s.hintBudget == 0 {
+		s.hintBudget = kvsync.DefaultConfig("x").MaxHintBytes
+		if s.rng.IntN(3) == 0 {
+			s.hintBudget = smallBudget
+		}
+	}
 	var members []ring.Member
 	for i := range cfg.Nodes {
 		id := crdt.NodeID(fmt.Sprintf("n%d", i+1))
-		s.ids = append(s.ids, id)
 		members = append(members, ring.Member{ID: ring.NodeID(id)})
 		skew := s.rng.Int64N(int64(2*cfg.MaxSkew+1)) - int64(cfg.MaxSkew)
-		s.nodes = append(s.nodes, &simNode{id: id, store: kvsync.NewMemStore(), downAt: -1, skew: skew, waiting: map[uint64]*clientOp{}})
+		store := kvsync.NewMemStore()
+		store.Batched = s.batched
+		s.nodes = append(s.nodes, &simNode{id: id, store: store, downAt: -1, skew: skew, waiting: map[uint64]*clientOp{}})
 	}
 	r, err := ring.New(members...)
 	if err != nil {
@@ -95,6 +94,10 @@ func New(cfg Config) (*Sim, error) {
 			return nil, err
 		}
 	}
+	if s.batched {
+		s.at(int64(syncInterval), event{kind: evSync})
+	}
+	s.record("config", s.batched, s.hintBudget)
 	return s, nil
 }
 
@@ -104,10 +107,11 @@ func (s *Sim) nodeConfig(id crdt.NodeID) kvsync.Config {
 	c.RequestTimeout = 500 * time.Millisecond
 	c.HintInterval = 100 * time.Millisecond
 	c.AntiEntropyInterval = time.Second
+	c.MaxHintBytes = s.hintBudget
 	return c
 }
 
-// start (re)starts a node on its store: a crash keeps only what was committed.
+// start (re)starts a node on its store.
 func (s *Sim) start(n *simNode) error {
 	node, err := kvsync.NewNode(s.nodeConfig(n.id), n.store, s.clock(n))
 	if err != nil {
@@ -130,18 +134,29 @@ func (s *Sim) clock(n *simNode) int64 {
 // simEpoch is the wall-clock time a run starts at: 2026-01-01T00:00:00Z.
 const simEpoch = int64(1_767_225_600_000_000_000)
 
+// ids returns the ids of the nodes of the region, in order.
+func (s *Sim) ids() []crdt.NodeID {
+	out := make([]crdt.NodeID, len(s.nodes))
+	for i, n := range s.nodes {
+		out[i] = n.id
+	}
+	return out
+}
+
 // view is what node id's failure detector says, as of now.
 func (s *Sim) view(id crdt.NodeID) kvsync.View {
 	down := map[crdt.NodeID]bool{}
 	for _, o := range s.nodes {
-		if o.id == id {
-			continue
-		}
-		if (o.downAt >= 0 && s.now-o.downAt >= int64(s.cfg.Detect)) || s.cut[link(id, o.id)] {
+		if o.id != id && s.downFor(id, o) {
 			down[o.id] = true
 		}
 	}
-	return kvsync.View{Placement: s.place, Members: s.ids, Down: down}
+	return kvsync.View{Placement: s.place, Members: s.ids(), Down: down}
+}
+
+// downFor reports whether observer's failure detector holds o down.
+func (s *Sim) downFor(observer crdt.NodeID, o *simNode) bool {
+	return (o.downAt >= 0 && s.now-o.downAt >= int64(s.cfg.Detect)) || s.cut[link(observer, o.id)]
 }
 
 func (s *Sim) refreshViews() {
@@ -150,6 +165,39 @@ func (s *Sim) refreshViews() {
 			n.node.SetView(s.clock(n), s.view(n.id))
 		}
 	}
+	s.trackSuspects()
+}
+
+// trackSuspects records when some node's view holds another down: a write
+// coordinated then may count acknowledgements of fallbacks (a sloppy
+// quorum), so the checker does not hold it to the guarantees of QUORUM.
+func (s *Sim) trackSuspects() {
+	for _, o := range s.nodes {
+		down := false
+		for _, n := range s.nodes {
+			if n.node != nil && n != o && s.downFor(n.id, o) {
+				down = true
+			}
+		}
+		spans := s.suspect[o.id]
+		open := len(spans) > 0 && spans[len(spans)-1].to < 0
+		switch {
+		case down && !open:
+			s.suspect[o.id] = append(spans, span{from: s.now, to: -1})
+		case !down && open:
+			spans[len(spans)-1].to = s.now
+		}
+	}
+}
+
+// suspected reports whether some view held id down at some time in [from, to].
+func (s *Sim) suspected(id crdt.NodeID, from, to int64) bool {
+	for _, sp := range s.suspect[id] {
+		if sp.from <= to && (sp.to < 0 || sp.to >= from) {
+			return true
+		}
+	}
+	return false
 }
 
 func link(a, b crdt.NodeID) [2]crdt.NodeID {
@@ -160,7 +208,7 @@ func link(a, b crdt.NodeID) [2]crdt.NodeID {
 }
 
 func (s *Sim) node(id crdt.NodeID) *simNode {
-	i := slices.Index(s.ids, id)
+	i := slices.IndexFunc(s.nodes, func(n *simNode) bool { return n.id == id })
 	if i < 0 {
 		return nil
 	}
@@ -223,6 +271,13 @@ func (s *Sim) record(what string, args ...any) {
 	fmt.Fprintf(s.trace, "%d %s %v\n", s.now, what, args)
 }
 
+// note records a fault for the failure report, and in the trace.
+func (s *Sim) note(format string, args ...any) {
+	line := fmt.Sprintf("%8.3fs ", float64(s.now)/1e9) + fmt.Sprintf(format, args...)
+	s.log = append(s.log, line)
+	s.record("fault", line)
+}
+
 // TraceHash returns the hash of everything the run did so far.
 func (s *Sim) TraceHash() uint64 { return s.trace.Sum64() }
 
@@ -231,22 +286,21 @@ const (
 	evTick = iota
 	evDeliver
 	evClient
-	evCrash
-	evRestart
-	evCut
-	evHeal
+	evFault
 	evView
+	evSync
 )
 
 type event struct {
-	at    int64
-	seq   uint64
-	kind  int
-	node  crdt.NodeID
-	from  crdt.NodeID
-	frame []byte
-	op    *clientOp
-	inc   int
+	at     int64
+	seq    uint64
+	kind   int
+	node   crdt.NodeID
+	from   crdt.NodeID
+	frame  []byte
+	client *client
+	inc    int
+	fault  func()
 }
 
 func (s *Sim) at(t int64, e event) {

@@ -1,87 +1,140 @@
 package simulations
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
+	"maps"
+	"math"
+	"slices"
 
+	"github.com/meridiankv/meridian/crdt"
 	kvsync "github.com/meridiankv/meridian/sync"
 	"github.com/meridiankv/meridian/wire"
 )
 
-// Keys come in classes, so that the checker knows what each may hold.
+// Keys come in classes, so that the checker knows what each may hold:
+// registers get puts and deletes, counters increments and deletes, sets
+// additions, removals and deletes; every key gets reads.
 const (
-	opRead = iota
+	classReg = "reg"
+	classCnt = "cnt"
+	classSet = "set"
+)
+
+type opKind int
+
+const (
+	opGet opKind = iota
 	opPut
-	opDelete
+	opDel
 	opIncr
 	opAdd
 	opRemove
 )
 
+func (k opKind) String() string {
+	return [...]string{"get", "put", "del", "incr", "add", "remove"}[k]
+}
+
+type outcome int
+
 const (
-	outcomePending = iota
+	outcomePending outcome = iota
 	outcomeOK
 	outcomeFailed  // definitely not applied
 	outcomeUnknown // may have been applied
 )
 
-// clientOp is one client request and what became of it.
+func (o outcome) String() string { return [...]string{"pending", "ok", "failed", "unknown"}[o] }
+
+// never is the end of an operation whose outcome is unknown: it may take
+// effect at any time.
+const never = math.MaxInt64
+
+// clientOp is one client request and what became of it. Puts write values
+// unique to the run, so that the checker can tell every write apart without
+// trusting dots.
 type clientOp struct {
 	id      uint64
-	kind    int
+	client  int
+	kind    opKind
 	key     string
-	value   string
-	by      int64
-	level   uint8
-	outcome int
+	value   string // put: unique; add, remove: the element
+	by      int64  // incr: always positive
+	level   kvsync.Level
+	node    crdt.NodeID // the node it was submitted to
+	start   int64       // true time it was submitted
+	end     int64       // true time it was answered (or its node crashed)
+	outcome outcome
 	resp    kvsync.Response
+	strict  bool // acknowledged at QUORUM or ALL by the key's owners
 }
+
+func (op *clientOp) String() string {
+	arg := op.value
+	if op.kind == opIncr {
+		arg = fmt.Sprint(op.by)
+	}
+	return fmt.Sprintf("#%d c%d %s(%s %s) %s at %s [%.3fs, %.3fs] %s", op.id, op.client, op.kind, op.key, arg,
+		op.level, op.node, float64(op.start)/1e9, float64(op.end)/1e9, op.outcome)
+}
+
+// mayApply reports whether the operation may have taken effect.
+func (op *clientOp) mayApply() bool { return op.outcome != outcomeFailed && op.kind != opGet }
+
+// endT is when the operation's effect was settled: its answer, or never
+// when its outcome is unknown.
+func (op *clientOp) endT() int64 {
+	if op.outcome == outcomeOK || op.outcome == outcomeFailed {
+		return op.end
+	}
+	return never
+}
+
+// before reports whether a was acknowledged before b started.
+func before(a, b *clientOp) bool { return a.outcome == outcomeOK && a.end < b.start }
 
 type history struct {
 	keys   []string
 	ops    []*clientOp
+	byKey  map[string][]*clientOp
 	nextID uint64
 }
 
-func newHistory() history {
-	var h history
-	for _, class := range []string{"reg", "cnt", "add", "set"} {
-		for i := range 6 {
+func newHistory(perClass int) history {
+	h := history{byKey: map[string][]*clientOp{}}
+	for _, class := range []string{classReg, classCnt, classSet} {
+		for i := range perClass {
 			h.keys = append(h.keys, fmt.Sprintf("%s-%d", class, i))
 		}
 	}
 	return h
 }
 
-// randomOp draws the i-th client operation: registers get puts and deletes,
-// counters increments, "add" sets additions only, "set" sets both.
-func (s *Sim) randomOp(i int) *clientOp {
-	key := s.hist.keys[s.rng.IntN(len(s.hist.keys))]
-	op := &clientOp{key: key, level: uint8(kvsync.One) + uint8(s.rng.IntN(3))}
-	switch key[:3] {
-	case "reg":
-		op.kind, op.value = opPut, fmt.Sprintf("v%d", i)
-		if s.rng.IntN(4) == 0 {
-			op.kind = opDelete
-		}
-	case "cnt":
-		op.kind, op.by = opIncr, 1+s.rng.Int64N(10)
-	case "add":
-		op.kind, op.value = opAdd, fmt.Sprintf("e%d", s.rng.IntN(10))
-	default:
-		op.kind, op.value = opAdd, fmt.Sprintf("e%d", s.rng.IntN(4))
-		if s.rng.IntN(3) == 0 {
-			op.kind = opRemove
-		}
-	}
-	if s.rng.IntN(5) == 0 {
-		op.kind = opRead
-	}
-	return op
+func class(key string) string { return key[:3] }
+
+// client issues one operation at a time, to a node drawn at random each
+// time, waiting a little between them: the sessions whose order the
+// checker verifies.
+type client struct {
+	id      int
+	pending *clientOp
 }
 
-// submit hands op to a random node that is up (or the node the event names).
-func (s *Sim) submit(op *clientOp) {
+func (s *Sim) startClients() {
+	for i := range s.cfg.Clients {
+		c := &client{id: i + 1}
+		s.clients = append(s.clients, c)
+		s.at(s.rng.Int64N(int64(s.cfg.Think)+1), event{kind: evClient, client: c})
+	}
+}
+
+// issue submits c's next operation, while the fault phase lasts.
+func (s *Sim) issue(c *client) {
+	if !s.faulty || c.pending != nil {
+		return
+	}
 	var up []*simNode
 	for _, n := range s.nodes {
 		if n.node != nil {
@@ -89,27 +142,67 @@ func (s *Sim) submit(op *clientOp) {
 		}
 	}
 	if len(up) == 0 {
-		op.outcome = outcomeFailed
+		s.at(s.now+int64(s.cfg.Think), event{kind: evClient, client: c})
 		return
 	}
 	n := up[s.rng.IntN(len(up))]
+	op := s.randomOp(c)
 	s.hist.nextID++
-	op.id = s.hist.nextID
+	op.id, op.node, op.start = s.hist.nextID, n.id, s.now
+	if op.kind == opPut {
+		op.value = fmt.Sprintf("v%d", op.id)
+	}
 	s.hist.ops = append(s.hist.ops, op)
+	s.hist.byKey[op.key] = append(s.hist.byKey[op.key], op)
+	c.pending = op
 	n.waiting[op.id] = op
 	s.record("submit", n.id, op.id, op.kind, op.key)
 	n.node.Submit(s.clock(n), kvsync.Request{ID: op.id, Op: op.wireOp()})
 	s.flush(n)
 }
 
+// randomOp draws a client's next operation.
+func (s *Sim) randomOp(c *client) *clientOp {
+	key := s.hist.keys[s.rng.IntN(len(s.hist.keys))]
+	op := &clientOp{client: c.id, key: key}
+	switch r := s.rng.IntN(10); {
+	case r < 6:
+		op.level = kvsync.Quorum
+	case r < 8:
+		op.level = kvsync.All
+	default:
+		op.level = kvsync.One
+	}
+	roll := s.rng.IntN(10)
+	switch {
+	case roll < 3:
+		op.kind = opGet
+	case roll == 3:
+		op.kind = opDel
+	default:
+		switch class(key) {
+		case classReg:
+			op.kind = opPut
+		case classCnt:
+			op.kind, op.by = opIncr, 1+s.rng.Int64N(10)
+		default:
+			op.kind, op.value = opAdd, fmt.Sprintf("e%d", s.rng.IntN(5))
+			if roll >= 8 {
+				op.kind = opRemove
+			}
+		}
+	}
+	return op
+}
+
 func (op *clientOp) wireOp() wire.Op {
-	w := wire.Op{Key: []byte(op.key), Level: op.level}
+	w := wire.Op{Key: []byte(op.key), Level: uint8(op.level)}
 	switch op.kind {
-	case opRead:
+	case opGet:
 		w.Kind = wire.OpGet
 	case opPut:
 		w.Kind, w.Value = wire.OpPut, []byte(op.value)
-	case opDelete:
+	case opDel:
 		w.Kind = wire.OpDelete
 	case opIncr:
 		w.Kind, w.By = wire.OpIncr, op.by
@@ -128,7 +221,7 @@ func (s *Sim) respond(n *simNode, r kvsync.Response) {
 		panic(fmt.Sprintf("simulations: %s answered request %d twice or never got it", n.id, r.ID))
 	}
 	delete(n.waiting, r.ID)
-	op.resp = r
+	op.resp, op.end = r, s.now
 	switch {
 	case r.Err == nil:
 		op.outcome = outcomeOK
@@ -137,9 +230,38 @@ func (s *Sim) respond(n *simNode, r kvsync.Response) {
 	default:
 		op.outcome = outcomeFailed
 	}
+	op.strict = op.outcome == outcomeOK && op.level != kvsync.One && !s.maybeSloppy(op)
 	errText := ""
 	if r.Err != nil {
 		errText = r.Err.Error()
 	}
 	s.record("respond", n.id, r.ID, op.outcome, errText)
+	s.answered(op)
+}
+
+// maybeSloppy reports whether an owner of op's key was held down by some
+// node while op ran: its coordinator may then have counted the
+// acknowledgement of a fallback (a sloppy quorum).
+func (s *Sim) maybeSloppy(op *clientOp) bool {
+	for _, o := range s.place.Owners([]byte(op.key), s.cfg.Replicas) {
+		if s.suspected(o, op.start, op.end) {
+			return true
+		}
+	}
+	return false
+}
+
+// answered lets the client of op go on with its next operation.
+func (s *Sim) answered(op *clientOp) {
+	c := s.clients[op.client-1]
+	if c.pending == op {
+		c.pending = nil
+		s.at(s.now+s.rng.Int64N(int64(s.cfg.Think)+1), event{kind: evClient, client: c})
+	}
+}
+
+func sortedKeys[V any](m map[uint64]V) []uint64 {
+	ks := slices.Collect(maps.Keys(m))
+	slices.SortFunc(ks, cmp.Compare)
+	return ks
 }

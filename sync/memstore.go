@@ -10,17 +10,36 @@ import (
 	"github.com/meridiankv/meridian/wire"
 )
 
-// MemStore is a Store in memory, for tests and simulations. Everything
-// committed to it survives a simulated crash of its Node (throw the Node
-// away, keep the MemStore): it models a disk that is synced on every commit.
-// It is not safe for concurrent use.
+// MemStore is a Store in memory, for tests and simulations. It models a
+// disk: a crash of its Node (throw the Node away, keep the MemStore) keeps
+// everything committed, as a kill -9 keeps what reached the operating
+// system; PowerLoss keeps only what was synced, as pebble's crashable
+// in-memory file system does. By default every commit is synced; with
+// Batched set, commits are only written and Sync makes them durable (the
+// storage package's SyncBatched). It is not safe for concurrent use.
 type MemStore struct {
 	keys  map[string]crdt.State
 	hints map[hintKey]crdt.State
 	order []hashedKey // keys sorted by (hash, key), rebuilt when dirty
 	dirty bool
+	// journal holds what each change written since the last Sync
+	// overwrote, oldest first: PowerLoss undoes them newest first.
+	journal []undo
+	// Batched makes commits written but not synced until Sync.
+	Batched bool
 	// FailCommits makes Commit fail while it is set, to test disk errors.
 	FailCommits error
+	// FailGets makes Get fail while it is set, to test read errors.
+	FailGets error
+}
+
+// undo is what one unsynced change overwrote.
+type undo struct {
+	hint bool
+	key  string  // when !hint
+	hk   hintKey // when hint
+	prev crdt.State
+	had  bool
 }
 
 // NewMemStore returns an empty MemStore.
@@ -30,8 +49,54 @@ func NewMemStore() *MemStore {
 
 var _ Store = (*MemStore)(nil)
 
-// Get returns the state of key.
-func (m *MemStore) Get(key []byte) (crdt.State, error) { return m.keys[string(key)].Clone(), nil }
+// Get returns the state of key, or FailGets.
+func (m *MemStore) Get(key []byte) (crdt.State, error) {
+	if m.FailGets != nil {
+		return crdt.State{}, m.FailGets
+	}
+	return m.keys[string(key)].Clone(), nil
+}
+
+// Sync makes everything committed so far durable.
+func (m *MemStore) Sync() { m.journal = m.journal[:0] }
+
+// PowerLoss drops every change committed since the last Sync, as a machine
+// that loses power loses what the disk had not synced. Without Batched,
+// nothing is lost.
+func (m *MemStore) PowerLoss() {
+	for i := len(m.journal) - 1; i >= 0; i-- {
+		u := m.journal[i]
+		switch {
+		case u.hint && u.had:
+			m.hints[u.hk] = u.prev
+		case u.hint:
+			delete(m.hints, u.hk)
+		case u.had:
+			m.keys[u.key] = u.prev
+		default:
+			delete(m.keys, u.key)
+		}
+	}
+	m.journal = m.journal[:0]
+	m.dirty = true
+}
+
+// Unsynced returns the number of changes PowerLoss would drop.
+func (m *MemStore) Unsynced() int { return len(m.journal) }
+
+func (m *MemStore) remember(key string) {
+	if m.Batched {
+		prev, had := m.keys[key]
+		m.journal = append(m.journal, undo{key: key, prev: prev, had: had})
+	}
+}
+
+func (m *MemStore) rememberHint(hk hintKey) {
+	if m.Batched {
+		prev, had := m.hints[hk]
+		m.journal = append(m.journal, undo{hint: true, hk: hk, prev: prev, had: had})
+	}
+}
 
 // Commit applies b.
 func (m *MemStore) Commit(b *Batch) error {
@@ -42,6 +107,7 @@ func (m *MemStore) Commit(b *Batch) error {
 		e := &b.Puts[i]
 		old, ok := m.keys[string(e.Key)]
 		merged := crdt.Merge(old, e.State)
+		m.remember(string(e.Key))
 		m.keys[string(e.Key)] = merged
 		m.dirty = m.dirty || !ok
 		if ok {
@@ -50,15 +116,19 @@ func (m *MemStore) Commit(b *Batch) error {
 		e.After = stateHash(merged)
 	}
 	for _, k := range b.Deletes {
+		m.remember(string(k))
 		delete(m.keys, string(k))
 		m.dirty = true
 	}
 	for _, h := range b.Hints {
 		hk := hintKey{target: h.Target, key: string(h.Key)}
+		m.rememberHint(hk)
 		m.hints[hk] = crdt.Merge(m.hints[hk], h.State)
 	}
 	for _, h := range b.HintDeletes {
-		delete(m.hints, hintKey{target: h.Target, key: string(h.Key)})
+		hk := hintKey{target: h.Target, key: string(h.Key)}
+		m.rememberHint(hk)
+		delete(m.hints, hk)
 	}
 	return nil
 }

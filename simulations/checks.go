@@ -1,0 +1,187 @@
+package simulations
+
+import (
+	"fmt"
+	"slices"
+
+	"github.com/meridiankv/meridian/crdt"
+)
+
+// The checks of one key's state against the history of its operations.
+// Each takes the state to check and the read that returned it (nil for the
+// final state of a quiet cluster: then every operation counts, and nothing
+// may still be on its way).
+//
+// "x may have seen w" is decided by real time, soundly: x could have seen
+// w only if x's effect was settled after w started (x.endT() > w.start).
+// Operations acknowledged at QUORUM or ALL by the key's owners (strict)
+// are held to the session guarantee: a strict operation acknowledged
+// before another strict one started was seen by it.
+
+// limit is the time up to which operations may be reflected in what r
+// returned: when r was answered, or forever for the final state.
+func limit(r *clientOp) int64 {
+	if r == nil {
+		return never
+	}
+	return r.end
+}
+
+// strictRead reports whether the check is held to the session guarantee:
+// the final state is; a read is when it was strict.
+func strictRead(r *clientOp) bool { return r == nil || r.strict }
+
+// seenBy reports whether the strict operation y must be reflected in what
+// r returned: y was acknowledged before r started (or r is the final state).
+func seenBy(y, r *clientOp) bool { return y.strict && (r == nil || before(y, r)) }
+
+func values(st crdt.State) []string {
+	var out []string
+	for _, sb := range st.Siblings() {
+		out = append(out, string(sb.Value))
+	}
+	return out
+}
+
+// putOf returns the put that wrote v, or nil.
+func putOf(ops []*clientOp, v string) *clientOp {
+	i := slices.IndexFunc(ops, func(op *clientOp) bool { return op.kind == opPut && op.value == v })
+	if i < 0 {
+		return nil
+	}
+	return ops[i]
+}
+
+// supersededBy reports whether some other write of the key that may have
+// applied could have seen w and started before lim: it may have replaced w.
+func supersededBy(ops []*clientOp, w *clientOp, lim int64) bool {
+	return slices.ContainsFunc(ops, func(y *clientOp) bool {
+		return y != w && (y.kind == opPut || y.kind == opDel) && y.mayApply() && y.endT() > w.start && y.start < lim
+	})
+}
+
+// checkRegister: every value returned was written (by a put that may have
+// applied and started in time); an acknowledged put is there or a write
+// that could have seen it may have replaced it; and, under the session
+// guarantee, a strict put is there unless replaced, and gone once a strict
+// write that followed it is reflected.
+func checkRegister(key string, ops []*clientOp, st crdt.State, r *clientOp) []error {
+	var errs []error
+	have := values(st)
+	where := "final state"
+	if r != nil {
+		where = "read " + r.String()
+	}
+	for _, v := range have {
+		p := putOf(ops, v)
+		if p == nil || !p.mayApply() || p.start >= limit(r) {
+			errs = append(errs, fmt.Errorf("%s: %s holds %q, which no write that may have applied had written", key, where, v))
+		}
+	}
+	for _, w := range ops {
+		if w.kind != opPut {
+			continue
+		}
+		present := slices.Contains(have, w.value)
+		mustShow := r == nil && w.outcome == outcomeOK || r != nil && r.strict && w.strict && before(w, r)
+		if mustShow && !present && !supersededBy(ops, w, limit(r)) {
+			errs = append(errs, fmt.Errorf("%s: acknowledged write lost: %s is not in the %s (siblings %q), and no write that could have seen it ran",
+				key, w, where, have))
+		}
+		if !present || !strictRead(r) || !seenBy(w, r) {
+			continue
+		}
+		for _, b := range ops {
+			if b != w && (b.kind == opPut || b.kind == opDel) && b.strict && before(w, b) && seenBy(b, r) {
+				errs = append(errs, fmt.Errorf("%s: session order broken: %s was acknowledged before %s started, yet the %s still holds %q",
+					key, w, b, where, w.value))
+				break
+			}
+		}
+	}
+	return errs
+}
+
+// removes reports whether y removes element e (a remove of e, or a delete
+// of the whole key).
+func removes(y *clientOp, e string) bool {
+	return y.kind == opDel || y.kind == opRemove && y.value == e
+}
+
+// checkSet: every member was added; an acknowledged add is there unless a
+// remove that could have seen it ran; a member is there only through an
+// add that no strict remove is known to have seen.
+func checkSet(key string, ops []*clientOp, st crdt.State, r *clientOp) []error {
+	var errs []error
+	where := "final state"
+	if r != nil {
+		where = "read " + r.String()
+	}
+	for _, e := range st.Members() {
+		alive := slices.ContainsFunc(ops, func(a *clientOp) bool {
+			if a.kind != opAdd || a.value != e || !a.mayApply() || a.start >= limit(r) {
+				return false
+			}
+			return !strictRead(r) || !slices.ContainsFunc(ops, func(y *clientOp) bool {
+				return removes(y, e) && seenBy(a, y) && seenBy(y, r)
+			})
+		})
+		if !alive {
+			errs = append(errs, fmt.Errorf("%s: %s holds member %q, but every add of it that may have applied was followed by a strict remove the %s reflects (or none ran)",
+				key, where, e, where))
+		}
+	}
+	for _, a := range ops {
+		if a.kind != opAdd || st.IsMember(a.value) {
+			continue
+		}
+		mustShow := r == nil && a.outcome == outcomeOK || r != nil && r.strict && a.strict && before(a, r)
+		removed := slices.ContainsFunc(ops, func(y *clientOp) bool {
+			return removes(y, a.value) && y.mayApply() && y.endT() > a.start && y.start < limit(r)
+		})
+		if mustShow && !removed {
+			errs = append(errs, fmt.Errorf("%s: acknowledged add lost: %s, and no remove that could have seen it ran (members %q)",
+				key, a, st.Members()))
+		}
+	}
+	return errs
+}
+
+// checkCounter: the value lies between the acknowledged increments that no
+// delete could have reset and every increment that may have applied, less
+// those a strict delete is known to have reset. For the reply of an
+// increment, the increment itself counts.
+func checkCounter(key string, ops []*clientOp, st crdt.State, r *clientOp) []error {
+	v, err := st.Value()
+	where := "final state"
+	if r != nil {
+		where = fmt.Sprintf("%s answer", r)
+	}
+	if err != nil {
+		return []error{fmt.Errorf("%s: %s: %v", key, where, err)}
+	}
+	var lo, hi int64
+	for _, i := range ops {
+		if i.kind != opIncr || !i.mayApply() || i != r && i.start >= limit(r) {
+			continue
+		}
+		mayReset := slices.ContainsFunc(ops, func(d *clientOp) bool {
+			return d.kind == opDel && d.mayApply() && d.endT() > i.start && d.start < limit(r)
+		})
+		reset := strictRead(r) && slices.ContainsFunc(ops, func(d *clientOp) bool {
+			return d.kind == opDel && seenBy(i, d) && seenBy(d, r)
+		})
+		if !reset {
+			hi += i.by
+		}
+		counted := i == r || (r == nil && i.outcome == outcomeOK) || (r != nil && r.strict && seenBy(i, r))
+		if counted && !mayReset {
+			lo += i.by
+		}
+	}
+	if v < lo || v > hi {
+		return []error{fmt.Errorf("%s: %s is %d, outside [%d, %d]: the acknowledged increments no delete could have reset sum to %d, all that may have applied less those a strict delete reset to %d",
+			key, where, v, lo, hi, lo, hi)}
+	}
+	return nil
+}

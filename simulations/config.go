@@ -1,0 +1,134 @@
+package simulations
+
+import (
+	"fmt"
+	"time"
+)
+
+// Fault is a kind of fault a run may inject.
+type Fault uint16
+
+// The kinds of fault. A run draws its faults among those its Config
+// enables.
+const (
+	// FaultCrash stops a node as kill -9 does and restarts it later: what it
+	// committed survives, the clients waiting on it never hear back.
+	FaultCrash Fault = 1 << iota
+	// FaultPowerLoss is a crash that also drops what the node's store had
+	// written but not synced (only under batched sync).
+	FaultPowerLoss
+	// FaultCut cuts the link between two nodes for a while, both ways.
+	FaultCut
+	// FaultPartition splits the region into two sides for a while, possibly
+	// longer than the dead timeout.
+	FaultPartition
+	// FaultCommitFail makes one node's commits fail for a while.
+	FaultCommitFail
+	// FaultReadFail makes one node's store reads fail for a while.
+	FaultReadFail
+	// FaultWipe crashes a node and restarts it with an empty store.
+	FaultWipe
+	// FaultJoin adds a new node to the region.
+	FaultJoin
+	// FaultLeave makes a node leave the region, handing its data off.
+	FaultLeave
+	// FaultRemove removes a crashed node for good, by an operator's request.
+	FaultRemove
+)
+
+// AllFaults enables every kind of fault.
+const AllFaults = FaultCrash | FaultPowerLoss | FaultCut | FaultPartition | FaultCommitFail |
+	FaultReadFail | FaultWipe | FaultJoin | FaultLeave | FaultRemove
+
+var faultNames = []string{"crash", "power-loss", "cut", "partition", "commit-fail", "read-fail",
+	"wipe", "join", "leave", "remove"}
+
+func (f Fault) String() string {
+	var out string
+	for i, name := range faultNames {
+		if f&(1<<i) != 0 {
+			if out != "" {
+				out += "+"
+			}
+			out += name
+		}
+	}
+	if out == "" {
+		return "none"
+	}
+	return out
+}
+
+// Config shapes a simulated run. New fills zero fields from DefaultConfig,
+// and draws from the seed what is left to chance (the sync mode, the hint
+// budget, the clock skews, the faults).
+type Config struct {
+	Seed     uint64
+	Nodes    int           // nodes in the region at the start; default 5
+	Replicas int           // N; default 3
+	Keys     int           // keys of each class (registers, counters, sets); default 4
+	Clients  int           // clients, each issuing one operation at a time; default 8
+	Think    time.Duration // a client waits up to this between operations; default 100ms
+	Faults   time.Duration // length of the fault phase; default 20s
+	Quiet    time.Duration // time left to converge after it; default 40s
+	Drop     float64       // probability a message is lost in the fault phase; default 0.05
+	Dup      float64       // probability a message is delivered twice; default 0.05
+	MaxDelay time.Duration // messages take 0.1ms to MaxDelay; default 20ms
+	Detect   time.Duration // failure-detection delay; default 500ms
+	MaxSkew  time.Duration // node clocks are off by up to this, either way; default 1s
+	// Enabled lists the kinds of fault a run may draw; default AllFaults.
+	Enabled Fault
+	// Events is how many faults a run draws, at most; default 8.
+	Events int
+	// HintBudget is each node's MaxHintBytes; 0 draws it from the seed (a
+	// third of the runs get a budget of a few hints).
+	HintBudget int64
+	// Batched, when set, is the sync mode (true: synced every 100ms); nil
+	// draws it from the seed.
+	Batched *bool
+}
+
+// DefaultConfig returns the defaults for seed.
+func DefaultConfig(seed uint64) Config {
+	return Config{Seed: seed, Nodes: 5, Replicas: 3, Keys: 4, Clients: 8, Think: 100 * time.Millisecond,
+		Faults: 20 * time.Second, Quiet: 40 * time.Second,
+		Drop: 0.05, Dup: 0.05, MaxDelay: 20 * time.Millisecond, Detect: 500 * time.Millisecond,
+		MaxSkew: time.Second, Enabled: AllFaults, Events: 8}
+}
+
+// withDefaults fills the zero fields of c from DefaultConfig.
+func (c Config) withDefaults() Config {
+	d := DefaultConfig(c.Seed)
+	fill := func(v *int, def int) {
+		if *v == 0 {
+			*v = def
+		}
+	}
+	fillD := func(v *time.Duration, def time.Duration) {
+		if *v == 0 {
+			*v = def
+		}
+	}
+	fill(&c.Nodes, d.Nodes)
+	fill(&c.Replicas, d.Replicas)
+	fill(&c.Keys, d.Keys)
+	fill(&c.Clients, d.Clients)
+	fill(&c.Events, d.Events)
+	fillD(&c.Think, d.Think)
+	fillD(&c.Faults, d.Faults)
+	fillD(&c.Quiet, d.Quiet)
+	fillD(&c.MaxDelay, d.MaxDelay)
+	fillD(&c.Detect, d.Detect)
+	fillD(&c.MaxSkew, d.MaxSkew)
+	if c.Enabled == 0 {
+		c.Enabled = d.Enabled
+	}
+	return c
+}
+
+func (c Config) validate() error {
+	if c.Nodes < c.Replicas || c.Replicas < 1 {
+		return fmt.Errorf("simulations: %d nodes cannot hold %d replicas", c.Nodes, c.Replicas)
+	}
+	return nil
+}
