@@ -10,8 +10,8 @@ import (
 )
 
 // TestRedisClientsAgainstARegion drives a 3-node region with go-redis v9,
-// unchanged, through every command the endpoint supports, writing on one
-// node and reading on another.
+// unchanged, through every command the endpoint supports and the
+// transactions it refuses, writing on one node and reading on another.
 func TestRedisClientsAgainstARegion(t *testing.T) {
 	c := startCluster(t, 112, 3)
 	nodes := c.Nodes()
@@ -40,6 +40,20 @@ func TestRedisClientsAgainstARegion(t *testing.T) {
 		{"DECR", func() (any, error) { return w.Decr(ctx, "hits").Result() }, int64(10)},
 		{"DECRBY", func() (any, error) { return r.DecrBy(ctx, "hits", 3).Result() }, int64(7)},
 		{"GET counter", func() (any, error) { return r.Get(ctx, "hits").Result() }, "7"},
+		{"MULTI/EXEC refused", func() (any, error) {
+			return w.TxPipelined(ctx, func(p redis.Pipeliner) error {
+				p.Set(ctx, "greeting", "changed", 0)
+				p.Incr(ctx, "hits")
+				p.SAdd(ctx, "tags", "blue")
+				return nil
+			})
+		}, errors.New("ERR MULTI is not supported by Meridian")},
+		{"GET after the refused MULTI", func() (any, error) { return r.Get(ctx, "greeting").Result() }, "hello"},
+		{"GET counter after the refused MULTI", func() (any, error) { return r.Get(ctx, "hits").Result() }, "7"},
+		{"EXISTS after the refused MULTI", func() (any, error) { return r.Exists(ctx, "tags").Result() }, int64(0)},
+		{"WATCH refused", func() (any, error) {
+			return nil, w.Watch(ctx, func(*redis.Tx) error { return nil }, "greeting")
+		}, errors.New("ERR WATCH is not supported by Meridian")},
 		{"SADD", func() (any, error) { return w.SAdd(ctx, "tags", "red", "green", "red").Result() }, int64(2)},
 		{"SREM", func() (any, error) { return w.SRem(ctx, "tags", "green", "blue").Result() }, int64(1)},
 		{"SMEMBERS", func() (any, error) { return r.SMembers(ctx, "tags").Result() }, []string{"red"}},
@@ -76,6 +90,15 @@ func TestRedisClientsAgainstARegion(t *testing.T) {
 		}
 	}
 	if path, err := exec.LookPath("redis-cli"); err == nil {
+		// A transaction in one write, as redis-py's default pipeline sends
+		// it: every command is refused and none applied (GET and SMEMBERS
+		// below).
+		pipe := exec.CommandContext(ctx, path, "-h", nodes[1].IP, "--pipe")
+		pipe.Stdin = strings.NewReader("MULTI\r\nSET greeting piped\r\nSREM tags red\r\nEXEC\r\n")
+		out, _ := pipe.CombinedOutput() // exits 1: the replies are errors
+		if !strings.Contains(string(out), "\nEXECABORT Transaction discarded") || !strings.Contains(string(out), "errors: 4, replies: 4") {
+			t.Errorf("redis-cli --pipe of MULTI, SET, SREM, EXEC: %q; want 4 errors, the last EXECABORT", out)
+		}
 		out, err := exec.CommandContext(ctx, path, "-h", nodes[1].IP, "GET", "greeting").CombinedOutput()
 		if err != nil || strings.TrimSpace(string(out)) != "hello" {
 			t.Errorf("redis-cli GET: %q, %v", out, err)

@@ -13,8 +13,9 @@ import (
 type flags uint8
 
 const (
-	fRead  flags = 1 << iota // reads its keys through the Backend
-	fWrite                   // writes its keys through the Backend
+	fRead    flags = 1 << iota // reads its keys through the Backend
+	fWrite                     // writes its keys through the Backend
+	fInMulti                   // runs after a refused MULTI, which refuses every other command (multi.go)
 )
 
 // command is one entry of the command table.
@@ -52,7 +53,7 @@ func init() {
 		{name: "scard", arity: 2, flags: fRead, first: 1, last: 1, step: 1, run: cmdSCard},
 		{name: "ping", arity: -1, run: cmdPing},
 		{name: "echo", arity: 2, run: cmdEcho},
-		{name: "quit", arity: -1, run: cmdQuit},
+		{name: "quit", arity: -1, flags: fInMulti, run: cmdQuit},
 		{name: "select", arity: 2, run: cmdSelect},
 		{name: "hello", arity: -1, run: cmdHello},
 		{name: "client", arity: -2, run: cmdClient},
@@ -60,6 +61,11 @@ func init() {
 		{name: "command", arity: -1, run: cmdCommand},
 		{name: "info", arity: -1, run: cmdInfo},
 		{name: "consistency", arity: -1, run: cmdConsistency},
+		{name: "multi", arity: 1, flags: fInMulti, run: cmdMulti},
+		{name: "exec", arity: 1, flags: fInMulti, run: cmdExec},
+		{name: "discard", arity: 1, flags: fInMulti, run: cmdDiscard},
+		{name: "watch", arity: -2, run: cmdWatch},
+		{name: "unwatch", arity: 1, run: cmdUnwatch},
 	}
 	commands = make(map[string]*command, len(table))
 	for i := range table {
@@ -116,7 +122,7 @@ func groupEnd(batch []request, i int) int {
 		r := batch[j]
 		first, last, step := r.keys()
 		n := (last-first)/step + 1
-		if first == 0 || r.cmd.flags == 0 || keys+n > maxGroupKeys && j > i || j > i && conflicts(batch[i:j], r) {
+		if first == 0 || r.cmd.flags&(fRead|fWrite) == 0 || keys+n > maxGroupKeys && j > i || j > i && conflicts(batch[i:j], r) {
 			break
 		}
 		keys += n

@@ -141,7 +141,7 @@ func TestCommands(t *testing.T) {
 			fails("ERR unknown subcommand 'FOO'. Try CONFIG HELP.", "CONFIG", "FOO"),
 			fails("ERR wrong number of arguments for 'config|get' command", "CONFIG", "GET"),
 		}},
-		{"command", nil, []step{is(list{}, "COMMAND"), is(int64(26), "COMMAND", "COUNT"), is(list{}, "COMMAND", "DOCS")}},
+		{"command", nil, []step{is(list{}, "COMMAND"), is(int64(31), "COMMAND", "COUNT"), is(list{}, "COMMAND", "DOCS")}},
 		{"hello", nil, []step{
 			fails("NOPROTO unsupported protocol version", "HELLO", "3"),
 			fails("NOPROTO unsupported protocol version", "HELLO", "1"),

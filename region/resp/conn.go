@@ -38,6 +38,7 @@ type client struct {
 	name, libName, libVer string
 	created, active       time.Time
 	quit                  bool // QUIT was run: reply and close
+	inMulti               bool // a MULTI was refused and no EXEC or DISCARD ended it: refuse the rest (multi.go)
 
 	batch []request
 	args  [][]byte // backing array of the batch's arguments
@@ -120,11 +121,17 @@ func (c *client) readBatch() error {
 }
 
 // runBatch runs the batch in order, group by group, appending the replies
-// to c.out.
+// to c.out. After a refused MULTI it takes the requests one at a time:
+// they are refused without reaching the Backend, and the EXEC or DISCARD
+// that ends the refusal takes effect at its exact place in the batch,
+// whatever groupEnd would group.
 func (c *client) runBatch() {
 	c.srv.commands.Add(int64(len(c.batch)))
 	for i := 0; i < len(c.batch) && !c.quit; {
-		j := groupEnd(c.batch, i)
+		j := i + 1
+		if !c.inMulti {
+			j = groupEnd(c.batch, i)
+		}
 		c.runGroup(c.batch[i:j])
 		i = j
 		if len(c.out.b) >= maxUnflushed && c.flush() != nil {
@@ -160,9 +167,12 @@ func (c *client) runGroup(g []request) {
 	}
 }
 
-// exec runs one request, appending its reply to w.
+// exec runs one request, appending its reply to w. After a refused MULTI
+// it refuses every request but those that run there (fInMulti).
 func (c *client) exec(w *writer, r request) {
 	switch {
+	case c.inMulti && (r.cmd == nil || r.cmd.flags&fInMulti == 0):
+		w.err(inRefusedMulti)
 	case r.cmd == nil:
 		w.err(unknownCommand(r.args))
 	case !r.cmd.arityOK(len(r.args)):

@@ -61,10 +61,26 @@
 //     of 2 replicas answered within 500ms; the write may have been
 //     applied"), one that was not says that ("ERR rejected: value too
 //     large ...").
+//   - There are no transactions: replicas accept writes independently, so
+//     nothing can apply a group of commands all or none. MULTI is refused
+//     ("ERR MULTI is not supported by Meridian: it has no MULTI/EXEC
+//     transactions; ..."), and so is every command after it until EXEC or
+//     DISCARD, PING and HELLO included ("ERR command refused, not applied:
+//     it follows a MULTI that Meridian refused ..."), since clients send
+//     the commands of a transaction behind MULTI without waiting for its
+//     reply (redis-py's default pipeline, go-redis's TxPipelined, ioredis's
+//     multi): applying them would apply a transaction its client is told
+//     failed. EXEC then answers "EXECABORT Transaction discarded because of
+//     previous errors.", as Redis does for a transaction with a refused
+//     command, and DISCARD "OK"; either ends the refusal. QUIT still closes
+//     the connection; a MULTI inside gets "ERR MULTI calls can not be
+//     nested"; EXEC and DISCARD without MULTI get "ERR EXEC without MULTI"
+//     and "ERR DISCARD without MULTI". WATCH and UNWATCH are refused (no
+//     optimistic transactions either) and leave the connection as it was.
 //   - RESP3 is not spoken: HELLO 3 gets "NOPROTO unsupported protocol
 //     version", on which clients fall back to RESP2. There are no users or
 //     passwords (HELLO AUTH is refused, AUTH is unknown), no databases but
-//     0, no MULTI, no pub/sub, no scripting. HELLO and INFO report
+//     0, no pub/sub, no scripting, no RESET. HELLO and INFO report
 //     redis_version 7.2.0, the release whose replies the endpoint mimics.
 //
 // # Pipelining
@@ -73,8 +89,10 @@
 // pipeline already read (up to Config.MaxPipeline) are split into groups of
 // consecutive requests that go to the Backend and where none writes a key
 // another reads or writes; a group's requests are issued concurrently.
-// Connection commands (CONSISTENCY, CLIENT, ...) run alone, so a pipeline
-// behaves as if its requests ran one after another. The replies of what
+// Connection commands (CONSISTENCY, CLIENT, MULTI, ...) run alone, so a
+// pipeline behaves as if its requests ran one after another: a refused MULTI
+// refuses the very next request, and the request right after the EXEC or
+// DISCARD that ends the refusal runs. The replies of what
 // was read are written together, in one write when they fit in 64 KiB.
 // Issuing concurrently costs a goroutine per request: against a Backend
 // that answers in microseconds, MaxPipeline 1 is faster; against one that

@@ -19,7 +19,8 @@ import (
 )
 
 // randomCommands returns n commands over a few keys, so that a pipeline of
-// them mixes independent and conflicting requests.
+// them mixes independent and conflicting requests, some of them refused
+// for following a MULTI.
 func randomCommands(seed uint64, n int) [][]any {
 	rng := rand.New(rand.NewPCG(seed, 0))
 	key := func(prefix string) string { return fmt.Sprintf("%s%d", prefix, rng.IntN(3)) }
@@ -40,6 +41,9 @@ func randomCommands(seed uint64, n int) [][]any {
 		func() []any { return []any{"INCR", key("k")} }, // WRONGTYPE on a register
 		func() []any { return []any{"PING"} },
 		func() []any { return []any{"CONSISTENCY", []string{"ONE", "QUORUM", "ALL"}[rng.IntN(3)]} },
+		func() []any { return []any{"MULTI"} }, // refuses what follows up to EXEC or DISCARD
+		func() []any { return []any{"EXEC"} },
+		func() []any { return []any{"DISCARD"} },
 	}
 	cmds := make([][]any, n)
 	for i := range cmds {
