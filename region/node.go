@@ -132,7 +132,7 @@ func start(cfg Config, mem *transport.MemNetwork) (_ *Node, err error) {
 		<-n.done
 		return nil, err
 	}
-	n.log.Info("node started", "region", cfg.Region, "actor", n.actor, "status", self.Status,
+	n.log.Info("node started", "region", cfg.Region, "actor", n.sm.Actor(), "status", self.Status,
 		"peer", cfg.PeerAddr, "gossip", cfg.GossipAddr)
 	return n, nil
 }
@@ -156,7 +156,6 @@ func (n *Node) openStorage() error {
 	opts := storage.DefaultOptions()
 	opts.InMemory = n.cfg.InMemory
 	opts.Sync, opts.SyncInterval = n.cfg.Sync, n.cfg.SyncInterval
-	opts.MaxHintBytes = n.cfg.MaxHintBytes
 	opts.Logger = storage.LoggerFunc(func(format string, args ...any) { n.log.Warn(fmt.Sprintf(format, args...), "component", "badger") })
 	db, err := storage.Open(n.cfg.DataDir, opts)
 	if err != nil {
@@ -290,7 +289,10 @@ func (n *Node) Close() error {
 	}
 	close(n.stop)
 	<-n.done
-	return n.closeAll()
+	// The loop has stopped after its last flush: record the clean stop, so
+	// that the next start mints under the same actor.
+	clean := n.sm.Close()
+	return errors.Join(clean, n.closeAll())
 }
 
 func (n *Node) closeAll() error {

@@ -88,7 +88,11 @@ func (s *Sim) restart(n *simNode) {
 	}
 	s.record("restart", n.id)
 	if err := s.start(n); err != nil {
-		panic(err) // the configuration was valid at the first start
+		// Its disk fails (an injected fault): it stays down, and is
+		// started again a little later.
+		s.note("%s cannot start: %v", n.id, err)
+		s.fault(s.now+int64(s.cfg.Detect), func() { s.restart(n) })
+		return
 	}
 	s.at(s.now+int64(s.cfg.Detect)/2, event{kind: evView})
 }

@@ -65,10 +65,9 @@ func (b *Batch) IsEmpty() bool {
 // every change is idempotent, committing the whole batch again is the
 // remedy.
 //
-// Commit refuses a batch, applying nothing, with a *HintBudgetError
-// (errors.Is(err, ErrHintBudget)) when HintBytes() plus the key and encoded
-// state of each of b.Hints would exceed MaxHintBytes; see HintBudgetError.
-// After a background sync failed, Commit returns that failure.
+// Commit applies every hint it is given: the hint budget is the caller's
+// rule (package sync keeps it, so that a hint over budget is dropped, never
+// the batch). After a background sync failed, Commit returns that failure.
 func (db *DB) Commit(b *Batch) error {
 	if !db.enter() {
 		return ErrClosed

@@ -46,13 +46,13 @@ type DB struct {
 
 // counters are the cumulative figures of Stats.
 type counters struct {
-	commits, splitBatches         atomic.Uint64
-	keysWritten, putsUnchanged    atomic.Uint64
-	keysDeleted                   atomic.Uint64
-	hintsWritten, hintsDeleted    atomic.Uint64
-	syncs, valueLogRewrites       atomic.Uint64
-	hintBudgetRefusals, syncFails atomic.Uint64
-	filterSkips                   atomic.Uint64
+	commits, splitBatches      atomic.Uint64
+	keysWritten, putsUnchanged atomic.Uint64
+	keysDeleted                atomic.Uint64
+	hintsWritten, hintsDeleted atomic.Uint64
+	syncs, valueLogRewrites    atomic.Uint64
+	syncFails                  atomic.Uint64
+	filterSkips                atomic.Uint64
 }
 
 // Open opens or creates the database in dir (ignored when opts.InMemory),
@@ -307,5 +307,29 @@ func (db *DB) checkSync() error {
 	if p := db.syncErr.Load(); p != nil {
 		return *p
 	}
+	return nil
+}
+
+// PutMetaSync is PutMeta followed by an fsync of everything committed so
+// far, whatever the sync mode: once it returns nil, the meta value and every
+// commit before it survive a power loss. Replication uses it for the record
+// its dots are minted under, which must never be lost.
+func (db *DB) PutMetaSync(name string, v []byte) error {
+	if err := db.PutMeta(name, v); err != nil {
+		return err
+	}
+	if !db.enter() {
+		return ErrClosed
+	}
+	defer db.exit()
+	if db.opts.InMemory || db.opts.Sync == SyncAlways {
+		return nil
+	}
+	db.mu.Lock()
+	defer db.mu.Unlock()
+	if err := db.syncLog(); err != nil {
+		return fmt.Errorf("storage: syncing meta %q: %w", name, err)
+	}
+	db.counters.syncs.Add(1)
 	return nil
 }

@@ -112,6 +112,5 @@
 // conflict checks; Get, Scan and ScanHints read consistent snapshots in
 // parallel with them. Errors carry the "storage: " prefix, wrap their cause
 // with %w and say what was being done; a stored value that fails to decode
-// is an error naming its key in hex. Closed DBs return ErrClosed; a batch
-// over the hint budget, a *HintBudgetError matching ErrHintBudget.
+// is an error naming its key in hex. Closed DBs return ErrClosed.
 package storage

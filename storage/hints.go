@@ -2,7 +2,6 @@ package storage
 
 import (
 	"cmp"
-	"errors"
 	"fmt"
 	"slices"
 
@@ -10,36 +9,6 @@ import (
 	"github.com/meridiankv/meridian/crdt"
 	"github.com/meridiankv/meridian/wire"
 )
-
-// ErrHintBudget is matched by the *HintBudgetError of a batch refused
-// because its hints could exceed MaxHintBytes. Use
-// errors.Is(err, ErrHintBudget).
-var ErrHintBudget = errors.New("storage: hint budget exceeded")
-
-// HintBudgetError is returned by Commit for a batch refused because its
-// hints could exceed Options.MaxHintBytes. Nothing of the batch was applied:
-// commit it again without its Hints (the target will then be repaired by
-// anti-entropy instead of handoff), or after hints were delivered.
-//
-// The check is conservative and predictable: each hint of the batch counts
-// as len(Key) plus the length of wire.EncodeState(State), as if it were
-// new, although merging into a stored hint usually adds less, and the
-// batch's HintDeletes are not credited. HintBytes and HintTargets report the
-// exact sizes held afterwards.
-type HintBudgetError struct {
-	Limit int64 // Options.MaxHintBytes
-	Held  int64 // HintBytes() when the batch was refused
-	Batch int64 // what the batch's hints count, as described above
-}
-
-// Error describes the overflow.
-func (e *HintBudgetError) Error() string {
-	return fmt.Sprintf("storage: hint budget exceeded: %d bytes held + %d in the batch > MaxHintBytes %d",
-		e.Held, e.Batch, e.Limit)
-}
-
-// Is reports whether target is ErrHintBudget.
-func (e *HintBudgetError) Is(target error) bool { return target == ErrHintBudget }
 
 // HintBacklog is the size of the hints held for one target: their number,
 // and their bytes counted as each hint's key plus encoded state.
@@ -67,8 +36,9 @@ func (db *DB) HintTargets() ([]HintBacklog, error) {
 	return out, nil
 }
 
-// HintBytes returns the bytes of all hints held, the figure
-// Options.MaxHintBytes bounds.
+// HintBytes returns the bytes of all hints held: the figure a hint budget
+// bounds. The budget is the caller's rule (package sync keeps it): Commit
+// stores every hint it is given.
 func (db *DB) HintBytes() int64 {
 	db.hintMu.Lock()
 	defer db.hintMu.Unlock()
@@ -80,15 +50,12 @@ type preparedHint struct {
 	key, encoded []byte
 }
 
-// prepareHints computes the badger key and encoding of every hint, and
-// refuses the batch if they could exceed the hint budget. The caller holds
-// db.mu, so the budget cannot change under it.
+// prepareHints computes the badger key and encoding of every hint.
 func (db *DB) prepareHints(hints []Hint) ([]preparedHint, error) {
 	if len(hints) == 0 {
 		return nil, nil
 	}
 	out := make([]preparedHint, len(hints))
-	var need int64
 	for i, h := range hints {
 		k, err := hintKey(h.Target, h.Key)
 		if err != nil {
@@ -99,11 +66,6 @@ func (db *DB) prepareHints(hints []Hint) ([]preparedHint, error) {
 			return nil, fmt.Errorf("storage: encoding hint for %q, key %x: %w", h.Target, h.Key, err)
 		}
 		out[i] = preparedHint{key: k, encoded: v}
-		need += hintSize(h.Key, len(v))
-	}
-	if held := db.HintBytes(); held+need > db.opts.MaxHintBytes {
-		db.counters.hintBudgetRefusals.Add(1)
-		return nil, &HintBudgetError{Limit: db.opts.MaxHintBytes, Held: held, Batch: need}
 	}
 	return out, nil
 }

@@ -101,6 +101,6 @@ func metaKey(name string) ([]byte, error) {
 	return append([]byte{prefixMeta}, name...), nil
 }
 
-// hintSize is what a hint counts against MaxHintBytes: its key and its
-// encoded state.
+// hintSize is what a hint counts towards HintBytes: its key and its encoded
+// state (package sync's hint budget counts the same).
 func hintSize(key []byte, encodedLen int) int64 { return int64(len(key) + encodedLen) }

@@ -87,12 +87,6 @@ type Options struct {
 	// most 1 GiB. Zero: 32 MiB.
 	MemTableBytes int64
 
-	// MaxHintBytes is the disk budget for hints, in bytes, counted as the
-	// key plus encoded state of every hint (see HintBacklog). Commit
-	// refuses a batch whose hints could exceed it with ErrHintBudget.
-	// Zero: 1 GiB.
-	MaxHintBytes int64
-
 	// ValueLogGCInterval is how often a background goroutine runs badger's
 	// value-log garbage collection, which reclaims the space of
 	// overwritten or deleted values large enough to live in the value log
@@ -127,7 +121,6 @@ const (
 	defaultBlockCacheBytes    = 64 << 20
 	defaultIndexCacheBytes    = 32 << 20
 	defaultMemTableBytes      = 32 << 20
-	defaultMaxHintBytes       = 1 << 30
 	defaultValueLogGCInterval = 10 * time.Minute
 	defaultStateCacheEntries  = 1 << 12
 	defaultKeyFilterBytes     = 8 << 20
@@ -149,7 +142,6 @@ func DefaultOptions() Options {
 		BlockCacheBytes:    defaultBlockCacheBytes,
 		IndexCacheBytes:    defaultIndexCacheBytes,
 		MemTableBytes:      defaultMemTableBytes,
-		MaxHintBytes:       defaultMaxHintBytes,
 		ValueLogGCInterval: defaultValueLogGCInterval,
 		StateCacheEntries:  defaultStateCacheEntries,
 		KeyFilterBytes:     defaultKeyFilterBytes,
@@ -171,9 +163,6 @@ func (o Options) withDefaults() Options {
 	}
 	if o.MemTableBytes == 0 {
 		o.MemTableBytes = d.MemTableBytes
-	}
-	if o.MaxHintBytes == 0 {
-		o.MaxHintBytes = d.MaxHintBytes
 	}
 	if o.ValueLogGCInterval == 0 {
 		o.ValueLogGCInterval = d.ValueLogGCInterval
@@ -211,9 +200,6 @@ func (o Options) Validate() error {
 	}
 	if m := o.MemTableBytes; m != 0 && (m < minMemTableBytes || m > maxMemTableBytes) {
 		bad("MemTableBytes %d is outside [%d, %d]", m, minMemTableBytes, maxMemTableBytes)
-	}
-	if o.MaxHintBytes < 0 {
-		bad("MaxHintBytes %d is negative", o.MaxHintBytes)
 	}
 	return errors.Join(errs...)
 }

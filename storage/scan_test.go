@@ -162,8 +162,8 @@ func TestOptionsValidate(t *testing.T) {
 		{"negative interval", storage.Options{SyncInterval: -1}, []string{"SyncInterval"}},
 		{"tiny memtable", storage.Options{MemTableBytes: 1000}, []string{"MemTableBytes"}},
 		{"every problem at once", storage.Options{
-			Sync: 9, SyncInterval: -1, BlockCacheBytes: -1, IndexCacheBytes: -1, MemTableBytes: 2 << 30, MaxHintBytes: -1,
-		}, []string{"Sync mode", "SyncInterval", "BlockCacheBytes", "IndexCacheBytes", "MemTableBytes", "MaxHintBytes"}},
+			Sync: 9, SyncInterval: -1, BlockCacheBytes: -1, IndexCacheBytes: -1, MemTableBytes: 2 << 30,
+		}, []string{"Sync mode", "SyncInterval", "BlockCacheBytes", "IndexCacheBytes", "MemTableBytes"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -24,8 +24,6 @@ type Stats struct {
 	// HintsWritten and HintsDeleted count hint writes that changed a
 	// stored hint, and hint deletes of hints that existed.
 	HintsWritten, HintsDeleted uint64
-	// HintBudgetRefusals counts batches refused with ErrHintBudget.
-	HintBudgetRefusals uint64
 	// Syncs counts fsyncs: one per committed transaction under SyncAlways,
 	// one per background sync under SyncBatched. Zero in memory.
 	Syncs uint64
@@ -57,18 +55,17 @@ type Stats struct {
 func (db *DB) Stats() Stats {
 	c := &db.counters
 	s := Stats{
-		Commits:            c.commits.Load(),
-		SplitBatches:       c.splitBatches.Load(),
-		KeysWritten:        c.keysWritten.Load(),
-		PutsUnchanged:      c.putsUnchanged.Load(),
-		KeysDeleted:        c.keysDeleted.Load(),
-		HintsWritten:       c.hintsWritten.Load(),
-		HintsDeleted:       c.hintsDeleted.Load(),
-		HintBudgetRefusals: c.hintBudgetRefusals.Load(),
-		Syncs:              c.syncs.Load(),
-		SyncFailures:       c.syncFails.Load(),
-		FilterSkips:        c.filterSkips.Load(),
-		ValueLogRewrites:   c.valueLogRewrites.Load(),
+		Commits:          c.commits.Load(),
+		SplitBatches:     c.splitBatches.Load(),
+		KeysWritten:      c.keysWritten.Load(),
+		PutsUnchanged:    c.putsUnchanged.Load(),
+		KeysDeleted:      c.keysDeleted.Load(),
+		HintsWritten:     c.hintsWritten.Load(),
+		HintsDeleted:     c.hintsDeleted.Load(),
+		Syncs:            c.syncs.Load(),
+		SyncFailures:     c.syncFails.Load(),
+		FilterSkips:      c.filterSkips.Load(),
+		ValueLogRewrites: c.valueLogRewrites.Load(),
 	}
 	s.LSMBytes, s.ValueLogBytes, s.WALBytes = diskUsage(db.dir)
 	db.hintMu.Lock()

@@ -87,7 +87,7 @@ func (n *Node) track(puts []Entry) {
 		if !n.ae.built && h >= n.ae.cursor {
 			continue // the build scan has yet to reach it and will read it then
 		}
-		owners := n.nextOwners(e.Key)
+		owners := n.sharers(e.Key)
 		if !slices.Contains(owners, n.cfg.ID) {
 			continue
 		}
@@ -112,7 +112,7 @@ func (n *Node) aeBuild() {
 			return false
 		}
 		count, last = count+1, h
-		owners := n.nextOwners(key)
+		owners := n.sharers(key)
 		if slices.Contains(owners, n.cfg.ID) {
 			d := Digest(key, hash)
 			for _, p := range owners {
@@ -277,18 +277,38 @@ func (n *Node) onKeysReply(m wire.Message) {
 }
 
 // Bootstrapped reports whether, since the ring last changed, this node's
-// trees have been found equal to those of every reachable peer: a joining
-// node then holds its ranges and may start serving them.
+// trees have been found equal to those of every other member, down ones
+// included: a joining node then holds every key its ranges hold anywhere
+// and may start serving them. A member that is down holds keys nobody else
+// may have (a write acknowledged by it and one other owner, that other one
+// down too), so the joiner waits until it is back, or removed.
 func (n *Node) Bootstrapped() bool {
 	if !n.ae.built || n.ae.epoch != n.view.Epoch {
 		return false
 	}
 	for _, p := range n.view.Members {
-		if p != n.cfg.ID && !n.view.Down[p] && !n.ae.synced[p] {
+		if p != n.cfg.ID && !n.ae.synced[p] {
 			return false
 		}
 	}
 	return true
+}
+
+// sharers returns the nodes that hold key now or will once the ring change
+// under way completes: the anti-entropy trees cover, for each pair of
+// nodes, the keys both hold either way, so that a joiner compares its
+// future ranges with the nodes that hold them today.
+func (n *Node) sharers(key []byte) []crdt.NodeID {
+	out := n.nextOwners(key)
+	if n.view.Next == nil {
+		return out
+	}
+	for _, p := range n.owners(key) {
+		if !slices.Contains(out, p) {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 // sharedKeys calls fn for each key this node has stored in the given
@@ -298,7 +318,7 @@ func (n *Node) sharedKeys(peer crdt.NodeID, segs []uint32, fn func(key []byte, s
 	for _, seg := range segs {
 		lo, hi := SegmentRange(seg)
 		_ = n.store.Scan(lo, hi, func(key []byte, s crdt.State, hash uint64) bool {
-			owners := n.nextOwners(key)
+			owners := n.sharers(key)
 			if slices.Contains(owners, n.cfg.ID) && slices.Contains(owners, peer) {
 				fn(key, s, hash)
 			}

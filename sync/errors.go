@@ -3,6 +3,7 @@ package sync
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/meridiankv/meridian/crdt"
@@ -44,12 +45,19 @@ type UnavailableError struct {
 	Level       Level
 	Alive, Need int
 	Write       bool
+	// Prepare, for a write, says why it could not read a quorum of the
+	// key's owners before minting: then it was not applied either.
+	Prepare string
 }
 
 func (e *UnavailableError) Error() string {
 	what := "nothing was read"
 	if e.Write {
 		what = "nothing was written"
+	}
+	if e.Prepare != "" {
+		return fmt.Sprintf("%s unavailable: a write first reads %d of the key's owners, and %d answered (%s); %s: retry later or use consistency ONE",
+			e.Level, e.Need, e.Alive, e.Prepare, what)
 	}
 	return fmt.Sprintf("%s unavailable: %d of the %d replicas needed are reachable; %s: retry later or use a lower consistency level",
 		e.Level, e.Alive, e.Need, what)
@@ -64,12 +72,19 @@ type TimeoutError struct {
 	Got, Need int
 	Timeout   time.Duration
 	Write     bool
+	// Refused lists the replicas that answered with an error, and the
+	// error, when that is why the level was not reached.
+	Refused []string
 }
 
 func (e *TimeoutError) Error() string {
 	tail := "nothing was changed"
 	if e.Write {
 		tail = "the write may have been applied"
+	}
+	if len(e.Refused) > 0 {
+		return fmt.Sprintf("%s not reached: %d of %d replicas answered, others failed (%s); %s",
+			e.Level, e.Got, e.Need, strings.Join(e.Refused, "; "), tail)
 	}
 	return fmt.Sprintf("%s not reached: %d of %d replicas answered within %s; %s", e.Level, e.Got, e.Need, e.Timeout, tail)
 }

@@ -23,6 +23,7 @@ type handoffState struct {
 	redo     bool  // a key could not be pushed in this pass
 	again    int64 // when a pass that must be redone starts over
 	inflight map[uint64]*handoffKey
+	bumped   uint64 // the view epoch under which dropping keys took a new actor epoch
 }
 
 type handoffKey struct {
@@ -33,7 +34,7 @@ type handoffKey struct {
 }
 
 func (h *handoffState) reset(epoch uint64) {
-	*h = handoffState{epoch: epoch, inflight: map[uint64]*handoffKey{}}
+	*h = handoffState{epoch: epoch, inflight: map[uint64]*handoffKey{}, bumped: h.bumped}
 }
 
 // HandedOff reports whether a full handoff pass since the ring last changed
@@ -154,6 +155,14 @@ func (n *Node) handoffAcked(m wire.Message) bool {
 	if cur, err := n.get(k.key); err != nil || !cur.Equal(k.state) {
 		n.handoff.redo = true // written meanwhile: push again
 		return true
+	}
+	if n.handoff.bumped != n.view.Epoch {
+		// This node may own the key again one day, holding nothing of
+		// what it minted for it: from now on it mints under a new actor.
+		// Once per ring: the keys dropped under this ring are ones it has
+		// not owned, so not written, since the ring began.
+		n.handoff.bumped = n.view.Epoch
+		n.bumpEpoch()
 	}
 	delete(n.pending, string(k.key))
 	n.batch.Deletes = append(n.batch.Deletes, k.key)

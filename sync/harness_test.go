@@ -52,14 +52,18 @@ type cluster struct {
 	resps   map[uint64]kvsync.Response
 	nextReq uint64
 	cfg     func(*kvsync.Config)
-	observe func(wire.Message) // sees every message delivered
+	observe func(wire.Message)    // sees every message delivered
+	skew    map[crdt.NodeID]int64 // each node's wall clock minus the cluster's time
 }
+
+// clock is node id's wall clock.
+func (c *cluster) clock(id crdt.NodeID) int64 { return c.now + c.skew[id] }
 
 func newCluster(t *testing.T, n int, tweak func(*kvsync.Config)) *cluster {
 	t.Helper()
 	c := &cluster{t: t, now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC).UnixNano(),
 		nodes: map[crdt.NodeID]*kvsync.Node{}, stores: map[crdt.NodeID]*kvsync.MemStore{},
-		down: map[crdt.NodeID]bool{}, resps: map[uint64]kvsync.Response{}, cfg: tweak}
+		down: map[crdt.NodeID]bool{}, resps: map[uint64]kvsync.Response{}, cfg: tweak, skew: map[crdt.NodeID]int64{}}
 	for i := range n {
 		c.ids = append(c.ids, crdt.NodeID(fmt.Sprintf("n%d", i+1)))
 	}
@@ -77,7 +81,7 @@ func (c *cluster) start(id crdt.NodeID) {
 	if c.cfg != nil {
 		c.cfg(&cfg)
 	}
-	node, err := kvsync.NewNode(cfg, c.stores[id], c.now)
+	node, err := kvsync.NewNode(cfg, c.stores[id], c.clock(id))
 	if err != nil {
 		c.t.Fatal(err)
 	}
@@ -95,14 +99,14 @@ func (c *cluster) setViews() {
 				down[d] = true
 			}
 		}
-		c.nodes[id].SetView(c.now, kvsync.View{Placement: c.place, Members: c.ids, Down: down})
+		c.nodes[id].SetView(c.clock(id), kvsync.View{Placement: c.place, Members: c.ids, Down: down})
 	}
 }
 
 // submit hands op to node at and returns the request id.
 func (c *cluster) submit(at crdt.NodeID, op wire.Op) uint64 {
 	c.nextReq++
-	c.nodes[at].Submit(c.now, kvsync.Request{ID: c.nextReq, Op: op})
+	c.nodes[at].Submit(c.clock(at), kvsync.Request{ID: c.nextReq, Op: op})
 	c.flush(at)
 	return c.nextReq
 }
@@ -130,7 +134,7 @@ func (c *cluster) run() {
 		if c.observe != nil {
 			c.observe(m)
 		}
-		c.nodes[m.To].Step(c.now, m)
+		c.nodes[m.To].Step(c.clock(m.To), m)
 		c.flush(m.To)
 	}
 }
@@ -140,7 +144,7 @@ func (c *cluster) advance(d time.Duration) {
 	for end := c.now + int64(d); c.now < end; {
 		c.now += int64(10 * time.Millisecond)
 		for _, id := range c.ids {
-			c.nodes[id].Tick(c.now)
+			c.nodes[id].Tick(c.clock(id))
 			c.flush(id)
 		}
 		c.run()
@@ -210,7 +214,7 @@ func (c *cluster) setRing(epoch uint64, placement, next rendezvous) {
 			v.Next = next
 			v.Joining = slices.Contains(next, id) && !slices.Contains(placement, id)
 		}
-		c.nodes[id].SetView(c.now, v)
+		c.nodes[id].SetView(c.clock(id), v)
 	}
 	c.place = placement
 }

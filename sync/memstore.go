@@ -31,6 +31,21 @@ type MemStore struct {
 	FailCommits error
 	// FailGets makes Get fail while it is set, to test read errors.
 	FailGets error
+	epochs   Epochs
+}
+
+// Epochs returns the epochs record.
+func (m *MemStore) Epochs() (Epochs, error) { return m.epochs, nil }
+
+// SaveEpochs records e and syncs everything committed, as a disk store's
+// fsync does.
+func (m *MemStore) SaveEpochs(e Epochs) error {
+	if m.FailCommits != nil {
+		return m.FailCommits
+	}
+	m.Sync()
+	m.epochs = e
+	return nil
 }
 
 // undo is what one unsynced change overwrote.
@@ -205,7 +220,7 @@ func (m *MemStore) HintTargets() ([]HintBacklog, error) {
 			per[hk.target] = b
 		}
 		b.Count++
-		b.Bytes += int64(len(hk.key)) + 64
+		b.Bytes += hintSize([]byte(hk.key), m.hints[hk])
 	}
 	out := make([]HintBacklog, 0, len(per))
 	for _, b := range per {

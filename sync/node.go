@@ -57,7 +57,14 @@ type Response struct {
 	Changed int64
 	// Replicas holds each replica's own answer to an OpInspect.
 	Replicas []ReplicaState
-	Err      error
+	// Sloppy says that a write was acknowledged with the help of fallback
+	// nodes standing in for owners that were down, or went ahead without
+	// reading a quorum of owners first: it is durable, but the guarantees
+	// of its level (a later QUORUM read sees it) hold only once the hints
+	// are handed back. Only the coordinating node knows it: a forwarded
+	// write's answer does not carry it.
+	Sloppy bool
+	Err    error
 }
 
 // ReplicaState is what one replica answered to an OpInspect.
@@ -108,6 +115,12 @@ type Node struct {
 	handoff  handoffState
 	stats    Stats
 	aeStats  AEStats
+
+	// The actor dots are minted under (see Epochs).
+	epoch    uint64
+	epochs   Epochs
+	epochErr error // the last reservation failed: mint nothing
+	actor    crdt.NodeID
 }
 
 // Stats counts what a Node did since it started.
@@ -125,6 +138,7 @@ type Stats struct {
 	CommitErrors  int64
 	HandoffPushed int64 // keys pushed to all their new owners by handoff
 	HandedOff     int64 // keys handed off and then dropped here
+	EpochBumps    int64 // new epochs taken while running (not counting the start)
 	AE            AEStats
 }
 
@@ -133,7 +147,7 @@ func NewNode(cfg Config, store Store, now int64) (*Node, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	return &Node{
+	n := &Node{
 		cfg:      cfg,
 		store:    store,
 		clock:    crdt.NewClock(cfg.MaxSkew),
@@ -149,7 +163,11 @@ func NewNode(cfg Config, store Store, now int64) (*Node, error) {
 		// a node that deduplicates forwarded requests by (sender, id) must
 		// not mistake a new request for an old one.
 		nextID: uint64(max(now, 0)),
-	}, nil
+	}
+	if err := n.startEpoch(); err != nil {
+		return nil, err
+	}
+	return n, nil
 }
 
 // ID returns the node's id.
@@ -253,19 +271,41 @@ func (n *Node) Flush() (Ready, error) {
 	return r, nil
 }
 
-// failRound turns every response of the round into an error, drops the
-// round's messages and forgets its writes, which were not committed.
+// failRound answers every request of the round with an error, since
+// nothing it wrote is durable: the answers it had, the answers forwarded
+// to other nodes, and the writes it started that were still waiting for
+// acknowledgements (they are forgotten: their copies were not sent). Every
+// other message of the round is dropped; the nodes waiting on them time
+// out, hint or retry.
 func (n *Node) failRound(err error) Ready {
 	n.stats.CommitErrors++
-	resps := make([]Response, len(n.resps))
-	for i, r := range n.resps {
-		resps[i] = Response{ID: r.ID, Err: fmt.Errorf("%w: commit failed, the write may not have been applied: %w", ErrUnknownOutcome, err)}
+	fail := fmt.Errorf("%w: the commit this request depended on failed (a write may or may not have been applied; retry): %w", ErrUnknownOutcome, err)
+	code, text := encodeErr(fail)
+	resps := make([]Response, 0, len(n.resps))
+	for _, r := range n.resps {
+		resps = append(resps, Response{ID: r.ID, Err: fail})
+	}
+	var msgs []wire.Message
+	for _, m := range n.msgs {
+		if m.Type == wire.MsgForwardReply {
+			msgs = append(msgs, wire.Message{Type: m.Type, From: m.From, To: m.To, ID: m.ID, Code: code, Err: text})
+		}
 	}
 	for _, id := range n.fresh {
+		w := n.writes[id]
 		delete(n.writes, id)
+		if w == nil || w.answered {
+			continue
+		}
+		w.answered = true
+		if w.origin.node == "" {
+			resps = append(resps, Response{ID: w.origin.client, Err: fail})
+		} else {
+			msgs = append(msgs, wire.Message{Type: wire.MsgForwardReply, From: n.cfg.ID, To: w.origin.node, ID: w.origin.fwd, Code: code, Err: text})
+		}
 	}
 	n.endRound()
-	return Ready{Responses: resps}
+	return Ready{Messages: msgs, Responses: resps}
 }
 
 func (n *Node) endRound() {

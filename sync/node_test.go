@@ -49,7 +49,8 @@ func TestSilentReplicasMakeTheOutcomeUnknownAndGetHints(t *testing.T) {
 	owners, _ := c.owners("k")
 	coord := owners[0]
 	cut := true
-	c.drop = func(m wire.Message) bool { return cut && m.From != m.To && (m.To != coord) }
+	// The replicas answer the write's prepare read, then go silent.
+	c.drop = func(m wire.Message) bool { return cut && m.From != m.To && m.To != coord && m.Type == wire.MsgWrite }
 	id := c.submit(coord, put("k", "v", kvsync.Quorum))
 	c.run()
 	c.advance(1100 * time.Millisecond)
@@ -70,6 +71,26 @@ func TestSilentReplicasMakeTheOutcomeUnknownAndGetHints(t *testing.T) {
 	}
 	if b, _ := c.stores[coord].HintTargets(); len(b) != 0 {
 		t.Fatalf("delivered hints were not deleted: %+v", b)
+	}
+}
+
+// TestSilentOwnersBeforeAWriteMeanNothingWritten: a QUORUM write first
+// reads a quorum of owners; when they stay silent, it is not applied.
+func TestSilentOwnersBeforeAWriteMeanNothingWritten(t *testing.T) {
+	c := newCluster(t, 3, nil)
+	owners, _ := c.owners("k")
+	c.drop = func(m wire.Message) bool { return m.To != owners[0] }
+	r := c.do(owners[0], put("k", "v", kvsync.Quorum))
+	want := "QUORUM unavailable: a write first reads 2 of the key's owners, and 1 answered (1 of the 2 owners needed answered within 1s); nothing was written: retry later or use consistency ONE"
+	if r.Err == nil || r.Err.Error() != want || !errors.Is(r.Err, kvsync.ErrUnavailable) {
+		t.Fatalf("error = %v\nwant    %s", r.Err, want)
+	}
+	c.drop = nil
+	c.advance(2 * time.Second)
+	for _, id := range c.ids {
+		if !c.stored(id, "k").IsZero() {
+			t.Fatalf("%s stored a write that was refused", id)
+		}
 	}
 }
 

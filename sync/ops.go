@@ -48,7 +48,7 @@ func level(op *wire.Op) Level {
 // apply runs op on st as this node at time ts and returns the delta and
 // what changed.
 func (n *Node) apply(st *crdt.State, op *wire.Op, ts crdt.Timestamp) (crdt.State, int64, error) {
-	return Apply(st, n.cfg.actor(), op, ts)
+	return Apply(st, n.actor, op, ts)
 }
 
 // Apply runs the write op on st as actor at time ts, as a coordinating

@@ -1,6 +1,7 @@
 package sync
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 
@@ -10,8 +11,15 @@ import (
 
 // readOp is a read this node coordinates: it asks as many owners as its
 // level needs (this node first, when it is one), asks the others too when
-// one fails or the answers are late, answers once the level is reached, and
-// repairs the replicas that answered with less than the merged state.
+// one fails or the answers are late, and repairs the replicas that answered
+// with less than the merged state.
+//
+// A read serves three purposes: a client's read, which at QUORUM and ALL
+// answers only once the state it returns is held by as many owners as its
+// level needs (a blocking read repair, so that a later read cannot go back
+// in time); an inspection, which waits for every owner and shows each one's
+// state; and the prepare phase of a write (write != nil), which hands the
+// replies to the write instead of answering.
 type readOp struct {
 	origin   origin
 	key      []byte
@@ -19,13 +27,19 @@ type readOp struct {
 	need     int
 	asked    []crdt.NodeID
 	spare    []crdt.NodeID // reachable owners not asked yet
-	failed   int           // replicas that answered with an error
+	failed   []string      // replicas that answered with an error, and why
 	replies  map[crdt.NodeID]crdt.State
 	retryAt  int64 // when the spare owners are asked if the level is not reached
 	deadline int64
 	answered bool
 	inspect  bool          // answer once every replica answered, with each one's state
 	owners   []crdt.NodeID // every owner, for an inspection
+	write    *writeOp      // the write this read prepares
+	// A blocking repair: the merged state answered once held holds.
+	repairing  bool
+	merged     crdt.State
+	holds      int
+	unrepaired []crdt.NodeID // replicas sent the merged state, not acknowledged yet
 }
 
 func (n *Node) coordinateRead(o origin, op *wire.Op) {
@@ -33,6 +47,40 @@ func (n *Node) coordinateRead(o origin, op *wire.Op) {
 	lvl := level(op)
 	owners := n.owners(op.Key)
 	need := lvl.Required(len(owners))
+	inspect := op.Kind == wire.OpInspect
+	r, err := n.newRead(op.Key, lvl, need, owners, inspect)
+	if err != nil {
+		n.answer(o, Response{Err: err})
+		return
+	}
+	r.origin = o
+	if _, local := r.replies[n.cfg.ID]; local && need == 1 && !inspect {
+		// ONE served by this replica: no remote round trip, no repair.
+		n.answer(o, Response{State: r.replies[n.cfg.ID]})
+		return
+	}
+	n.sendReads(r)
+}
+
+// startPrepare starts the prepare phase of w: a read of quorum owners,
+// this one included.
+func (n *Node) startPrepare(w *writeOp, quorum int) {
+	r, err := n.newRead(w.op.Key, Quorum, quorum, w.owners, false)
+	if err != nil {
+		var ue *UnavailableError
+		if errors.As(err, &ue) {
+			ue.Write = true
+		}
+		n.answerWrite(w, Response{Err: err})
+		return
+	}
+	r.origin, r.write, r.deadline = w.origin, w, w.deadline
+	n.sendReads(r)
+}
+
+// newRead builds a read of key from owners, with this node's own reply in
+// it when it is one, or returns why it cannot be tried.
+func (n *Node) newRead(key []byte, lvl Level, need int, owners []crdt.NodeID, inspect bool) (*readOp, error) {
 	var reachable []crdt.NodeID
 	local := false
 	for _, id := range owners {
@@ -42,14 +90,12 @@ func (n *Node) coordinateRead(o origin, op *wire.Op) {
 			reachable = append(reachable, id)
 		}
 	}
-	inspect := op.Kind == wire.OpInspect
 	alive := len(reachable)
 	if local {
 		alive++
 	}
 	if (alive < need && !inspect) || len(owners) == 0 {
-		n.answer(o, Response{Err: &UnavailableError{Level: lvl, Alive: alive, Need: need}})
-		return
+		return nil, &UnavailableError{Level: lvl, Alive: alive, Need: need}
 	}
 	// Ask this node and the first owners that make the level; an
 	// inspection asks every reachable owner.
@@ -60,35 +106,39 @@ func (n *Node) coordinateRead(o origin, op *wire.Op) {
 			remote--
 		}
 	}
-	r := &readOp{origin: o, key: op.Key, level: lvl, need: need,
+	r := &readOp{key: key, level: lvl, need: need,
 		asked: reachable[:remote:remote], spare: reachable[remote:],
 		replies: make(map[crdt.NodeID]crdt.State, len(reachable)+1),
 		retryAt: n.now + int64(n.cfg.ReadRetryAfter), deadline: n.now + int64(n.cfg.RequestTimeout),
 		inspect: inspect, owners: owners}
 	if local {
-		st, err := n.get(op.Key)
+		st, err := n.get(key)
 		if err != nil {
-			n.answer(o, Response{Err: err})
-			return
+			// This replica cannot read its own copy: ask another owner.
+			r.failed = append(r.failed, fmt.Sprintf("%s: %v", n.cfg.ID, err))
+			r.asked = append([]crdt.NodeID{n.cfg.ID}, r.asked...)
+			if len(r.spare) > 0 {
+				r.asked = append(r.asked, r.spare[0])
+				r.spare = r.spare[1:]
+			}
+			return r, nil
 		}
 		r.asked = append([]crdt.NodeID{n.cfg.ID}, r.asked...)
 		r.replies[n.cfg.ID] = st
-		if need == 1 && !r.inspect {
-			// ONE served by this replica: no remote round trip, no repair.
-			n.answer(o, Response{State: st})
-			return
-		}
 	}
+	return r, nil
+}
+
+// sendReads asks the remote owners r lists, and registers r.
+func (n *Node) sendReads(r *readOp) {
 	id := n.newID()
 	for _, p := range r.asked {
 		if p != n.cfg.ID {
-			n.send(wire.Message{Type: wire.MsgRead, To: p, ID: id, Key: op.Key})
+			n.send(wire.Message{Type: wire.MsgRead, To: p, ID: id, Key: r.key})
 		}
 	}
 	n.reads[id] = r
-	if len(r.replies) == len(r.asked) { // a single-replica region
-		n.finishRead(id, r)
-	}
+	n.progress(id, r)
 }
 
 // widen asks the spare owners too: a replica failed, or the level was not
@@ -112,35 +162,141 @@ func (n *Node) onReadReply(m wire.Message) {
 	if !ok || !slices.Contains(r.asked, m.From) {
 		return
 	}
-	if _, dup := r.replies[m.From]; dup {
+	if _, dup := r.replies[m.From]; dup || r.hasFailed(m.From) {
 		return
 	}
 	if m.Code != wire.CodeOK {
-		r.failed++
+		r.failed = append(r.failed, fmt.Sprintf("%s: %s", m.From, m.Err))
 		n.widen(m.ID, r)
 	} else {
 		r.replies[m.From] = m.State
-		if !r.answered && !r.inspect && len(r.replies) >= r.need {
+	}
+	n.progress(m.ID, r)
+}
+
+func (r *readOp) hasFailed(id crdt.NodeID) bool {
+	prefix := string(id) + ": "
+	return slices.ContainsFunc(r.failed, func(f string) bool { return len(f) > len(prefix) && f[:len(prefix)] == prefix })
+}
+
+// progress acts on what r has gathered: it answers, hands the replies to
+// the write r prepares, starts a blocking repair, or gives up when every
+// owner asked has answered without making the level.
+func (n *Node) progress(id uint64, r *readOp) {
+	if !r.answered && !r.repairing && !r.inspect && len(r.replies) >= r.need {
+		switch {
+		case r.write != nil:
 			r.answered = true
-			n.answer(r.origin, Response{State: r.merged()})
+			n.applyWrite(r.write, r.replies)
+		case r.level == One || r.level == LocalOne:
+			r.answered = true
+			n.answer(r.origin, Response{State: r.merge()})
+		default:
+			n.startRepair(id, r)
 		}
 	}
-	if len(r.replies)+r.failed >= len(r.asked) {
-		n.finishRead(m.ID, r)
+	done := len(r.replies)+len(r.failed) >= len(r.asked) && len(r.spare) == 0
+	if done && !r.answered && !r.repairing && !r.inspect {
+		n.failRead(r, fmt.Sprintf("the replicas asked answered with errors: %v", r.failed))
 	}
+	if done && !r.repairing {
+		n.finishRead(id, r)
+	}
+}
+
+// startRepair answers a QUORUM or ALL read once the merged state is held
+// by as many owners as the level needs: at once when enough replies are
+// equal to it, else after the replicas that had less acknowledge it.
+func (n *Node) startRepair(id uint64, r *readOp) {
+	r.merged = r.merge()
+	r.holds = 0
+	var stale []crdt.NodeID
+	for _, p := range r.asked {
+		s, ok := r.replies[p]
+		switch {
+		case !ok:
+		case s.Equal(r.merged):
+			r.holds++
+		case p == n.cfg.ID:
+			// Committed before the answer leaves: it holds it.
+			n.stats.ReadRepairs++
+			n.merge(r.key, r.merged)
+			r.replies[p] = r.merged
+			r.holds++
+		default:
+			stale = append(stale, p)
+		}
+	}
+	if r.holds >= r.need {
+		r.answered = true
+		n.answer(r.origin, Response{State: r.merged})
+		return
+	}
+	r.repairing = true
+	for _, p := range stale {
+		n.stats.ReadRepairs++
+		n.send(wire.Message{Type: wire.MsgWrite, To: p, ID: id, Key: r.key, State: r.merged})
+		r.unrepaired = append(r.unrepaired, p)
+	}
+}
+
+// repairAcked handles the acknowledgement of a blocking read repair and
+// reports whether m was one.
+func (n *Node) repairAcked(m wire.Message) bool {
+	r, ok := n.reads[m.ID]
+	if !ok || !r.repairing {
+		return false
+	}
+	i := slices.Index(r.unrepaired, m.From)
+	if i < 0 {
+		return true
+	}
+	r.unrepaired = slices.Delete(r.unrepaired, i, i+1)
+	if m.Code == wire.CodeOK {
+		r.replies[m.From] = r.merged
+		r.holds++
+		if r.holds >= r.need && !r.answered {
+			r.answered = true
+			n.answer(r.origin, Response{State: r.merged})
+		}
+	}
+	if r.answered || len(r.unrepaired) == 0 {
+		r.repairing = false
+		if !r.answered {
+			n.failRead(r, "the replicas sent the merged state did not all take it")
+		}
+		n.progress(m.ID, r)
+	}
+	return true
+}
+
+// failRead answers a read, or the write it prepares, that cannot reach its
+// level.
+func (n *Node) failRead(r *readOp, why string) {
+	r.answered = true
+	n.stats.Timeouts++
+	if r.write != nil {
+		n.answerWrite(r.write, Response{Err: &UnavailableError{Level: r.write.level, Alive: len(r.replies),
+			Need: r.need, Write: true, Prepare: why}})
+		return
+	}
+	n.answer(r.origin, Response{Err: &TimeoutError{Level: r.level, Got: len(r.replies), Need: r.need,
+		Timeout: n.cfg.RequestTimeout, Refused: r.failed}})
 }
 
 // finishRead answers an inspection, repairs and forgets the read.
 func (n *Node) finishRead(id uint64, r *readOp) {
 	if r.inspect && !r.answered {
 		r.answered = true
-		resp := Response{State: r.merged()}
+		resp := Response{State: r.merge()}
 		for _, p := range r.owners {
 			rs := ReplicaState{Node: p}
 			if st, ok := r.replies[p]; ok {
 				rs.State = st
 			} else if !slices.Contains(r.asked, p) {
 				rs.Err = fmt.Errorf("replica %s is down", p)
+			} else if r.hasFailed(p) {
+				rs.Err = fmt.Errorf("replica %s failed to read its copy", p)
 			} else {
 				rs.Err = fmt.Errorf("replica %s did not answer within %s", p, n.cfg.RequestTimeout)
 			}
@@ -148,7 +304,9 @@ func (n *Node) finishRead(id uint64, r *readOp) {
 		}
 		n.answer(r.origin, resp)
 	}
-	n.repair(r)
+	if r.write == nil {
+		n.repair(r)
+	}
 	delete(n.reads, id)
 }
 
@@ -162,16 +320,19 @@ func (n *Node) expireReads() {
 			continue
 		}
 		if !r.answered && !r.inspect {
-			r.answered = true
-			n.stats.Timeouts++
-			n.answer(r.origin, Response{Err: &TimeoutError{Level: r.level, Got: len(r.replies), Need: r.need, Timeout: n.cfg.RequestTimeout}})
+			if r.write != nil {
+				n.failRead(r, fmt.Sprintf("%d of the %d owners needed answered within %s", len(r.replies), r.need, n.cfg.RequestTimeout))
+			} else {
+				n.failRead(r, "")
+			}
 		}
+		r.repairing = false
 		n.finishRead(id, r)
 	}
 }
 
-// merged returns the join of the replies, in a fixed order.
-func (r *readOp) merged() crdt.State {
+// merge returns the join of the replies, in a fixed order.
+func (r *readOp) merge() crdt.State {
 	var m crdt.State
 	for _, id := range r.asked {
 		if s, ok := r.replies[id]; ok {
@@ -186,7 +347,7 @@ func (n *Node) repair(r *readOp) {
 	if len(r.replies) < 2 {
 		return
 	}
-	m := r.merged()
+	m := r.merge()
 	for _, id := range r.asked {
 		s, ok := r.replies[id]
 		if !ok || s.Equal(m) {

@@ -37,6 +37,33 @@ type Store interface {
 	// HintTargets returns the nodes this store holds hints for, sorted, with
 	// the number of hints and their encoded bytes for each.
 	HintTargets() ([]HintBacklog, error)
+
+	// Epochs returns the record of the epochs this replica's actors are
+	// numbered from: the zero Epochs for a store that never had one.
+	Epochs() (Epochs, error)
+
+	// SaveEpochs records e durably, whatever the store's sync mode: once it
+	// returns nil, e and every commit before it survive a power loss.
+	SaveEpochs(e Epochs) error
+}
+
+// Epochs is the durable record behind a replica's actors. A Node mints
+// every dot under its actor, Config.Actor plus an epoch, and takes a new
+// epoch whenever it may have lost a dot it minted: after a start that did
+// not follow a clean Close (a power loss under batched sync drops what was
+// not synced), and when it drops keys it handed off (it may own them again
+// later, holding nothing of what it wrote). A dot is never minted twice:
+// an epoch is used only after it was reserved here, durably.
+type Epochs struct {
+	// Reserved is the first epoch never reserved: every epoch below it may
+	// have been used. A node reserves epochs in blocks, so that taking a
+	// new one seldom costs a sync.
+	Reserved uint64
+	// Clean is the epoch in use when the node last stopped cleanly (Close,
+	// after which everything it committed was synced), 0 otherwise: a clean
+	// restart carries on under it rather than adding an actor to every key
+	// it writes.
+	Clean uint64
 }
 
 // Batch is a set of changes committed together.

@@ -7,19 +7,28 @@ import (
 	"github.com/meridiankv/meridian/wire"
 )
 
-// writeOp is a write this node coordinates, waiting for acknowledgements.
+// writeOp is a write this node coordinates. At QUORUM and ALL it first
+// reads a quorum of the key's owners (the prepare phase), so that the dot it
+// mints and the context it carries follow every write a quorum of owners
+// acknowledged before it: a client's sequential writes then take effect in
+// order on every replica, whatever the clocks say. It then applies the
+// operation and waits for the acknowledgements its level needs.
 type writeOp struct {
 	origin   origin
-	key      []byte
+	op       wire.Op
+	owners   []crdt.NodeID
 	delta    crdt.State
 	result   crdt.State
 	changed  int64
 	level    Level
 	need     int
 	acks     int
+	sloppy   bool // a fallback's acknowledgement counted, or no quorum of owners was read first
 	waiting  []ackWait
+	refused  []string // why replicas refused the write
 	deadline int64
 	answered bool
+	applied  bool // past the prepare phase: the dot is minted
 }
 
 // ackWait is a replica, or a fallback holding a hint for one, that has not
@@ -28,8 +37,14 @@ type ackWait struct {
 	peer, target crdt.NodeID
 }
 
-// coordinateWrite applies op here, as one of the key's owners, and sends the
-// delta to the other owners, or to fallbacks as hints for the ones down.
+// prepares reports whether writes at lvl read a quorum of owners before
+// they mint: every level that promises to see earlier acknowledged writes.
+func prepares(lvl Level) bool { return lvl != One && lvl != LocalOne }
+
+// coordinateWrite coordinates op as one of the key's owners: at QUORUM and
+// ALL it reads a quorum of owners first (startPrepare), then applies op
+// here, minting the write's dot, and sends the result to the other owners,
+// or to fallbacks as hints for the ones down.
 func (n *Node) coordinateWrite(o origin, op *wire.Op, owners []crdt.NodeID) {
 	lvl := level(op)
 	need := lvl.Required(len(owners))
@@ -38,40 +53,90 @@ func (n *Node) coordinateWrite(o origin, op *wire.Op, owners []crdt.NodeID) {
 		n.answer(o, Response{Err: &UnavailableError{Level: lvl, Alive: reach, Need: need, Write: true}})
 		return
 	}
-	st, err := n.own(op.Key)
-	if err != nil {
-		n.answer(o, Response{Err: err})
-		return
+	w := &writeOp{origin: o, op: *op, owners: owners, level: lvl, need: need,
+		deadline: n.now + int64(n.cfg.RequestTimeout)}
+	if prepares(lvl) && len(owners) > 1 {
+		quorum := Quorum.Required(len(owners))
+		if 1+len(plan.direct) >= quorum {
+			n.startPrepare(w, quorum)
+			return
+		}
+		// Too few owners reachable to read a quorum of them: the write goes
+		// ahead on the fallbacks (a sloppy quorum), without the guarantee.
+		w.sloppy = true
 	}
-	delta, changed, err := n.apply(&st, op, n.timestamp(st))
-	if err != nil {
-		n.answer(o, Response{Err: err})
-		return
-	}
-	n.stats.Coordinated++
-	n.pending[string(op.Key)] = st
-	n.batch.Puts = append(n.batch.Puts, Entry{Key: op.Key, State: delta})
+	n.applyWrite(w, nil)
+}
 
-	w := &writeOp{origin: o, key: op.Key, delta: delta, result: st, changed: changed,
-		level: lvl, need: need, acks: 1, deadline: n.now + int64(n.cfg.RequestTimeout)}
+// applyWrite applies w's operation to this replica's state merged with the
+// replies of its prepare phase (nil for none), and sends the result out.
+func (n *Node) applyWrite(w *writeOp, replies map[crdt.NodeID]crdt.State) {
+	key := w.op.Key
+	if err := n.mintable(); err != nil {
+		n.answerWrite(w, Response{Err: err})
+		return
+	}
+	st, err := n.own(key)
+	if err != nil {
+		n.answerWrite(w, Response{Err: err})
+		return
+	}
+	local := st.Clone()
+	for _, id := range sortedNodes(replies) {
+		if id != n.cfg.ID {
+			st.Merge(replies[id])
+		}
+	}
+	before := st.Clone()
+	delta, changed, err := n.apply(&st, &w.op, n.timestamp(st))
+	if err != nil {
+		if !before.Equal(local) {
+			n.merge(key, before) // what the prepare phase read: a read repair
+		}
+		n.answerWrite(w, Response{Err: err})
+		return
+	}
+	w.applied, w.delta, w.result, w.changed, w.acks = true, delta, st, changed, 1
+	n.stats.Coordinated++
+	n.pending[string(key)] = st
+	mine := delta
+	if !before.Equal(local) {
+		mine = st // this replica lacked what the others had: store it all
+	}
+	n.batch.Puts = append(n.batch.Puts, Entry{Key: key, State: mine})
+
+	owners := n.owners(key) // the view may have changed while it read
+	if !slices.Contains(owners, n.cfg.ID) {
+		owners = w.owners
+	}
+	plan := n.plan(key, owners)
 	id := n.newID()
+	// A replica whose prepare reply lacked something gets the whole state,
+	// so that what this write observed is on every replica that acknowledges
+	// it; the others get the delta.
+	payload := func(p crdt.NodeID) crdt.State {
+		if r, ok := replies[p]; ok && !r.Equal(before) {
+			return st
+		}
+		return delta
+	}
 	for _, p := range plan.direct {
-		n.send(wire.Message{Type: wire.MsgWrite, To: p, ID: id, Key: op.Key, State: delta})
+		n.send(wire.Message{Type: wire.MsgWrite, To: p, ID: id, Key: key, State: payload(p)})
 		w.waiting = append(w.waiting, ackWait{peer: p, target: p})
 	}
 	for _, f := range plan.fallback {
-		n.send(wire.Message{Type: wire.MsgWrite, To: f.peer, ID: id, Key: op.Key, State: delta, Target: f.target})
+		n.send(wire.Message{Type: wire.MsgWrite, To: f.peer, ID: id, Key: key, State: payload(f.target), Target: f.target})
 		w.waiting = append(w.waiting, f)
 	}
 	for _, t := range plan.local {
-		n.hint(t, op.Key, delta)
+		n.hint(t, key, payload(t))
 	}
 	if n.view.Next != nil {
-		for _, p := range n.nextOwners(op.Key) {
+		for _, p := range n.nextOwners(key) {
 			// Future owners get the write too, without counting towards
 			// the level; anti-entropy covers a lost one.
 			if p != n.cfg.ID && !slices.Contains(owners, p) && !n.view.Down[p] {
-				n.send(wire.Message{Type: wire.MsgWrite, To: p, Key: op.Key, State: delta})
+				n.send(wire.Message{Type: wire.MsgWrite, To: p, Key: key, State: st})
 			}
 		}
 	}
@@ -79,6 +144,8 @@ func (n *Node) coordinateWrite(o origin, op *wire.Op, owners []crdt.NodeID) {
 	if len(w.waiting) > 0 {
 		n.writes[id] = w
 		n.fresh = append(n.fresh, id)
+	} else if !w.answered {
+		n.failWrite(w)
 	}
 }
 
@@ -122,9 +189,28 @@ func (n *Node) plan(key []byte, owners []crdt.NodeID) writePlan {
 // settle answers the write once enough replicas acknowledged it.
 func (n *Node) settle(w *writeOp) {
 	if !w.answered && w.acks >= w.need {
-		w.answered = true
-		n.answer(w.origin, Response{State: w.result, Changed: w.changed})
+		n.answerWrite(w, Response{State: w.result, Changed: w.changed, Sloppy: w.sloppy})
 	}
+}
+
+// answerWrite answers w's client once.
+func (n *Node) answerWrite(w *writeOp, r Response) {
+	if w.answered {
+		return
+	}
+	w.answered = true
+	n.answer(w.origin, r)
+}
+
+// failWrite answers a write that can no longer reach its level: every
+// replica asked has answered or timed out.
+func (n *Node) failWrite(w *writeOp) {
+	if w.answered {
+		return
+	}
+	n.stats.Timeouts++
+	n.answerWrite(w, Response{Err: &TimeoutError{Level: w.level, Got: w.acks, Need: w.need,
+		Timeout: n.cfg.RequestTimeout, Write: true, Refused: w.refused}})
 }
 
 // onWrite merges a replicated write, or keeps it as a hint for its target,
@@ -142,22 +228,12 @@ func (n *Node) onWrite(m wire.Message) {
 		return
 	}
 	ack := wire.Message{Type: wire.MsgWriteAck, To: m.From, ID: m.ID}
-	if err == nil && m.Target == "" && m.State.Kind() == crdt.KindCounter {
-		// A counter's reply is its value: send back what this replica
-		// holds, so that the coordinator answers with every increment a
-		// quorum has acknowledged, not only the ones it has itself. If
-		// the key cannot be read, the write is still merged: acknowledge
-		// it without a state.
-		if st, rerr := n.get(m.Key); rerr == nil {
-			ack.State = st
-		}
-	}
 	ack.Code, ack.Err = encodeErr(err)
 	n.send(ack)
 }
 
 func (n *Node) onWriteAck(m wire.Message) {
-	if n.hints.acked(n, m) || n.handoffAcked(m) {
+	if n.hints.acked(n, m) || n.handoffAcked(m) || n.repairAcked(m) {
 		return
 	}
 	w, ok := n.writes[m.ID]
@@ -172,15 +248,19 @@ func (n *Node) onWriteAck(m wire.Message) {
 	w.waiting = slices.Delete(w.waiting, i, i+1)
 	if m.Code == wire.CodeOK {
 		w.acks++
-		if !w.answered && !m.State.IsZero() {
-			w.result = crdt.Merge(w.result, m.State)
+		if a.peer != a.target && !w.answered {
+			w.sloppy = true
 		}
 		n.settle(w)
-	} else if a.peer == a.target {
-		n.hint(a.target, w.key, w.delta)
+	} else {
+		w.refused = append(w.refused, string(m.From)+": "+m.Err)
+		if a.peer == a.target {
+			n.hint(a.target, w.op.Key, w.delta)
+		}
 	}
 	if len(w.waiting) == 0 {
 		delete(n.writes, m.ID)
+		n.failWrite(w)
 	}
 }
 
@@ -193,13 +273,9 @@ func (n *Node) expireWrites() {
 			continue
 		}
 		for _, a := range w.waiting {
-			n.hint(a.target, w.key, w.delta)
+			n.hint(a.target, w.op.Key, w.delta)
 		}
-		if !w.answered {
-			n.stats.Timeouts++
-			w.answered = true
-			n.answer(w.origin, Response{Err: &TimeoutError{Level: w.level, Got: w.acks, Need: w.need, Timeout: n.cfg.RequestTimeout, Write: true}})
-		}
+		n.failWrite(w)
 		delete(n.writes, id)
 	}
 }
@@ -258,4 +334,13 @@ func (n *Node) expireForwards() {
 		n.answer(f.origin, Response{Err: &TimeoutError{Level: lvl, Got: 0, Need: lvl.Required(n.cfg.Replicas),
 			Timeout: n.cfg.RequestTimeout * 3 / 2, Write: true}})
 	}
+}
+
+func sortedNodes[V any](m map[crdt.NodeID]V) []crdt.NodeID {
+	out := make([]crdt.NodeID, 0, len(m))
+	for id := range m {
+		out = append(out, id)
+	}
+	slices.Sort(out)
+	return out
 }
