@@ -1,9 +1,12 @@
 # Meridian. `make test` is what CI runs (.ci/run); the README documents every target.
+SHELL       := bash
+.SHELLFLAGS := -eu -o pipefail -c
 GO       ?= go
 FUZZTIME ?= 30s
 BENCHTIME ?= 1s
+TEST_SEEDS ?= 300
 
-.PHONY: all build run test fmt-check vet fuzz bench bench-redis rss cpu-profile sim clean
+.PHONY: all build run test fmt-check vet fuzz bench bench-redis rss cpu-profile sim sim-survey clean
 
 all: build
 
@@ -17,9 +20,9 @@ NODES ?= 3
 run: build
 	./bin/meridian dev --nodes $(NODES) --dir .meridian/dev
 
-## test: gofmt check, go vet, and every test under the race detector
+## test: gofmt check, go vet, every package's tests under the race detector within its time budget, and SEEDS (300) simulation seeds (scripts/test.sh)
 test: fmt-check vet
-	$(GO) test -race -timeout 14m ./...
+	GO=$(GO) SEEDS=$(TEST_SEEDS) ./scripts/test.sh
 
 fmt-check:
 	@out=$$(gofmt -l $$(find . -name '*.go' -not -path './.git/*')); \
@@ -37,10 +40,15 @@ fuzz:
 	  done; \
 	done
 
-## sim: thousands of seeded whole-cluster simulations (SEEDS, default 2000)
+## sim: thousands of seeded whole-cluster simulations (SEEDS, default 2000), one worker per core; prints how long it took
 SEEDS ?= 2000
 sim:
-	$(GO) test -run 'TestSimulation$$' -timeout 0 ./simulations -seeds $(SEEDS)
+	$(GO) test -run 'TestSimulation$$' -timeout 0 ./simulations -seeds $(SEEDS) -v | grep -v -E '^=== (RUN|PAUSE|CONT)'
+
+## sim-survey: which kinds of violation SEEDS seeds find (FAULTS=crash+power-loss narrows the faults), without failing
+sim-survey:
+	$(GO) test -run 'TestSurvey$$' -timeout 0 ./simulations -survey -seeds $(SEEDS) $(if $(FAULTS),-faults $(FAULTS)) -v | grep -v -E '^(=== |--- |PASS|ok)'
+
 
 ## bench: Go benchmarks of every package (ns/op, allocs/op)
 bench:

@@ -8,6 +8,11 @@
 #
 #   make cpu-profile                        # LEVEL=QUORUM TEST=set REQUESTS=200000
 #   LEVEL=ONE TEST=get make cpu-profile
+#   COMPARE=a985821 make cpu-profile        # also an earlier build, alternately, in the same run
+#
+# With COMPARE=<git revision>, that revision is built in a temporary
+# worktree and both builds are measured twice, alternately (earlier, this,
+# earlier, this), so that their ratio comes from one run on a noisy machine.
 #
 # Needs redis-benchmark (apt-get install redis-tools).
 set -euo pipefail
@@ -21,13 +26,29 @@ make -s build
 mkdir -p "$PROFILES"
 work=$(mktemp -d)
 dev=""
+tree=""
 cleanup() {
   [ -n "$dev" ] && kill "$dev" 2>/dev/null && wait "$dev" 2>/dev/null || true
+  [ -n "$tree" ] && git worktree remove --force "$tree" >/dev/null 2>&1 || true
   rm -rf "$work"
 }
 trap cleanup EXIT
 
-./bin/meridian dev --nodes 3 --base 8 --dir "$work/dev" -- \
+if [ -n "${COMPARE:-}" ]; then
+  tree="$work/compare"
+  git worktree add --detach "$tree" "$COMPARE" >/dev/null
+  (cd "$tree" && go build -o "$work/compare-bin/" ./cmd/...)
+  for bin in "$work/compare-bin" bin "$work/compare-bin" bin; do
+    label="this build ($(git rev-parse --short HEAD), uncommitted changes included)"
+    [ "$bin" = bin ] || label="$COMPARE"
+    echo "== $label"
+    BIN="$bin" PROFILES="$PROFILES" COMPARE= "$0"
+  done
+  exit 0
+fi
+BIN=${BIN:-bin}
+
+"$BIN/meridian" dev --nodes 3 --base 8 --dir "$work/dev" -- \
   --read-consistency "$LEVEL" --write-consistency "$LEVEL" --pprof :6060 >"$work/dev.log" 2>&1 &
 dev=$!
 for _ in $(seq 1 600); do grep -q "The cluster is up" "$work/dev.log" && break; sleep 0.1; done
@@ -56,7 +77,7 @@ done
 echo "region: ${total} us of CPU per request"
 
 share() {
-  go tool pprof -top -focus="$1" bin/meridiand "$PROFILES"/cpu{1,2,3}.prof 2>/dev/null |
+  go tool pprof -top -focus="$1" "$BIN/meridiand" "$PROFILES"/cpu{1,2,3}.prof 2>/dev/null |
     sed -n 's/^Showing nodes accounting for [0-9.a-z]*, \([0-9.]*%\) of.*/\1/p' | head -1
 }
 echo "share of the profiled CPU:"

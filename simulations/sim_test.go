@@ -2,32 +2,62 @@ package simulations
 
 import (
 	"flag"
+	"fmt"
+	"runtime"
+	"sync/atomic"
 	"testing"
+	"time"
 )
 
 var (
 	seed  = flag.Uint64("seed", 0, "replay one simulation seed")
-	seeds = flag.Int("seeds", 100, "number of seeds TestSimulation runs (from 1)")
+	seeds = flag.Int("seeds", 300, "number of seeds TestSimulation runs (from 1), spread over GOMAXPROCS workers")
 )
 
-// TestSimulation runs seeded simulations of a five-node region with crashes,
-// restarts, cut links and a lossy, duplicating network, and checks the
-// invariants of a quiet cluster afterwards.
+// TestSimulation runs seeded simulations of a region with crashes, power
+// losses, partitions, failing disks, membership changes and a lossy,
+// duplicating network, and checks the history and the quiet cluster
+// afterwards. Seeds run in parallel, one worker per core; the first
+// failure stops the others and prints its seed, which -seed replays.
 func TestSimulation(t *testing.T) {
 	if *seed != 0 {
 		runSeed(t, *seed)
 		return
 	}
-	n := *seeds
+	n := uint64(*seeds)
 	if testing.Short() {
-		n = 10
+		n = 20
 	}
-	for s := uint64(1); s <= uint64(n); s++ {
-		runSeed(t, s)
-		if t.Failed() {
-			return
+	start := time.Now()
+	var next, done atomic.Uint64
+	var stop atomic.Bool
+	t.Run("seeds", func(t *testing.T) {
+		for w := range runtime.GOMAXPROCS(0) {
+			t.Run(fmt.Sprintf("worker%d", w), func(t *testing.T) {
+				t.Parallel()
+				for !stop.Load() {
+					s := next.Add(1)
+					if s > n {
+						return
+					}
+					if err := simulate(s); err != nil {
+						stop.Store(true)
+						t.Fatal(err)
+					}
+					done.Add(1)
+				}
+			})
 		}
+	})
+	t.Logf("%d of %d seeds passed in %s", done.Load(), n, time.Since(start).Round(time.Millisecond))
+}
+
+func simulate(s uint64) error {
+	sim, err := New(DefaultConfig(s))
+	if err != nil {
+		return err
 	}
+	return sim.Run()
 }
 
 func runSeed(t *testing.T, s uint64) {
