@@ -1,0 +1,45 @@
+// Package membership is the membership logic of a Meridian region: the
+// roster of its members, the statuses they go through (joining, active,
+// leaving, left, removed), and the decisions a node takes from the roster
+// and its failure detector: the rings and the view it installs in its
+// replication state machine, when it becomes active or left, when a dead
+// member is removed, and whether an operator's leave or remove goes ahead.
+//
+// The same code runs in meridiand (package region, over memberlist) and in
+// the simulator (over MemNetwork). It does no I/O, reads no clock and starts
+// no goroutines: time comes in as nanoseconds, the roster and the verdicts
+// of the failure detector through the Gossip interface, and the view goes
+// out through the Replica interface (*kvsync.Node). Persisting the roster is
+// the caller's: Refresh returns it.
+//
+// # The roster
+//
+// Roster is a state-based CRDT: a map from member id to a last-writer-wins
+// Member entry, ordered by version (then status, then encoding, so that
+// every node settles on the same entry). A node changes only its own entry,
+// except that any node may mark another Removed; Gossip.Update gives each
+// change a version above the one held. Entries carry the Incarnation of the
+// node's data, so that a node whose disk was wiped tells its earlier life's
+// entry from its own.
+//
+// # Usage
+//
+// A node starts its gossip with the entry Initial decides, then refreshes
+// on every roster change and at a steady pace:
+//
+//	self := membership.Initial(cfg, stored, len(join) > 0)
+//	g := startGossip(self, stored)             // or net.Add(self, stored, !join)
+//	m, err := membership.New(cfg, self, g)
+//	...
+//	res := m.Refresh(now, replica)              // every 100ms and on changes
+//	persist(res.Roster)
+//	if res.Left { /* the leave is complete */ }
+//
+// Leave and Remove answer an operator; call them from the goroutine that
+// calls Refresh.
+//
+// Membership by gossip and failure detection follows SWIM (Das, Gupta,
+// Motivala 2002) as hashicorp/memberlist implements it; the roster is a
+// map of last-writer-wins registers (Shapiro et al., "Conflict-free
+// Replicated Data Types", 2011).
+package membership

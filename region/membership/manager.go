@@ -1,0 +1,174 @@
+package membership
+
+import (
+	"fmt"
+	"log/slog"
+	"maps"
+
+	"github.com/meridiankv/meridian/crdt"
+	"github.com/meridiankv/meridian/ring"
+	kvsync "github.com/meridiankv/meridian/sync"
+)
+
+// Manager is this node's membership logic: it turns the roster and the
+// failure detector's verdicts into the view the replication state machine
+// works with, moves this node's own status along, removes members dead for
+// too long, and answers an operator's leave and remove. It does no I/O and
+// reads no clock: time comes in as nanoseconds, the roster and the verdicts
+// through Gossip.
+//
+// A Manager is not safe for concurrent use: call it from one goroutine (the
+// node's loop, or the simulator).
+type Manager struct {
+	cfg       Config
+	g         Gossip
+	log       *slog.Logger
+	self      Member // this node's entry as last decided here
+	rings     rings
+	peers     map[crdt.NodeID]string // replaced, never modified, once handed out
+	downSince map[string]int64       // when each dead member was first seen dead
+}
+
+// MemberInfo is one member as this node sees it.
+type MemberInfo struct {
+	Member
+	Health    Health  // what the failure detector says; this node is Alive
+	Ownership float64 // fraction of keys it is primary for in the current ring
+}
+
+// Result is what a Refresh leaves for its caller.
+type Result struct {
+	// Roster is the roster as the refresh left it, this node's changes
+	// included: what to persist, so that a restarted node knows its region.
+	Roster Roster
+	// Self is this node's entry.
+	Self Member
+	// Epoch names the rings of the view installed.
+	Epoch uint64
+	// Members lists every member of the roster, sorted by id.
+	Members []MemberInfo
+	// Peers maps every member seen since New to its peer address. The map
+	// is never modified after Refresh returned it.
+	Peers map[crdt.NodeID]string
+	// Left reports that this node became Left in this refresh: its handoff
+	// is complete, and its leave with it.
+	Left bool
+	// Rejoined reports that this node entered the region again as Joining
+	// in this refresh. A leave under way is over.
+	Rejoined bool
+}
+
+// Initial returns this node's roster entry as it starts, given the roster
+// stored with its data (empty for new data) and whether it was asked to
+// join a region. Start the node's Gossip with it, then pass it to New.
+//
+//   - A restart on its data (the stored roster holds this node in the
+//     region, under its incarnation or, written before incarnations, none)
+//     carries on where it was: joining, active or leaving.
+//   - The first node of a new region (no roster, no join) is Active at once.
+//   - Any other node starts Joining: it pulls its ranges before serving.
+//
+// The version is above the stored entry's; if the region holds a newer entry
+// for this id, the Manager finds out once gossip brings it (Refresh).
+func Initial(cfg Config, stored Roster, join bool) Member {
+	m := cfg.entry(Joining)
+	prev, known := stored[cfg.ID]
+	switch {
+	case known && prev.Status.InRegion():
+		m.Status = prev.Status // a restart: carry on where it was
+	case !known && !join && len(stored) == 0:
+		m.Status = Active // the first node of a new region
+	}
+	m.Version = prev.Version + 1
+	return m
+}
+
+// New returns the Manager of the node cfg describes, whose Gossip g started
+// with self, the entry Initial returned.
+func New(cfg Config, self Member, g Gossip) (*Manager, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if self.ID != cfg.ID {
+		return nil, fmt.Errorf("membership: the initial entry is %q's, not %q's", self.ID, cfg.ID)
+	}
+	return &Manager{cfg: cfg, g: g, log: cfg.logger(), self: self,
+		peers: map[crdt.NodeID]string{}, downSince: map[string]int64{}}, nil
+}
+
+// Refresh reads the roster and the failure detector's verdicts at time now
+// (nanoseconds), and:
+//
+//  1. takes this node's entry as the roster holds it;
+//  2. removes members dead for longer than DeadTimeout;
+//  3. installs in r the view of the rings the roster makes;
+//  4. moves this node's status along: Joining to Active once it reached its
+//     region and r is Bootstrapped (at once in a region with no ring yet),
+//     Leaving to Left once r HandedOff.
+//
+// Call it on every roster change and at a steady pace (the node does every
+// 100ms): the dead timeout is measured between calls.
+func (m *Manager) Refresh(now int64, r Replica) Result {
+	roster, health := m.g.Snapshot()
+	if health == nil {
+		health = map[string]Health{}
+	}
+	health[m.cfg.ID] = Alive
+	res := Result{Rejoined: m.checkSelf(roster)}
+	m.reapDead(now, roster, health)
+	m.notePeers(roster)
+	m.installView(now, roster, health, r)
+	// Only now, with the view of the current roster installed, do
+	// Bootstrapped and HandedOff speak of it.
+	res.Left = m.advanceSelf(roster, r)
+	res.Roster, res.Self, res.Epoch, res.Peers = roster, m.self, m.rings.epoch, m.peers
+	for _, mem := range roster.Sorted() {
+		res.Members = append(res.Members, MemberInfo{Member: mem, Health: healthOf(health, mem.ID),
+			Ownership: m.rings.shares[ring.NodeID(mem.ID)]})
+	}
+	return res
+}
+
+// installView builds the rings when their members changed, and installs
+// the view in r.
+func (m *Manager) installView(now int64, roster Roster, health map[string]Health, r Replica) {
+	inRing, inNext := roster.InRing(), roster.InNextRing()
+	if sig := ringSig(inRing) + "|" + ringSig(inNext); sig != m.rings.sig {
+		m.rings = buildRings(inRing, inNext, m.cfg.VNodes)
+		m.log.Info("ring changed", "epoch", m.rings.epoch, "owners", ringSig(inRing), "next", ringSig(inNext))
+	}
+	var ids []crdt.NodeID
+	down := map[crdt.NodeID]bool{}
+	for _, mem := range roster.Sorted() {
+		if !mem.Status.InRegion() {
+			continue
+		}
+		ids = append(ids, crdt.NodeID(mem.ID))
+		if healthOf(health, mem.ID) != Alive {
+			down[crdt.NodeID(mem.ID)] = true
+		}
+	}
+	v := kvsync.View{Placement: Placement(m.rings.now), Members: ids, Down: down, Epoch: m.rings.epoch,
+		Joining: roster[m.cfg.ID].Status == Joining}
+	if ringSig(inRing) != ringSig(inNext) {
+		v.Next = Placement(m.rings.next)
+	}
+	r.SetView(now, v)
+}
+
+// notePeers records the peer address of every member; the map handed out
+// last is replaced, not modified.
+func (m *Manager) notePeers(roster Roster) {
+	var next map[crdt.NodeID]string
+	for id, mem := range roster {
+		if p, ok := m.peers[crdt.NodeID(id)]; !ok || p != mem.Peer {
+			if next == nil {
+				next = maps.Clone(m.peers)
+			}
+			next[crdt.NodeID(id)] = mem.Peer
+		}
+	}
+	if next != nil {
+		m.peers = next
+	}
+}
