@@ -113,10 +113,11 @@ func (n *Node) startLeave(ch chan error) {
 
 // Remove removes a member for good: it leaves the ring and the survivors
 // re-replicate its ranges. It refuses a member that is alive, which should
-// leave instead (membership.Manager.Remove).
-func (n *Node) Remove(ctx context.Context, id string) error {
+// leave instead, and, unless force, a removal asked of a node that sees no
+// more than half of the region alive (membership.Manager.Remove).
+func (n *Node) Remove(ctx context.Context, id string, force bool) error {
 	var err error
-	if e := n.inLoop(ctx, func() { err = n.mgr.Remove(id) }); e != nil {
+	if e := n.inLoop(ctx, func() { err = n.mgr.Remove(id, force) }); e != nil {
 		return e
 	}
 	return err

@@ -51,8 +51,8 @@ func (b httpBackend) Leave(ctx context.Context) error {
 	return err
 }
 
-func (b httpBackend) Remove(ctx context.Context, id crdt.NodeID) error {
-	err := b.Node.Remove(ctx, string(id))
+func (b httpBackend) Remove(ctx context.Context, id crdt.NodeID, force bool) error {
+	err := b.Node.Remove(ctx, string(id), force)
 	switch {
 	case errors.Is(err, ErrNotMember):
 		return fmt.Errorf("%w: %w", httpapi.ErrUnknownNode, err)

@@ -17,6 +17,20 @@ var (
 	ErrLastNode = errors.New("membership: the last node of a region cannot leave")
 )
 
+// MinorityError is Remove's refusal when no more than half of the region's
+// members are alive here: a node on the minority side of a partition sees
+// the others dead, and its removal of them would win the merge after the
+// heal. Use errors.As.
+type MinorityError struct {
+	Alive   int // members alive here, this node included
+	Members int // members of the region: joining, active or leaving
+}
+
+func (e *MinorityError) Error() string {
+	return fmt.Sprintf("membership: only %d of %d members are reachable from here; a minority must not remove members: heal the partition, or force it with --force if the others are gone for good",
+		e.Alive, e.Members)
+}
+
 // Leave marks this node as leaving: from the next Refresh on, the view
 // moves its ranges to the others and the replica hands its keys off;
 // Refresh reports Left once that is done. done is true when this node has
@@ -41,10 +55,12 @@ func (m *Manager) Leave() (done bool, err error) {
 }
 
 // Remove removes member id for good: it leaves the ring and the others
-// re-replicate its ranges. It refuses an unknown id (ErrNotMember), and this
-// node or a member alive here (ErrAlive). A member that left or was removed
-// already is nothing to do.
-func (m *Manager) Remove(id string) error {
+// re-replicate its ranges. It refuses an unknown id (ErrNotMember), this
+// node or a member alive here (ErrAlive), and, unless force, a removal
+// decided where no more than half of the region's members are alive
+// (*MinorityError). A member that left or was removed already is nothing to
+// do.
+func (m *Manager) Remove(id string, force bool) error {
 	roster, health := m.g.Snapshot()
 	if health == nil {
 		health = map[string]Health{}
@@ -59,8 +75,11 @@ func (m *Manager) Remove(id string) error {
 	case !mem.Status.InRegion():
 		return nil
 	}
+	if alive, members := majority(roster, health); !force && 2*alive <= members {
+		return &MinorityError{Alive: alive, Members: members}
+	}
 	mem.Status = Removed
 	m.g.Update(mem)
-	m.log.Warn("member removed by request; its ranges are re-replicated", "removed", id)
+	m.log.Warn("member removed by request; its ranges are re-replicated", "removed", id, "forced", force)
 	return nil
 }

@@ -38,6 +38,15 @@
 // Leave and Remove answer an operator; call them from the goroutine that
 // calls Refresh.
 //
+// # Safety rules
+//
+//   - Dead timeout: a node removes a member dead for longer than
+//     DeadTimeout only when more than half of the region's members
+//     (joining, active or leaving, itself included) are alive in its view.
+//     Otherwise each side of a long partition would remove the other, and
+//     after the heal the removals would win the merge and empty the ring.
+//     Remove applies the same rule unless forced.
+//
 // Membership by gossip and failure detection follows SWIM (Das, Gupta,
 // Motivala 2002) as hashicorp/memberlist implements it; the roster is a
 // map of last-writer-wins registers (Shapiro et al., "Conflict-free

@@ -77,7 +77,7 @@ func (r *testRegion) config(id, inc string) Config {
 	c := DefaultConfig(id)
 	c.Region, c.Incarnation = "eu", inc
 	c.Peer, c.Gossip = id+":7000", id+":7946"
-	c.VNodes = 16
+	c.VNodes = 8
 	if r.cfg != nil {
 		r.cfg(&c)
 	}

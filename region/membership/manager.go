@@ -27,6 +27,7 @@ type Manager struct {
 	rings     rings
 	peers     map[crdt.NodeID]string // replaced, never modified, once handed out
 	downSince map[string]int64       // when each dead member was first seen dead
+	held      bool                   // a removal waits for a majority; logged once
 }
 
 // MemberInfo is one member as this node sees it.
@@ -100,7 +101,8 @@ func New(cfg Config, self Member, g Gossip) (*Manager, error) {
 // (nanoseconds), and:
 //
 //  1. takes this node's entry as the roster holds it;
-//  2. removes members dead for longer than DeadTimeout;
+//  2. removes members dead for longer than DeadTimeout, if more than half
+//     of the region is alive here;
 //  3. installs in r the view of the rings the roster makes;
 //  4. moves this node's status along: Joining to Active once it reached its
 //     region and r is Bootstrapped (at once in a region with no ring yet),

@@ -166,7 +166,7 @@ func TestRemove(t *testing.T) {
 			r := formed(t, 4, nil)
 			r.crash("n4")
 			r.tick()
-			err := r.nodes["n1"].m.Remove(tt.id)
+			err := r.nodes["n1"].m.Remove(tt.id, false)
 			if !errors.Is(err, tt.want) || (err == nil) != (tt.want == nil) {
 				t.Fatalf("remove %s: %v, want %v", tt.id, err, tt.want)
 			}
@@ -176,7 +176,7 @@ func TestRemove(t *testing.T) {
 			r.runUntil("the others to see n4 removed", time.Second, func() bool {
 				return r.allSee(map[string]Status{"n1": Active, "n2": Active, "n3": Active, "n4": Removed})
 			})
-			if err := r.nodes["n1"].m.Remove(tt.id); err != nil {
+			if err := r.nodes["n1"].m.Remove(tt.id, false); err != nil {
 				t.Errorf("removing a removed member again: %v", err)
 			}
 		})

@@ -5,8 +5,27 @@ import (
 	"slices"
 )
 
-// reapDead removes the members dead for longer than DeadTimeout.
+// majority counts the members of the region (joining, active or leaving)
+// and those of them alive in health.
+func majority(roster Roster, health map[string]Health) (alive, members int) {
+	for id, mem := range roster {
+		if mem.Status.InRegion() {
+			members++
+			if healthOf(health, id) == Alive {
+				alive++
+			}
+		}
+	}
+	return alive, members
+}
+
+// reapDead removes the members dead for longer than DeadTimeout, provided
+// more than half of the region's members are alive here: a minority side of
+// a partition must not remove the majority, whose removals would win the
+// merge after the heal and leave no member in the ring.
 func (m *Manager) reapDead(now int64, roster Roster, health map[string]Health) {
+	alive, members := majority(roster, health)
+	waiting := false
 	for _, id := range slices.Sorted(maps.Keys(roster)) {
 		mem := roster[id]
 		if !mem.Status.InRegion() || healthOf(health, id) != Dead {
@@ -21,9 +40,18 @@ func (m *Manager) reapDead(now int64, roster Roster, health map[string]Health) {
 		if m.cfg.DeadTimeout <= 0 || now-since <= int64(m.cfg.DeadTimeout) {
 			continue
 		}
+		if 2*alive <= members {
+			waiting = true
+			if !m.held {
+				m.log.Warn("a member is dead for longer than the dead timeout, but a minority does not remove members: it stays until a majority of the region is alive here, or an operator forces its removal",
+					"dead", id, "alive", alive, "members", members, "dead_timeout", m.cfg.DeadTimeout)
+			}
+			continue
+		}
 		mem.Status = Removed
 		roster[id] = m.g.Update(mem)
 		m.log.Warn("removed a node dead for longer than the dead timeout; its ranges are re-replicated",
 			"removed", id, "dead_timeout", m.cfg.DeadTimeout)
 	}
+	m.held = waiting
 }
