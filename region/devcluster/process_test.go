@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -51,9 +52,11 @@ func TestMain(m *testing.M) {
 // enough for a test.
 var fast = []string{"--probe-interval", "200ms", "--probe-timeout", "100ms", "--anti-entropy-interval", "1s", "--request-timeout", "2s"}
 
-func startCluster(t *testing.T, base, nodes int) *devcluster.Cluster {
+// startCluster starts nodes meridiand processes on 127.0.<base+1>.x with the
+// fast flags and args.
+func startCluster(t *testing.T, base, nodes int, args ...string) *devcluster.Cluster {
 	t.Helper()
-	c, err := devcluster.Start(t.Context(), devcluster.Config{Dir: t.TempDir(), Binary: meridiand, Nodes: nodes, Base: base, Args: fast})
+	c, err := devcluster.Start(t.Context(), devcluster.Config{Dir: t.TempDir(), Binary: meridiand, Nodes: nodes, Base: base, Args: slices.Concat(fast, args)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -46,6 +46,10 @@
 //     Otherwise each side of a long partition would remove the other, and
 //     after the heal the removals would win the merge and empty the ring.
 //     Remove applies the same rule unless forced.
+//   - Removed while alive: a node that finds its own entry Removed (by the
+//     other side of a partition) logs an error and enters the region again
+//     as Joining, with a version above the removal: it pulls its ranges
+//     before it serves them.
 //
 // Membership by gossip and failure detection follows SWIM (Das, Gupta,
 // Motivala 2002) as hashicorp/memberlist implements it; the roster is a

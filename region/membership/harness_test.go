@@ -178,6 +178,16 @@ func (r *testRegion) statuses(id string) map[string]Status {
 	return out
 }
 
+// health returns the health of member as node observer sees it.
+func (r *testRegion) health(observer, member string) Health {
+	for _, m := range r.nodes[observer].last.Members {
+		if m.ID == member {
+			return m.Health
+		}
+	}
+	return 0
+}
+
 // allSee reports whether every running node sees want.
 func (r *testRegion) allSee(want map[string]Status) bool {
 	for _, id := range r.ids() {

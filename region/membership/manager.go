@@ -55,7 +55,8 @@ type Result struct {
 	// is complete, and its leave with it.
 	Left bool
 	// Rejoined reports that this node entered the region again as Joining
-	// in this refresh. A leave under way is over.
+	// in this refresh: it found itself removed while alive. A leave under
+	// way is over.
 	Rejoined bool
 }
 
@@ -100,7 +101,8 @@ func New(cfg Config, self Member, g Gossip) (*Manager, error) {
 // Refresh reads the roster and the failure detector's verdicts at time now
 // (nanoseconds), and:
 //
-//  1. takes this node's entry as the roster holds it;
+//  1. enters the region again as Joining if this node finds itself removed
+//     while alive;
 //  2. removes members dead for longer than DeadTimeout, if more than half
 //     of the region is alive here;
 //  3. installs in r the view of the rings the roster makes;

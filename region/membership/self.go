@@ -1,11 +1,27 @@
 package membership
 
-// checkSelf takes this node's entry as the roster holds it.
+// checkSelf takes this node's entry as the roster holds it, unless it is
+// Removed while this node is alive (by the dead timeout on the other side
+// of a partition, or by an operator): then this node says so, and enters
+// the region again as Joining with a version above the removal, so that it
+// pulls its ranges again before it serves them. It reports whether it did.
 func (m *Manager) checkSelf(roster Roster) bool {
-	if seen, ok := roster[m.cfg.ID]; ok {
+	id := m.cfg.ID
+	seen, ok := roster[id]
+	switch {
+	case !ok:
+		return false
+	case seen.Status != Removed || m.self.Status == Left: // removed after it left: gone either way
 		m.self = seen
+		return false
 	}
-	return false
+	m.log.Error("this node was removed from the region while alive (by the dead timeout on the other side of a partition, or by an operator): it enters the region again as joining, and pulls its ranges before it serves them",
+		"removed_version", seen.Version)
+	e := m.cfg.entry(Joining)
+	e.Version = max(m.self.Version, seen.Version)
+	m.self = m.g.Update(e)
+	roster[id] = m.self
+	return true
 }
 
 // advanceSelf moves this node's status forward when its work is done, and
