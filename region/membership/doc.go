@@ -9,15 +9,22 @@
 // the simulator (over MemNetwork). It does no I/O, reads no clock and starts
 // no goroutines: time comes in as nanoseconds, the roster and the verdicts
 // of the failure detector through the Gossip interface, and the view goes
-// out through the Replica interface (*kvsync.Node). Persisting the roster is
-// the caller's: Refresh returns it.
+// out through the Replica interface (*kvsync.Node). It does not detect
+// failures (the Gossip's detector does), spread the roster (the Gossip
+// does), store it (Refresh returns it to the caller), or move data (the
+// Replica does, given the view).
+//
+// The main types: Roster, Member, Status and Health; Manager with its
+// Config, Result and the errors of Leave and Remove; the Gossip and Replica
+// interfaces; MemNetwork and MemGossip, the in-memory Gossip.
 //
 // # The roster
 //
 // Roster is a state-based CRDT: a map from member id to a last-writer-wins
 // Member entry, ordered by version (then status, then encoding, so that
 // every node settles on the same entry). A node changes only its own entry,
-// except that any node may mark another Removed; Gossip.Update gives each
+// except that any node may mark another Removed, or mark Joining a member
+// back on other data that did not join (below); Gossip.Update gives each
 // change a version above the one held. Entries carry the Incarnation of the
 // node's data, so that a node whose disk was wiped tells its earlier life's
 // entry from its own.
@@ -50,6 +57,16 @@
 //     other side of a partition) logs an error and enters the region again
 //     as Joining, with a version above the removal: it pulls its ranges
 //     before it serves them.
+//   - Another incarnation: a node that finds its own entry with another
+//     incarnation than its own (its data was wiped and its earlier life's
+//     entry won the merge), or a status it did not decide, announces itself
+//     Joining with its own incarnation, rather than serving ranges it does
+//     not hold. A node whose data is new starts at version 0, below any
+//     entry of an earlier life. The one case it cannot see for itself, a
+//     wiped first node restarted without --join whose new entry ties with
+//     its earlier one and wins, the others see: a member back under
+//     another incarnation, active at the version its earlier life held,
+//     is marked Joining by them.
 //
 // Membership by gossip and failure detection follows SWIM (Das, Gupta,
 // Motivala 2002) as hashicorp/memberlist implements it; the roster is a

@@ -114,12 +114,15 @@ func (r *testRegion) crash(id string) {
 	n.g, n.m, n.r = nil, nil, nil
 }
 
-// wipe gives node id, crashed, a new data directory: a new incarnation and
-// no stored roster.
-func (r *testRegion) wipe(id string) {
-	r.incs++
+// wipe gives node id, crashed, a new data directory: a new incarnation
+// (inc, or a fresh one when empty) and no stored roster.
+func (r *testRegion) wipe(id, inc string) {
+	if inc == "" {
+		r.incs++
+		inc = fmt.Sprintf("inc%d", r.incs)
+	}
 	n := r.nodes[id]
-	n.incarnation, n.stored = fmt.Sprintf("inc%d", r.incs), nil
+	n.incarnation, n.stored = inc, nil
 }
 
 // isolate cuts node id off from every other; heal restores every link.

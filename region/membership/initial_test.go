@@ -16,15 +16,16 @@ func TestInitial(t *testing.T) {
 		status  Status
 		version uint64
 	}{
-		{"the first node of a new region", nil, false, Active, 1},
-		{"a new node joining", nil, true, Joining, 1},
+		{"the first node of a new region", nil, false, Active, 0},
+		{"a new node joining", nil, true, Joining, 0},
 		{"a restart, active", Roster{"n1": other, "n2": entry("n2", Active, "mine", 7)}, false, Active, 8},
 		{"a restart, joining", Roster{"n1": other, "n2": entry("n2", Joining, "mine", 7)}, true, Joining, 8},
 		{"a restart, leaving", Roster{"n1": other, "n2": entry("n2", Leaving, "mine", 7)}, false, Leaving, 8},
 		{"a restart on a roster stored before incarnations", Roster{"n2": entry("n2", Active, "", 7)}, false, Active, 8},
 		{"a restart after leaving", Roster{"n1": other, "n2": entry("n2", Left, "mine", 7)}, false, Joining, 8},
 		{"a restart after a removal", Roster{"n1": other, "n2": entry("n2", Removed, "mine", 7)}, false, Joining, 8},
-		{"a restart of the first node, which knows its region", Roster{"n1": other}, false, Joining, 1},
+		{"a restart of the first node, which knows its region", Roster{"n1": other}, false, Joining, 0},
+		{"a restart on another incarnation's roster", Roster{"n1": other, "n2": entry("n2", Active, "theirs", 7)}, false, Joining, 8},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

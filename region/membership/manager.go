@@ -28,6 +28,7 @@ type Manager struct {
 	peers     map[crdt.NodeID]string // replaced, never modified, once handed out
 	downSince map[string]int64       // when each dead member was first seen dead
 	held      bool                   // a removal waits for a majority; logged once
+	last      Roster                 // as the last Refresh left it
 }
 
 // MemberInfo is one member as this node sees it.
@@ -55,8 +56,8 @@ type Result struct {
 	// is complete, and its leave with it.
 	Left bool
 	// Rejoined reports that this node entered the region again as Joining
-	// in this refresh: it found itself removed while alive. A leave under
-	// way is over.
+	// in this refresh: it found itself removed while alive, or the region
+	// held an entry for its id from other data. A leave under way is over.
 	Rejoined bool
 }
 
@@ -70,18 +71,24 @@ type Result struct {
 //   - The first node of a new region (no roster, no join) is Active at once.
 //   - Any other node starts Joining: it pulls its ranges before serving.
 //
-// The version is above the stored entry's; if the region holds a newer entry
-// for this id, the Manager finds out once gossip brings it (Refresh).
+// The version is above the stored entry's. A node whose roster does not
+// know its id (new or wiped data) takes version 0, so that any entry of an
+// earlier life of its id wins the merge: the Manager sees it once gossip
+// brings it (Refresh), and announces this node Joining above it.
 func Initial(cfg Config, stored Roster, join bool) Member {
 	m := cfg.entry(Joining)
 	prev, known := stored[cfg.ID]
 	switch {
-	case known && prev.Status.InRegion():
+	case known && prev.Status.InRegion() && (prev.Incarnation == "" || prev.Incarnation == cfg.Incarnation):
 		m.Status = prev.Status // a restart: carry on where it was
 	case !known && !join && len(stored) == 0:
 		m.Status = Active // the first node of a new region
 	}
-	m.Version = prev.Version + 1
+	if known {
+		m.Version = prev.Version + 1
+	}
+	// Else version 0: a wiped first node must not tie with its earlier
+	// life's entry (active, version 1), a tie it would win half the time.
 	return m
 }
 
@@ -94,7 +101,8 @@ func New(cfg Config, self Member, g Gossip) (*Manager, error) {
 	if self.ID != cfg.ID {
 		return nil, fmt.Errorf("membership: the initial entry is %q's, not %q's", self.ID, cfg.ID)
 	}
-	return &Manager{cfg: cfg, g: g, log: cfg.logger(), self: self,
+	last, _ := g.Snapshot()
+	return &Manager{cfg: cfg, g: g, log: cfg.logger(), self: self, last: last,
 		peers: map[crdt.NodeID]string{}, downSince: map[string]int64{}}, nil
 }
 
@@ -102,7 +110,8 @@ func New(cfg Config, self Member, g Gossip) (*Manager, error) {
 // (nanoseconds), and:
 //
 //  1. enters the region again as Joining if this node finds itself removed
-//     while alive;
+//     while alive, or its id held by an entry of other data; marks Joining
+//     a member back on other data that did not join;
 //  2. removes members dead for longer than DeadTimeout, if more than half
 //     of the region is alive here;
 //  3. installs in r the view of the rings the roster makes;
@@ -119,6 +128,7 @@ func (m *Manager) Refresh(now int64, r Replica) Result {
 	}
 	health[m.cfg.ID] = Alive
 	res := Result{Rejoined: m.checkSelf(roster)}
+	m.demoteReturning(roster)
 	m.reapDead(now, roster, health)
 	m.notePeers(roster)
 	m.installView(now, roster, health, r)
@@ -126,6 +136,7 @@ func (m *Manager) Refresh(now int64, r Replica) Result {
 	// Bootstrapped and HandedOff speak of it.
 	res.Left = m.advanceSelf(roster, r)
 	res.Roster, res.Self, res.Epoch, res.Peers = roster, m.self, m.rings.epoch, m.peers
+	m.last = roster.Clone()
 	for _, mem := range roster.Sorted() {
 		res.Members = append(res.Members, MemberInfo{Member: mem, Health: healthOf(health, mem.ID),
 			Ownership: m.rings.shares[ring.NodeID(mem.ID)]})

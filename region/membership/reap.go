@@ -55,3 +55,25 @@ func (m *Manager) reapDead(now int64, roster Roster, health map[string]Health) {
 	}
 	m.held = waiting
 }
+
+// demoteReturning marks Joining a member that came back under another
+// incarnation (its data was wiped) and claims its ranges without having
+// joined: its entry won the merge over its earlier life's only by the
+// tie-break, at the same version. That happens to a wiped first node
+// restarted without --join: it founds a region of its own, Active at the
+// version its earlier life never left, until gossip brings the others. A
+// member that joined again properly announced itself above its earlier
+// entry's version, and is left alone.
+func (m *Manager) demoteReturning(roster Roster) {
+	for _, id := range slices.Sorted(maps.Keys(roster)) {
+		mem, prev := roster[id], m.last[id]
+		if id == m.cfg.ID || prev.Incarnation == "" || mem.Incarnation == "" || mem.Incarnation == prev.Incarnation ||
+			mem.Version > prev.Version || mem.Status == Joining || !mem.Status.InRegion() {
+			continue
+		}
+		mem.Status = Joining
+		roster[id] = m.g.Update(mem)
+		m.log.Warn("a member came back on other data (another incarnation) claiming its ranges without joining: it is marked joining, and pulls its ranges before it serves them",
+			"member", id, "incarnation", mem.Incarnation, "earlier_incarnation", prev.Incarnation)
+	}
+}

@@ -71,12 +71,6 @@ func (m Member) newer(o Member) bool {
 	return string(a) > string(b)
 }
 
-// sameButVersion reports whether m and o differ in their version at most.
-func (m Member) sameButVersion(o Member) bool {
-	m.Version = o.Version
-	return m == o
-}
-
 // Roster is the region's membership: a state-based CRDT (a map of
 // last-writer-wins entries ordered by version) that nodes gossip and merge.
 type Roster map[string]Member
