@@ -42,6 +42,7 @@ type MemberInfo struct {
 type Result struct {
 	// Roster is the roster as the refresh left it, this node's changes
 	// included: what to persist, so that a restarted node knows its region.
+	// It is the caller's.
 	Roster Roster
 	// Self is this node's entry.
 	Self Member
