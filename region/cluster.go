@@ -20,11 +20,13 @@ type ClusterInfo struct {
 	Members  []MemberInfo
 }
 
-// MemberInfo is one member in ClusterInfo: its entry, health and ownership
-// as the membership logic reports them, and the hints held here for it.
+// MemberInfo is one member in ClusterInfo: its entry and health as the
+// membership logic reports them, its ownership, and the hints held here for
+// it.
 type MemberInfo struct {
 	membership.MemberInfo
-	HintsPending int // hints this node holds for it
+	Ownership    float64 // fraction of keys it is primary for
+	HintsPending int     // hints this node holds for it
 }
 
 // ErrNotMember is returned by Remove for an id the region does not know.
@@ -55,8 +57,9 @@ func (n *Node) publishCluster(res membership.Result) {
 		}
 	}
 	c := ClusterInfo{Self: n.cfg.ID, Region: n.cfg.Region, Replicas: n.cfg.Replicas, Epoch: res.Epoch}
+	shares := n.mgr.Ownership()
 	for _, m := range res.Members {
-		c.Members = append(c.Members, MemberInfo{MemberInfo: m, HintsPending: hints[m.ID]})
+		c.Members = append(c.Members, MemberInfo{MemberInfo: m, Ownership: shares[m.ID], HintsPending: hints[m.ID]})
 	}
 	n.mu.Lock()
 	n.cluster = c

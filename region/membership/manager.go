@@ -6,7 +6,6 @@ import (
 	"maps"
 
 	"github.com/meridiankv/meridian/crdt"
-	"github.com/meridiankv/meridian/ring"
 	kvsync "github.com/meridiankv/meridian/sync"
 )
 
@@ -34,8 +33,7 @@ type Manager struct {
 // MemberInfo is one member as this node sees it.
 type MemberInfo struct {
 	Member
-	Health    Health  // what the failure detector says; this node is Alive
-	Ownership float64 // fraction of keys it is primary for in the current ring
+	Health Health // what the failure detector says; this node is Alive
 }
 
 // Result is what a Refresh leaves for its caller.
@@ -48,7 +46,8 @@ type Result struct {
 	Self Member
 	// Epoch names the rings of the view installed.
 	Epoch uint64
-	// Members lists every member of the roster, sorted by id.
+	// Members lists every member of the roster, sorted by id, with its
+	// health (Manager.Ownership gives the shares of the ring).
 	Members []MemberInfo
 	// Peers maps every member seen since New to its peer address. The map
 	// is never modified after Refresh returned it.
@@ -139,11 +138,17 @@ func (m *Manager) Refresh(now int64, r Replica) Result {
 	res.Roster, res.Self, res.Epoch, res.Peers = roster, m.self, m.rings.epoch, m.peers
 	m.last = roster.Clone()
 	for _, mem := range roster.Sorted() {
-		res.Members = append(res.Members, MemberInfo{Member: mem, Health: healthOf(health, mem.ID),
-			Ownership: m.rings.shares[ring.NodeID(mem.ID)]})
+		res.Members = append(res.Members, MemberInfo{Member: mem, Health: healthOf(health, mem.ID)})
 	}
 	return res
 }
+
+// Ownership returns, by member id, the fraction of keys each member is
+// primary for in the ring of the view the last Refresh installed; members
+// outside the ring have none. It is computed once per ring, on the first
+// call, and takes some 25ms: a simulator that does not report ownership
+// need not call it. The map must not be modified.
+func (m *Manager) Ownership() map[string]float64 { return m.rings.ownership() }
 
 // installView builds the rings when their members changed, and installs
 // the view in r.

@@ -30,8 +30,10 @@ func TestRegionForms(t *testing.T) {
 			t.Errorf("%s: owners of k: %v", id, v.Placement.Owners([]byte("k"), 3))
 		}
 		var share float64
+		for _, s := range n.m.Ownership() {
+			share += s
+		}
 		for _, m := range n.last.Members {
-			share += m.Ownership
 			if m.Health != Alive || m.Incarnation != r.nodes[m.ID].incarnation {
 				t.Errorf("%s sees %s %s with incarnation %q", id, m.ID, m.Health, m.Incarnation)
 			}

@@ -28,8 +28,9 @@ func NewMemNetwork() *MemNetwork {
 func (n *MemNetwork) SetReach(f func(from, to string) bool) { n.reach = f }
 
 // SetHealth installs f to tell what the failure detector of observer says
-// of member. Nil means the default: Alive when member has an endpoint and
-// the two reach each other, Dead otherwise.
+// of member (whether or not member has an endpoint). Nil means the default:
+// Alive when member has an endpoint and the two reach each other, Dead
+// otherwise.
 func (n *MemNetwork) SetHealth(f func(observer, member string) Health) { n.health = f }
 
 // Add starts the endpoint of node self.ID, with the roster stored with its
@@ -84,11 +85,9 @@ func (n *MemNetwork) Spread() {
 	}
 	for _, id := range ids {
 		g := n.eps[id]
-		for _, other := range ids {
-			if !g.joined && other != id && n.reaches(id, other) && n.reaches(other, id) {
-				g.joined = true
-			}
-		}
+		g.joined = g.joined || slices.ContainsFunc(ids, func(other string) bool {
+			return other != id && n.reaches(id, other) && n.reaches(other, id)
+		})
 	}
 }
 

@@ -15,19 +15,29 @@ type rings struct {
 	sig       string // the ring members they were built from
 	epoch     uint64
 	now, next *ring.Ring
-	shares    map[ring.NodeID]float64 // of now
+	shares    map[string]float64 // of now, by member id; nil until asked for
 }
 
 // buildRings builds the rings of the members in the ring now and next;
 // members without a weight weigh defVNodes.
 func buildRings(inRing, inNext []Member, defVNodes int) rings {
 	sig := ringSig(inRing) + "|" + ringSig(inNext)
-	rs := rings{sig: sig, epoch: ring.KeyHash([]byte(sig)) | 1, // xxhash64, as ever
-		now: buildRing(inRing, defVNodes), next: buildRing(inNext, defVNodes), shares: map[ring.NodeID]float64{}}
-	if rs.now.Len() > 0 {
-		rs.shares = rs.now.Shares(1)
+	return rings{sig: sig, epoch: ring.KeyHash([]byte(sig)) | 1, // xxhash64, as ever
+		now: buildRing(inRing, defVNodes), next: buildRing(inNext, defVNodes)}
+}
+
+// ownership returns the shares of the current ring, computed the first
+// time they are asked for: ring.Shares walks the whole ring, some 25ms.
+func (rs *rings) ownership() map[string]float64 {
+	if rs.shares == nil {
+		rs.shares = map[string]float64{}
+		if rs.now != nil && rs.now.Len() > 0 {
+			for id, s := range rs.now.Shares(1) {
+				rs.shares[string(id)] = s
+			}
+		}
 	}
-	return rs
+	return rs.shares
 }
 
 func ringSig(ms []Member) string {
