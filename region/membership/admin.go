@@ -17,6 +17,20 @@ var (
 	ErrLastNode = errors.New("membership: the last node of a region cannot leave")
 )
 
+// refusal is an error of Leave or Remove that says what to do, and matches
+// one of the sentinels above.
+type refusal struct {
+	kind error
+	msg  string
+}
+
+func (e *refusal) Error() string { return e.msg }
+func (e *refusal) Unwrap() error { return e.kind }
+
+func refuse(kind error, format string, args ...any) error {
+	return &refusal{kind: kind, msg: "membership: " + fmt.Sprintf(format, args...)}
+}
+
 // MinorityError is Remove's refusal when no more than half of the region's
 // members are alive here: a node on the minority side of a partition sees
 // the others dead, and its removal of them would win the merge after the
@@ -47,7 +61,7 @@ func (m *Manager) Leave() (done bool, err error) {
 		}
 	}
 	if others == 0 {
-		return false, fmt.Errorf("%w: there is no one to hand %s's data to in region %s", ErrLastNode, m.cfg.ID, m.cfg.Region)
+		return false, refuse(ErrLastNode, "%s is the last node of region %s: there is no one to hand its data to", m.cfg.ID, m.cfg.Region)
 	}
 	m.setStatus(nil, Leaving)
 	m.log.Info("leaving: handing every key off")
@@ -71,7 +85,7 @@ func (m *Manager) Remove(id string, force bool) error {
 	case !ok:
 		return fmt.Errorf("%w: %q is not in region %s (see `meridian cluster`)", ErrNotMember, id, m.cfg.Region)
 	case healthOf(health, id) == Alive:
-		return fmt.Errorf("%w: run `meridian node leave` against %s instead, which hands its data off first", ErrAlive, id)
+		return refuse(ErrAlive, "%s is alive: run `meridian node leave` against it instead, which hands its data off first", id)
 	case !mem.Status.InRegion():
 		return nil
 	}
