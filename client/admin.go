@@ -59,8 +59,14 @@ func (c *Client) Leave(ctx context.Context) error {
 // Remove removes the dead node id from the region for good; the survivors
 // re-replicate its data. An unknown id is an error matching ErrNotFound, a
 // live one an error matching ErrRejected: ask a live node to Leave instead.
-func (c *Client) Remove(ctx context.Context, id string) error {
+// The node also refuses, with an error matching ErrRejected, when it sees no
+// more than half of the region alive (it may be on the minority side of a
+// partition), unless the call is made WithForce.
+func (c *Client) Remove(ctx context.Context, id string, opts ...CallOption) error {
 	r := request{method: http.MethodPost, path: "/v1/nodes/" + url.PathEscape(id) + "/remove", write: true}
+	if c.options(opts).force {
+		r.query = url.Values{"force": {"true"}}
+	}
 	err := c.send(ctx, r, nil)
 	return err
 }

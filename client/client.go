@@ -75,6 +75,7 @@ type CallOption func(*call)
 type call struct {
 	context string
 	level   Level
+	force   bool
 }
 
 // WithContext makes a Put or a Delete supersede exactly what the read that
@@ -85,6 +86,13 @@ func WithContext(token string) CallOption { return func(o *call) { o.context = t
 
 // WithConsistency sets the consistency level of one call.
 func WithConsistency(l Level) CallOption { return func(o *call) { o.level = l } }
+
+// WithForce makes a Remove go ahead even when the answering node sees no
+// more than half of the region alive. Use it only when the other members
+// are gone for good: a node on the minority side of a partition sees the
+// majority dead, and removing them is what a partition must not do. Other
+// calls ignore it.
+func WithForce() CallOption { return func(o *call) { o.force = true } }
 
 func (c *Client) options(opts []CallOption) call {
 	o := call{level: c.level}

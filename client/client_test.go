@@ -94,6 +94,14 @@ func TestRequests(t *testing.T) {
 			call:   func(ctx context.Context, c *client.Client) (any, error) { return nil, c.Remove(ctx, "n 1") },
 			method: "POST", target: "/v1/nodes/n%201/remove",
 		},
+		{
+			name:   "remove with force",
+			answer: `{"node":"n1","status":"removed"}`,
+			call: func(ctx context.Context, c *client.Client) (any, error) {
+				return nil, c.Remove(ctx, "n1", client.WithForce(), client.WithConsistency(client.All))
+			},
+			method: "POST", target: "/v1/nodes/n1/remove?force=true",
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -2,12 +2,10 @@ package region
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 
-	"github.com/hashicorp/memberlist"
-	"github.com/meridiankv/meridian/ring"
+	"github.com/meridiankv/meridian/region/membership"
 	kvsync "github.com/meridiankv/meridian/sync"
 )
 
@@ -22,13 +20,18 @@ type ClusterInfo struct {
 	Members  []MemberInfo
 }
 
-// MemberInfo is one member in ClusterInfo.
+// MemberInfo is one member in ClusterInfo: its entry and health as the
+// membership logic reports them, its ownership, and the hints held here for
+// it.
 type MemberInfo struct {
-	Member
-	Health       string  // alive, suspect or dead
-	Ownership    float64 // fraction of keys this member is primary for
+	membership.MemberInfo
+	Ownership    float64 // fraction of keys it is primary for
 	HintsPending int     // hints this node holds for it
 }
+
+// ErrNotMember is returned by Remove for an id the region does not know.
+// Use errors.Is.
+var ErrNotMember = membership.ErrNotMember
 
 // Cluster returns the node's view of its region.
 func (n *Node) Cluster() ClusterInfo {
@@ -46,38 +49,45 @@ func (n *Node) Stats() kvsync.Stats {
 	return n.smStats
 }
 
-func (n *Node) publishCluster(roster Roster, live map[string]memberlist.NodeStateType) {
-	shares := n.members.shares
+func (n *Node) publishCluster(res membership.Result) {
 	hints := map[string]int{}
 	if backlog, err := n.store.HintTargets(); err == nil {
 		for _, b := range backlog {
 			hints[string(b.Target)] = b.Count
 		}
 	}
-	c := ClusterInfo{Self: n.cfg.ID, Region: n.cfg.Region, Replicas: n.cfg.Replicas, Epoch: n.members.epoch}
-	for _, m := range roster.Sorted() {
-		c.Members = append(c.Members, MemberInfo{Member: m, Health: health(live, m.ID),
-			Ownership: shares[ring.NodeID(m.ID)], HintsPending: hints[m.ID]})
+	c := ClusterInfo{Self: n.cfg.ID, Region: n.cfg.Region, Replicas: n.cfg.Replicas, Epoch: res.Epoch}
+	shares := n.mgr.Ownership()
+	for _, m := range res.Members {
+		c.Members = append(c.Members, MemberInfo{MemberInfo: m, Ownership: shares[m.ID], HintsPending: hints[m.ID]})
 	}
 	n.mu.Lock()
 	n.cluster = c
 	n.mu.Unlock()
 }
 
-// ErrNotMember is returned by Remove for an id the region does not know.
-var ErrNotMember = errors.New("region: no such member")
+// inLoop runs fn in the loop goroutine, which owns the membership logic,
+// and returns once it ran.
+func (n *Node) inLoop(ctx context.Context, fn func()) error {
+	ran := make(chan struct{})
+	select {
+	case n.admin <- func() { fn(); close(ran) }:
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-n.done:
+		return kvsync.ErrStopped
+	}
+	<-ran // the loop runs it as it takes it
+	return nil
+}
 
 // Leave hands every key this node holds to the nodes that take over its
 // ranges, marks it as left and stops gossiping. It returns when the handoff
 // is complete or ctx ends; Close the node afterwards.
 func (n *Node) Leave(ctx context.Context) error {
 	ch := make(chan error, 1)
-	select {
-	case n.leaveReq <- ch:
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-n.done:
-		return kvsync.ErrStopped
+	if err := n.inLoop(ctx, func() { n.startLeave(ch) }); err != nil {
+		return err
 	}
 	select {
 	case err := <-ch:
@@ -90,56 +100,28 @@ func (n *Node) Leave(ctx context.Context) error {
 	return n.g.leave(n.cfg.ProbeInterval * 4)
 }
 
-// startLeave runs in the loop: it marks this node as leaving; advanceSelf
-// marks it left, and answers ch, once the handoff is complete.
+// startLeave runs in the loop: it marks this node as leaving; refreshView
+// answers ch once the handoff is complete (or the loop stops).
 func (n *Node) startLeave(ch chan error) {
-	roster, _ := n.g.snapshot()
-	self := roster[n.cfg.ID]
-	if self.Status == Left {
+	done, err := n.mgr.Leave()
+	switch {
+	case err != nil:
+		ch <- err
+	case done:
 		ch <- nil
-		return
+	default:
+		n.leaveWaiters = append(n.leaveWaiters, ch)
 	}
-	others := 0
-	for _, m := range roster.InNextRing() {
-		if m.ID != n.cfg.ID {
-			others++
-		}
-	}
-	if others == 0 {
-		ch <- fmt.Errorf("region: %s is the last node of region %s: there is no one to hand its data to", n.cfg.ID, n.cfg.Region)
-		return
-	}
-	done := make(chan struct{})
-	n.leaving = done
-	go func() {
-		select {
-		case <-done:
-			ch <- nil
-		case <-n.stop:
-			ch <- kvsync.ErrStopped
-		}
-	}()
-	self.Status = Leaving
-	n.g.update(self)
-	n.log.Info("leaving: handing every key off")
 }
 
 // Remove removes a member for good: it leaves the ring and the survivors
 // re-replicate its ranges. It refuses a member that is alive, which should
-// leave instead.
-func (n *Node) Remove(ctx context.Context, id string) error {
-	roster, live := n.g.snapshot()
-	m, ok := roster[id]
-	switch {
-	case !ok:
-		return fmt.Errorf("%w: %q is not in region %s (see `meridian cluster`)", ErrNotMember, id, n.cfg.Region)
-	case id == n.cfg.ID || health(live, id) == "alive":
-		return fmt.Errorf("region: %s is alive: run `meridian node leave` against it instead, which hands its data off first", id)
-	case m.Status >= Left:
-		return nil
+// leave instead, and, unless force, a removal asked of a node that sees no
+// more than half of the region alive (membership.Manager.Remove).
+func (n *Node) Remove(ctx context.Context, id string, force bool) error {
+	var err error
+	if e := n.inLoop(ctx, func() { err = n.mgr.Remove(id, force) }); e != nil {
+		return e
 	}
-	m.Status = Removed
-	n.g.update(m)
-	n.log.Warn("member removed by request; its ranges are re-replicated", "removed", id)
-	return nil
+	return err
 }

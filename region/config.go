@@ -85,8 +85,10 @@ type Config struct {
 	// once; only a dead one is reported dead.
 	SuspicionMult int
 	// DeadTimeout removes a node dead this long from the ring for good, so
-	// that the survivors re-replicate its ranges. Zero never removes a node
-	// on its own. Default 0: use `meridian node remove`.
+	// that the survivors re-replicate its ranges; a node does so only while
+	// it sees more than half of the region's members alive, so that the
+	// minority side of a partition removes no one. Zero never removes a
+	// node on its own. Default 0: use `meridian node remove`.
 	DeadTimeout time.Duration
 
 	// Logger receives the node's logs. Default slog.Default().

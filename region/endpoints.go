@@ -7,6 +7,7 @@ import (
 
 	"github.com/meridiankv/meridian/crdt"
 	"github.com/meridiankv/meridian/region/httpapi"
+	"github.com/meridiankv/meridian/region/membership"
 	"github.com/meridiankv/meridian/region/resp"
 	kvsync "github.com/meridiankv/meridian/sync"
 )
@@ -32,14 +33,14 @@ func (b httpBackend) Cluster() httpapi.Cluster {
 // failure detector sees it.
 func memberState(m MemberInfo) httpapi.MemberState {
 	switch m.Status {
-	case Joining:
+	case membership.Joining:
 		return httpapi.StateJoining
-	case Leaving:
+	case membership.Leaving:
 		return httpapi.StateLeaving
-	case Left, Removed:
+	case membership.Left, membership.Removed:
 		return httpapi.MemberState(m.Status.String())
 	}
-	return httpapi.MemberState(m.Health)
+	return httpapi.MemberState(m.Health.String())
 }
 
 func (b httpBackend) Leave(ctx context.Context) error {
@@ -50,8 +51,8 @@ func (b httpBackend) Leave(ctx context.Context) error {
 	return err
 }
 
-func (b httpBackend) Remove(ctx context.Context, id crdt.NodeID) error {
-	err := b.Node.Remove(ctx, string(id))
+func (b httpBackend) Remove(ctx context.Context, id crdt.NodeID, force bool) error {
+	err := b.Node.Remove(ctx, string(id), force)
 	switch {
 	case errors.Is(err, ErrNotMember):
 		return fmt.Errorf("%w: %w", httpapi.ErrUnknownNode, err)
@@ -71,7 +72,7 @@ func (b respBackend) Info() []resp.InfoSection {
 	c, st := b.Node.Cluster(), b.Node.Stats()
 	alive, hints := 0, 0
 	for _, m := range c.Members {
-		if m.Health == "alive" {
+		if m.Health == membership.Alive {
 			alive++
 		}
 		hints += m.HintsPending

@@ -12,11 +12,14 @@ import (
 	"time"
 
 	"github.com/hashicorp/memberlist"
+	"github.com/meridiankv/meridian/region/membership"
 )
 
 // gossip runs memberlist for the region: failure detection (who is alive,
 // suspect or dead) and the spreading of the roster, which memberlist carries
-// as user data (broadcasts for changes, push-pull for the whole roster).
+// as user data (broadcasts for changes, push-pull for the whole roster). It
+// is the membership.Gossip the node's membership.Manager runs against; its
+// methods are safe for concurrent use.
 type gossip struct {
 	ml       *memberlist.Memberlist
 	queue    *memberlist.TransmitLimitedQueue
@@ -27,9 +30,11 @@ type gossip struct {
 	redialed chan struct{} // closed when the reconnect loop ends
 
 	mu     gosync.Mutex
-	roster Roster
+	roster membership.Roster
 	self   string
 }
+
+var _ membership.Gossip = (*gossip)(nil)
 
 // gossipDelegate adapts gossip to memberlist's callbacks, serf style.
 type gossipDelegate struct{ g *gossip }
@@ -62,8 +67,8 @@ func (b rosterBroadcast) Finished()       {}
 
 // gossipConfig is what startGossip needs.
 type gossipConfig struct {
-	self          Member
-	roster        Roster // as stored; self's entry is set from self
+	self          membership.Member
+	roster        membership.Roster // as stored; self's entry is set from self
 	join          []string
 	probeInterval time.Duration
 	probeTimeout  time.Duration
@@ -83,7 +88,7 @@ func startGossip(c gossipConfig) (*gossip, error) {
 		redialed: make(chan struct{})}
 	g.joined.Store(len(c.join) == 0)
 	if g.roster == nil {
-		g.roster = Roster{}
+		g.roster = membership.Roster{}
 	}
 	g.roster[c.self.ID] = c.self
 	cfg := memberlist.DefaultLANConfig()
@@ -118,7 +123,7 @@ func startGossip(c gossipConfig) (*gossip, error) {
 	// when it was started without --join (the first node of a region).
 	join := slices.Clone(c.join)
 	for _, m := range c.roster.Sorted() {
-		if m.ID != c.self.ID && m.Status <= Leaving && m.Gossip != "" && !slices.Contains(join, m.Gossip) {
+		if m.ID != c.self.ID && m.Status.InRegion() && m.Gossip != "" && !slices.Contains(join, m.Gossip) {
 			join = append(join, m.Gossip)
 		}
 	}
@@ -146,9 +151,9 @@ func (g *gossip) reconnectLoop(interval time.Duration) {
 			return
 		case <-t.C:
 		}
-		roster, live := g.snapshot()
+		roster, health := g.Snapshot()
 		for _, m := range roster.Sorted() {
-			if _, seen := live[m.ID]; seen || m.ID == g.self || m.Status > Leaving || m.Gossip == "" {
+			if _, seen := health[m.ID]; seen || m.ID == g.self || !m.Status.InRegion() || m.Gossip == "" {
 				continue
 			}
 			select {
@@ -210,11 +215,11 @@ func (t boundTransport) DialAddressTimeout(a memberlist.Address, timeout time.Du
 func (g *gossip) encoded() []byte {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	return encodeRoster(g.roster)
+	return membership.EncodeRoster(g.roster)
 }
 
 func (g *gossip) mergeBytes(b []byte) {
-	r, err := decodeRoster(b)
+	r, err := membership.DecodeRoster(b)
 	if err != nil {
 		return // a peer of another version or a corrupt packet: ignore it
 	}
@@ -229,9 +234,9 @@ func (g *gossip) mergeBytes(b []byte) {
 	}
 }
 
-// update records a change of member m, with a version above what the roster
+// Update records a change of member m, with a version above what the roster
 // holds, and gossips it.
-func (g *gossip) update(m Member) Member {
+func (g *gossip) Update(m membership.Member) membership.Member {
 	g.mu.Lock()
 	m.Version = max(m.Version, g.roster[m.ID].Version) + 1
 	g.roster[m.ID] = m
@@ -241,8 +246,8 @@ func (g *gossip) update(m Member) Member {
 	return m
 }
 
-func (g *gossip) broadcast(m Member) {
-	g.queue.QueueBroadcast(rosterBroadcast{id: m.ID, msg: encodeRoster(Roster{m.ID: m})})
+func (g *gossip) broadcast(m membership.Member) {
+	g.queue.QueueBroadcast(rosterBroadcast{id: m.ID, msg: membership.EncodeRoster(membership.Roster{m.ID: m})})
 }
 
 func (g *gossip) signal() {
@@ -252,18 +257,26 @@ func (g *gossip) signal() {
 	}
 }
 
-// snapshot returns the roster and the liveness memberlist reports: alive or
-// suspect for the members it sees, absent for the others.
-func (g *gossip) snapshot() (Roster, map[string]memberlist.NodeStateType) {
+// Snapshot returns the roster and the health memberlist reports: alive or
+// suspect for the members it sees, absent (dead) for the others.
+func (g *gossip) Snapshot() (membership.Roster, map[string]membership.Health) {
 	g.mu.Lock()
 	r := g.roster.Clone()
 	g.mu.Unlock()
-	live := map[string]memberlist.NodeStateType{}
-	for _, n := range g.ml.Members() {
-		live[n.Name] = n.State
+	health := map[string]membership.Health{}
+	for _, n := range g.ml.Members() { // the live ones: neither dead nor left
+		switch n.State {
+		case memberlist.StateAlive:
+			health[n.Name] = membership.Alive
+		case memberlist.StateSuspect:
+			health[n.Name] = membership.Suspect
+		}
 	}
-	return r, live
+	return r, health
 }
+
+// Joined reports whether a join succeeded, or none was asked for.
+func (g *gossip) Joined() bool { return g.joined.Load() }
 
 // leave tells the others this node is going, and stops gossiping.
 func (g *gossip) leave(timeout time.Duration) error {

@@ -37,8 +37,8 @@ func (n *Node) loop() {
 			n.refreshView(time.Now().UnixNano())
 		case <-n.g.notify:
 			n.refreshView(time.Now().UnixNano())
-		case ch := <-n.leaveReq:
-			n.startLeave(ch)
+		case fn := <-n.admin:
+			fn()
 		}
 		n.drain()
 		n.flush()
@@ -127,7 +127,7 @@ func (n *Node) sendAll(msgs []wire.Message) {
 		p.msgs = append(p.msgs, m)
 	}
 	for _, p := range peers {
-		addr, ok := n.members.peers[p.to]
+		addr, ok := n.peers[p.to]
 		if !ok {
 			n.log.Warn("no address for a peer: dropping its messages", "peer", p.to)
 			continue
@@ -161,4 +161,5 @@ func (n *Node) failWaiters() {
 		ch <- kvsync.Response{Err: kvsync.ErrStopped}
 		delete(n.waiters, id)
 	}
+	n.answerLeave(kvsync.ErrStopped)
 }

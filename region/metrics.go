@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/meridiankv/meridian/crdt"
+	"github.com/meridiankv/meridian/region/membership"
 	kvsync "github.com/meridiankv/meridian/sync"
 	"github.com/meridiankv/meridian/wire"
 	"github.com/prometheus/client_golang/prometheus"
@@ -108,10 +109,10 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(descHints, prometheus.GaugeValue, float64(m.HintsPending), m.ID)
 		ch <- prometheus.MustNewConstMetric(descOwnership, prometheus.GaugeValue, m.Ownership, m.ID)
 		up := 0.0
-		if m.Health == "alive" {
+		if m.Health == membership.Alive {
 			up = 1
 		}
-		ch <- prometheus.MustNewConstMetric(descUp, prometheus.GaugeValue, up, m.ID, m.Health, m.Status.String())
+		ch <- prometheus.MustNewConstMetric(descUp, prometheus.GaugeValue, up, m.ID, m.Health.String(), m.Status.String())
 	}
 	for _, x := range counters {
 		ch <- prometheus.MustNewConstMetric(x.desc, prometheus.CounterValue, float64(x.get(st)))

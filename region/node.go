@@ -13,6 +13,7 @@ import (
 
 	"github.com/meridiankv/meridian/crdt"
 	"github.com/meridiankv/meridian/region/httpapi"
+	"github.com/meridiankv/meridian/region/membership"
 	"github.com/meridiankv/meridian/region/resp"
 	"github.com/meridiankv/meridian/region/transport"
 	"github.com/meridiankv/meridian/storage"
@@ -23,17 +24,19 @@ import (
 )
 
 // Node is one running Meridian node: storage, the replication state machine
-// (kvsync.Node) driven by one goroutine, the QUIC transport to the other
-// nodes, memberlist gossip, and the client endpoints.
+// (kvsync.Node) and the membership logic (membership.Manager) driven by one
+// goroutine, the QUIC transport to the other nodes, memberlist gossip, and
+// the client endpoints.
 //
 // All replication logic runs in the loop goroutine, which owns the state
 // machine; everything else talks to it through channels. A batch of events
 // is handled, then the state machine's writes are committed in one batch
 // (group commit) and only then are its messages sent and clients answered.
 type Node struct {
-	cfg   Config
-	log   *slog.Logger
-	actor crdt.NodeID
+	cfg         Config
+	log         *slog.Logger
+	actor       crdt.NodeID
+	incarnation string // of the node's data: its actor is ID.incarnation
 
 	db    *storage.DB
 	store kvsync.Store
@@ -47,15 +50,17 @@ type Node struct {
 
 	reqs    chan request
 	inbound chan []wire.Message
+	admin   chan func() // run in the loop (inLoop)
 	stop    chan struct{}
 	done    chan struct{}
 	nextReq atomic.Uint64
 
 	// Owned by the loop.
-	waiters  map[uint64]chan kvsync.Response
-	members  *membership
-	leaving  chan struct{} // closed when a leave completed its handoff
-	leaveReq chan chan error
+	waiters      map[uint64]chan kvsync.Response
+	mgr          *membership.Manager
+	peers        map[crdt.NodeID]string // peer addresses, from the last refresh
+	leaveWaiters []chan error           // leaves waiting for the handoff
+	rosterStored string                 // the roster as last persisted
 
 	mu      gosync.Mutex // guards what other goroutines read
 	cluster ClusterInfo
@@ -91,7 +96,7 @@ func start(cfg Config, mem *transport.MemNetwork) (_ *Node, err error) {
 	}
 	n := &Node{cfg: cfg, log: cfg.Logger.With("node", cfg.ID), reqs: make(chan request, 1024),
 		inbound: make(chan []wire.Message, 1024), stop: make(chan struct{}), done: make(chan struct{}),
-		waiters: map[uint64]chan kvsync.Response{}, leaveReq: make(chan chan error)}
+		waiters: map[uint64]chan kvsync.Response{}, admin: make(chan func())}
 	defer func() {
 		if err != nil {
 			n.closeAll()
@@ -107,7 +112,8 @@ func start(cfg Config, mem *transport.MemNetwork) (_ *Node, err error) {
 	if err != nil {
 		return nil, err
 	}
-	self := n.selfMember(roster)
+	mcfg := n.membershipConfig()
+	self := membership.Initial(mcfg, roster, len(cfg.Join) > 0)
 	n.g, err = startGossip(gossipConfig{self: self, roster: roster, join: cfg.Join,
 		probeInterval: cfg.ProbeInterval, probeTimeout: cfg.ProbeTimeout, suspicionMult: cfg.SuspicionMult,
 		pushPull: 5 * time.Second, reconnect: max(time.Second, 4*cfg.ProbeInterval), logger: n.log})
@@ -119,7 +125,9 @@ func start(cfg Config, mem *transport.MemNetwork) (_ *Node, err error) {
 	if err != nil {
 		return nil, err
 	}
-	n.members = newMembership()
+	if n.mgr, err = membership.New(mcfg, self, n.g); err != nil {
+		return nil, err
+	}
 	n.refreshView(now)
 	n.reg = prometheus.NewRegistry()
 	n.met = newMetrics(n.reg, n)
@@ -176,7 +184,8 @@ func (n *Node) openStorage() error {
 			return fmt.Errorf("region: recording the node's incarnation: %w", err)
 		}
 	}
-	n.actor = crdt.NodeID(n.cfg.ID + "." + string(inc))
+	n.incarnation = string(inc)
+	n.actor = crdt.NodeID(n.cfg.ID + "." + n.incarnation)
 	return nil
 }
 

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/meridiankv/meridian/region/membership"
 	"github.com/meridiankv/meridian/region/transport"
 	kvsync "github.com/meridiankv/meridian/sync"
 	"github.com/meridiankv/meridian/wire"
@@ -116,7 +117,7 @@ func (r *testRegion) settled() bool {
 			return false
 		}
 		for _, m := range c.Members {
-			if m.Status != Active || m.Health != "alive" {
+			if m.Status != membership.Active || m.Health != membership.Alive {
 				return false
 			}
 		}

@@ -16,7 +16,7 @@ type command struct {
 	summary  string
 	detail   string
 	examples []string
-	flags    []string // its own flags: json, context, context-only
+	flags    []string // its own flags: json, context, context-only, force
 	min, max int      // how many arguments; max -1 for any number
 	admin    bool     // changes the region: a longer default timeout
 	run      func(ctx context.Context, e *env, args []string) error
@@ -111,10 +111,14 @@ var commands = []command{
 		run:      runLeave,
 	},
 	{
-		name: "node remove", args: "ID", min: 1, max: 1, admin: true,
-		summary:  "remove a dead node for good",
-		detail:   "Removes the dead node ID from the region; the survivors re-replicate its data. A live node\nis refused: ask it to leave with 'meridian node leave' instead.",
-		examples: []string{"meridian node remove n3"},
+		name: "node remove", args: "ID", min: 1, max: 1, admin: true, flags: []string{"force"},
+		summary: "remove a dead node for good (--force: even from a minority)",
+		detail: "Removes the dead node ID from the region; the survivors re-replicate its data. A live node\n" +
+			"is refused: ask it to leave with 'meridian node leave' instead. So is a removal asked of a node\n" +
+			"that sees no more than half of the region alive: it may be on the minority side of a\n" +
+			"partition, whose removals would take the majority out of the ring. Heal the partition, or pass\n" +
+			"--force if the other members are gone for good.",
+		examples: []string{"meridian node remove n3", "meridian --addr http://10.0.0.1:8080 node remove --force n2   # n2 and n3 of 3 are gone for good"},
 		run:      runRemove,
 	},
 }
@@ -237,7 +241,11 @@ func runLeave(ctx context.Context, e *env, _ []string) error {
 }
 
 func runRemove(ctx context.Context, e *env, args []string) error {
-	if err := e.c.Remove(ctx, args[0]); err != nil {
+	var opts []client.CallOption
+	if e.opts.force {
+		opts = append(opts, client.WithForce())
+	}
+	if err := e.c.Remove(ctx, args[0], opts...); err != nil {
 		return err
 	}
 	fmt.Fprintf(e.stdout, "removed node %s: the others re-replicate its data\n", args[0])

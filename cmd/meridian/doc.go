@@ -22,7 +22,7 @@
 //	inspect KEY           every concurrent value, which wins and why, each replica's state
 //	cluster               the region's members
 //	node leave            ask the node at --addr to hand its data off and leave
-//	node remove ID        remove a dead node for good
+//	node remove ID        remove a dead node for good (--force: even from a minority)
 //	dev                   run a local development cluster
 //	help [COMMAND]        help on a command, with examples
 //

@@ -19,6 +19,7 @@ type fakeBackend struct {
 	*httpapitest.Replicas
 	mu       sync.Mutex
 	adminErr error
+	forced   []bool // the force of each Remove
 }
 
 // serve runs the real HTTP endpoint over a new fake and returns both.
@@ -61,8 +62,9 @@ func (f *fakeBackend) Leave(context.Context) error {
 	return f.adminErr
 }
 
-func (f *fakeBackend) Remove(_ context.Context, id crdt.NodeID) error {
+func (f *fakeBackend) Remove(_ context.Context, id crdt.NodeID, force bool) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.forced = append(f.forced, force)
 	return f.adminErr
 }

@@ -26,6 +26,7 @@ type options struct {
 	json        bool   // print the node's JSON answer
 	context     string // the causal context a write supersedes
 	contextOnly bool   // get prints the context alone
+	force       bool   // node remove goes ahead from a minority
 }
 
 // env is what a command runs with.
@@ -105,7 +106,7 @@ func lookup(args []string) (*command, []string, error) {
 }
 
 // newFlagSet returns a flag set with the global flags, and the command's
-// own among json, context and context-only, writing into o.
+// own among json, context, context-only and force, writing into o.
 func newFlagSet(name string, o *options, own []string) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
@@ -128,6 +129,8 @@ func newFlagSet(name string, o *options, own []string) *flag.FlagSet {
 			fs.StringVar(&o.context, "context", "", "the causal context `CTX` a read returned: supersede exactly what it saw (default: blind write)")
 		case "context-only":
 			fs.BoolVar(&o.contextOnly, "context-only", false, "print only the key's causal context, for a later --context")
+		case "force":
+			fs.BoolVar(&o.force, "force", false, "remove even when the node sees no more than half of the region alive: only when the others are gone for good")
 		}
 	}
 	return fs

@@ -2,11 +2,13 @@ package main
 
 import (
 	"bytes"
+	"reflect"
 	"regexp"
 	"strings"
 	"testing"
 
 	"github.com/meridiankv/meridian/region/httpapi"
+	kvsync "github.com/meridiankv/meridian/sync"
 )
 
 // step is one invocation of meridian and what it must print.
@@ -70,6 +72,8 @@ func TestRun(t *testing.T) {
 			{args: []string{"node", "remove", "c"}, stdout: []string{"removed node c"}},
 			{args: []string{"node", "remove", "zz"}, prepare: func(f *fakeBackend) { f.adminErr = httpapi.ErrUnknownNode },
 				err: []string{"no such node", "not_found, HTTP 404"}},
+			{args: []string{"node", "remove", "c"}, prepare: func(f *fakeBackend) { f.adminErr = errMinority },
+				err: []string{"only 1 of 3 members are reachable from here", "--force", "rejected, HTTP 409"}},
 		}},
 		{"errors say what to do", []step{
 			{args: []string{"incr", "k"}, prepare: func(f *fakeBackend) { f.conflict("k", "x", "y") },
@@ -90,7 +94,7 @@ func TestRun(t *testing.T) {
 			{args: []string{"-h"}, stdout: []string{"Commands:", "inspect KEY", "node remove ID", "MERIDIAN_ADDR", "Examples:", "--context"}},
 			{args: []string{"help"}, stdout: []string{"Commands:"}},
 			{args: []string{"help", "put"}, stdout: []string{"meridian put [flags] KEY VALUE", "--context CTX", "Examples:"}},
-			{args: []string{"help", "node", "remove"}, stdout: []string{"meridian node remove [flags] ID"}},
+			{args: []string{"help", "node", "remove"}, stdout: []string{"meridian node remove [flags] ID", "--force", "minority side of a"}},
 			{args: []string{"inspect", "-h"}, stdout: []string{"meridian inspect [flags] KEY", "--json"}},
 			{args: []string{}, err: []string{"no command given"}, stderr: []string{"Commands:"}},
 		}},
@@ -163,5 +167,33 @@ func TestAddrFromEnvironment(t *testing.T) {
 	_, _, err = invoke([]string{"--addr", url, "get", "k"})
 	if err != nil {
 		t.Errorf("--addr must win over MERIDIAN_ADDR: %v", err)
+	}
+}
+
+// errMinority is what a node on the minority side of a partition answers a
+// remove with (membership.MinorityError, wrapped by region).
+var errMinority = &kvsync.RejectedError{Reason: "membership: only 1 of 3 members are reachable from here; a minority must not remove members: heal the partition, or force it with --force if the others are gone for good"}
+
+func TestNodeRemoveForce(t *testing.T) {
+	tests := []struct {
+		name   string
+		args   []string
+		forced bool
+	}{
+		{"without", []string{"node", "remove", "c"}, false},
+		{"--force before the id", []string{"node", "remove", "--force", "c"}, true},
+		{"--force after the id", []string{"node", "remove", "c", "--force"}, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f, url := serve(t)
+			stdout, _, err := invoke(append([]string{"--addr", url}, tt.args...))
+			if err != nil || !strings.Contains(stdout, "removed node c") {
+				t.Fatalf("stdout %q, error %v", stdout, err)
+			}
+			if !reflect.DeepEqual(f.forced, []bool{tt.forced}) {
+				t.Errorf("the node was asked to remove with force %v, want [%v]", f.forced, tt.forced)
+			}
+		})
 	}
 }

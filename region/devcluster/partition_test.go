@@ -1,12 +1,17 @@
 package devcluster_test
 
 import (
+	"context"
+	"fmt"
 	"net"
 	"os"
 	"os/exec"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/meridiankv/meridian/client"
 )
 
 // ruleComment marks the iptables rules these tests add, so that a rule
@@ -104,4 +109,79 @@ func TestPartitionedNodeConvergesAfterHeal(t *testing.T) {
 	t.Logf("hints drained %s after the heal", time.Since(healed).Round(time.Millisecond))
 	waitConverged(t, majority[0], acked, 60*time.Second)
 	t.Logf("every replica of all %d acknowledged keys agreed %s after the heal", len(acked), time.Since(healed).Round(time.Millisecond))
+}
+
+// TestPartitionLongerThanDeadTimeoutKeepsEveryMember cuts one node of three
+// off for longer than --dead-timeout. The majority side removes it; the
+// cut-off node, alone, must remove no one. After the heal the removed node
+// sees itself removed, says so, and enters the region again as joining: the
+// region ends with its three members active and every acknowledged key on
+// three agreeing replicas. Without the majority rule, each side removed the
+// other and after the heal no member was left in the ring.
+func TestPartitionLongerThanDeadTimeoutKeepsEveryMember(t *testing.T) {
+	needIptables(t)
+	const deadTimeout = 3 * time.Second
+	c := startCluster(t, 131, 3, "--dead-timeout", deadTimeout.String())
+	nodes := c.Nodes()
+	victim, majority := nodes[2], nodes[0]
+	cl := client.New(majority.HTTP)
+	acked := map[string]string{}
+	for i := range 200 {
+		key, value := fmt.Sprintf("k%d", i), fmt.Sprintf("v%d", i)
+		if _, err := cl.Put(t.Context(), key, []byte(value), client.WithConsistency(client.All)); err != nil {
+			t.Fatal(err)
+		}
+		acked[key] = value
+	}
+	heal := isolate(t, victim.IP)
+	cut := time.Now()
+	for state(t.Context(), majority.HTTP, victim.ID) != "removed" {
+		if time.Since(cut) > time.Minute {
+			t.Fatalf("the majority never removed %s after the dead timeout", victim.ID)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Logf("the majority removed %s %s after the cut", victim.ID, time.Since(cut).Round(time.Millisecond))
+	// Give the cut-off node as long again: it holds the others dead for
+	// longer than the dead timeout too.
+	time.Sleep(time.Since(cut))
+	// Writes go on through the majority while the node is out.
+	for i := 200; i < 300; i++ {
+		key, value := fmt.Sprintf("k%d", i), fmt.Sprintf("v%d", i)
+		if _, err := cl.Put(t.Context(), key, []byte(value), client.WithConsistency(client.Quorum)); err != nil {
+			t.Fatal(err)
+		}
+		acked[key] = value
+	}
+	heal()
+	healed := time.Now()
+	if err := c.WaitReady(t.Context()); err != nil {
+		for _, n := range nodes {
+			if cl, err := client.New(n.HTTP).Cluster(t.Context()); err == nil {
+				t.Logf("%s sees %+v", n.ID, cl.Members)
+			}
+		}
+		t.Fatalf("after the heal: %v", err)
+	}
+	t.Logf("every node saw the three members active and alive %s after the heal", time.Since(healed).Round(time.Millisecond))
+	logged, _ := os.ReadFile(victim.LogFile)
+	if !regexp.MustCompile(`level=ERROR msg="this node was removed from the region while alive`).Match(logged) {
+		t.Errorf("the removed node did not log that it was removed while alive")
+	}
+	took := waitConverged(t, majority.HTTP, acked, 60*time.Second)
+	t.Logf("every acknowledged key had 3 agreeing replicas %s later", took.Round(time.Millisecond))
+}
+
+// state returns the state of member id as the node at addr sees it.
+func state(ctx context.Context, addr, id string) string {
+	cl, err := client.New(addr).Cluster(ctx)
+	if err != nil {
+		return ""
+	}
+	for _, m := range cl.Members {
+		if m.ID == id {
+			return m.State
+		}
+	}
+	return ""
 }

@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -51,9 +52,11 @@ func TestMain(m *testing.M) {
 // enough for a test.
 var fast = []string{"--probe-interval", "200ms", "--probe-timeout", "100ms", "--anti-entropy-interval", "1s", "--request-timeout", "2s"}
 
-func startCluster(t *testing.T, base, nodes int) *devcluster.Cluster {
+// startCluster starts nodes meridiand processes on 127.0.<base+1>.x with the
+// fast flags and args.
+func startCluster(t *testing.T, base, nodes int, args ...string) *devcluster.Cluster {
 	t.Helper()
-	c, err := devcluster.Start(t.Context(), devcluster.Config{Dir: t.TempDir(), Binary: meridiand, Nodes: nodes, Base: base, Args: fast})
+	c, err := devcluster.Start(t.Context(), devcluster.Config{Dir: t.TempDir(), Binary: meridiand, Nodes: nodes, Base: base, Args: slices.Concat(fast, args)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -359,4 +362,46 @@ func TestRemovedNodeIsReReplicated(t *testing.T) {
 	took := waitConverged(t, nodes[1].HTTP, acked, 60*time.Second)
 	t.Logf("after removing %s, every key had 3 agreeing replicas again in %s (checked %s after the remove)",
 		dead.ID, time.Since(start).Round(time.Millisecond), took.Round(time.Millisecond))
+}
+
+// TestWipedNodeJoinsAgainBeforeServing kills a node, wipes its data
+// directory and starts it again under its id: it must not take its earlier
+// life's entry (active) for its own and serve ranges it does not hold, but
+// say so, join again with its new incarnation, pull its ranges, and only
+// then serve them.
+func TestWipedNodeJoinsAgainBeforeServing(t *testing.T) {
+	c := startCluster(t, 114, 3)
+	nodes := c.Nodes()
+	cl := client.New(nodes[0].HTTP)
+	acked := map[string]string{}
+	for i := range 300 {
+		key, value := fmt.Sprintf("k%d", i), fmt.Sprintf("v%d", i)
+		if _, err := cl.Put(t.Context(), key, []byte(value), client.WithConsistency(client.All)); err != nil {
+			t.Fatal(err)
+		}
+		acked[key] = value
+	}
+	victim := nodes[2]
+	if err := c.Kill(victim.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.RemoveAll(victim.DataDir); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.StartNode(victim.ID); err != nil {
+		t.Fatal(err)
+	}
+	restarted := time.Now()
+	if err := c.WaitReady(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("the wiped node was active again %s after its restart", time.Since(restarted).Round(time.Millisecond))
+	logged, _ := os.ReadFile(victim.LogFile)
+	for _, want := range []string{`level=WARN msg="the region holds another entry for this node`, `msg="joined: serving my ranges"`} {
+		if !regexp.MustCompile(regexp.QuoteMeta(want)).Match(logged) {
+			t.Errorf("the wiped node did not log %s", want)
+		}
+	}
+	took := waitConverged(t, victim.HTTP, acked, 60*time.Second)
+	t.Logf("every acknowledged key had 3 agreeing replicas %s later", took.Round(time.Millisecond))
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -39,9 +40,16 @@ func (h *handler) leave(w http.ResponseWriter, r *http.Request) error {
 
 func (h *handler) remove(w http.ResponseWriter, r *http.Request) error {
 	id := r.PathValue("id")
+	force := false
+	if s := r.URL.Query().Get("force"); s != "" {
+		var err error
+		if force, err = strconv.ParseBool(s); err != nil {
+			return badRequest("bad force parameter %q: want true or false", s)
+		}
+	}
 	ctx, cancel := h.adminContext(w, r)
 	defer cancel()
-	if err := h.b.Remove(ctx, crdt.NodeID(id)); err != nil {
+	if err := h.b.Remove(ctx, crdt.NodeID(id), force); err != nil {
 		return adminError(err)
 	}
 	writeJSON(w, http.StatusOK, adminBody{Node: id, Status: "removed"})

@@ -29,10 +29,12 @@ type Backend interface {
 	// with 503.
 	Leave(ctx context.Context) error
 	// Remove removes the dead node id from the region for good; the
-	// survivors re-replicate its ranges. An error matching ErrUnknownNode is
-	// answered with 404, kvsync.ErrRejected (such as removing a live node)
-	// with 409, kvsync.ErrUnavailable with 503.
-	Remove(ctx context.Context, id crdt.NodeID) error
+	// survivors re-replicate its ranges. Unless force, the node refuses
+	// when it sees no more than half of the region alive (it may be on the
+	// minority side of a partition). An error matching ErrUnknownNode is
+	// answered with 404, kvsync.ErrRejected (such as removing a live node,
+	// or a removal by a minority) with 409, kvsync.ErrUnavailable with 503.
+	Remove(ctx context.Context, id crdt.NodeID, force bool) error
 }
 
 // ErrUnknownNode is what a Backend's Remove wraps when id names no member,

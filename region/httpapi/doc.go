@@ -29,7 +29,7 @@
 //	GET    /v1/inspect/{key}          every sibling, dot, HLC time, winner and why, per-replica states
 //	GET    /v1/cluster                the Cluster the Backend reports
 //	POST   /v1/node/leave             this node hands its data off and leaves
-//	POST   /v1/nodes/{id}/remove      remove a dead node for good
+//	POST   /v1/nodes/{id}/remove      remove a dead node for good; ?force=true even from a minority
 //	GET    /healthz                   200 "ok"
 //	GET    /metrics                   Config.Metrics, when set
 //

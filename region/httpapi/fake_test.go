@@ -27,6 +27,7 @@ type fakeBackend struct {
 	adminErr  error         // what Leave and Remove answer
 	left      bool
 	removed   []crdt.NodeID
+	forced    []bool // the force of each Remove
 	clusterOf httpapi.Cluster
 }
 
@@ -105,9 +106,10 @@ func (f *fakeBackend) Leave(ctx context.Context) error {
 	return nil
 }
 
-func (f *fakeBackend) Remove(ctx context.Context, id crdt.NodeID) error {
+func (f *fakeBackend) Remove(ctx context.Context, id crdt.NodeID, force bool) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.forced = append(f.forced, force)
 	if f.adminErr != nil {
 		return f.adminErr
 	}

@@ -130,17 +130,23 @@ func TestAdmin(t *testing.T) {
 		req    request
 		status int
 		want   map[string]any
+		forced []bool // the force each Remove was called with
 	}{
-		{"leave", nil, request{method: "POST", path: "/v1/node/leave"}, 200, map[string]any{"node": "a", "status": "left"}},
-		{"remove", nil, request{method: "POST", path: "/v1/nodes/c/remove"}, 200, map[string]any{"node": "c", "status": "removed"}},
+		{"leave", nil, request{method: "POST", path: "/v1/node/leave"}, 200, map[string]any{"node": "a", "status": "left"}, nil},
+		{"remove", nil, request{method: "POST", path: "/v1/nodes/c/remove"}, 200, map[string]any{"node": "c", "status": "removed"}, []bool{false}},
+		{"remove forced", nil, request{method: "POST", path: "/v1/nodes/c/remove?force=true"}, 200, map[string]any{"node": "c", "status": "removed"}, []bool{true}},
+		{"remove force=false", nil, request{method: "POST", path: "/v1/nodes/c/remove?force=false"}, 200, map[string]any{"status": "removed"}, []bool{false}},
+		{"remove bad force", nil, request{method: "POST", path: "/v1/nodes/c/remove?force=yes"}, 400, map[string]any{"code": "bad_request", "applied": "no"}, nil},
+		{"remove by a minority", &kvsync.RejectedError{Reason: "only 1 of 3 members are reachable from here"},
+			request{method: "POST", path: "/v1/nodes/c/remove"}, 409, map[string]any{"code": "rejected", "applied": "no"}, []bool{false}},
 		{"remove unknown", errors.Join(errors.New("region: no member zz"), httpapi.ErrUnknownNode),
-			request{method: "POST", path: "/v1/nodes/zz/remove"}, 404, map[string]any{"code": "not_found", "applied": "no"}},
+			request{method: "POST", path: "/v1/nodes/zz/remove"}, 404, map[string]any{"code": "not_found", "applied": "no"}, []bool{false}},
 		{"remove live node", &kvsync.RejectedError{Reason: "node c is alive: stop it first, or ask it to leave"},
-			request{method: "POST", path: "/v1/nodes/c/remove"}, 409, map[string]any{"code": "rejected", "applied": "no"}},
+			request{method: "POST", path: "/v1/nodes/c/remove"}, 409, map[string]any{"code": "rejected", "applied": "no"}, []bool{false}},
 		{"leave without quorum", &kvsync.UnavailableError{Level: kvsync.Quorum, Alive: 1, Need: 2, Write: true},
-			request{method: "POST", path: "/v1/node/leave"}, 503, map[string]any{"code": "unavailable"}},
+			request{method: "POST", path: "/v1/node/leave"}, 503, map[string]any{"code": "unavailable"}, nil},
 		{"leave cut short", context.DeadlineExceeded, request{method: "POST", path: "/v1/node/leave"}, 504,
-			map[string]any{"code": "unknown_outcome", "applied": "maybe"}},
+			map[string]any{"code": "unknown_outcome", "applied": "maybe"}, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -151,8 +157,11 @@ func TestAdmin(t *testing.T) {
 				t.Errorf("status = %d, want %d: %s", w.Code, tt.status, w.Body)
 			}
 			checkFields(t, decode(t, w), tt.want)
-			if tt.err == nil && tt.name == "remove" && !reflect.DeepEqual(f.removed, []crdt.NodeID{"c"}) {
+			if tt.err == nil && tt.status == 200 && strings.HasPrefix(tt.name, "remove") && !reflect.DeepEqual(f.removed, []crdt.NodeID{"c"}) {
 				t.Errorf("removed %v, want [c]", f.removed)
+			}
+			if !reflect.DeepEqual(f.forced, tt.forced) {
+				t.Errorf("Remove called with force %v, want %v", f.forced, tt.forced)
 			}
 		})
 	}

@@ -1,4 +1,4 @@
-package region
+package membership
 
 import (
 	"cmp"
@@ -12,8 +12,9 @@ import (
 type Status uint8
 
 // The member statuses, in the order they are reached. A member's status only
-// moves forward, except that a node starting again under the same id becomes
-// Joining with a higher version.
+// moves forward, except that a node starting again under the same id, or
+// finding itself removed while it is alive, becomes Joining with a higher
+// version.
 const (
 	Joining Status = iota + 1 // receiving its ranges; does not serve reads yet
 	Active                    // owns its ranges
@@ -32,20 +33,27 @@ func (s Status) String() string {
 	return fmt.Sprintf("status(%d)", uint8(s))
 }
 
+// InRegion reports whether a member of this status belongs to the region:
+// joining, active or leaving. Left and removed members are gone.
+func (s Status) InRegion() bool { return s >= Joining && s <= Leaving }
+
 // Member is one node of the region as the roster records it: who it is, how
-// to reach it, and its status. The roster outlives memberlist's view of who
-// is alive: a node that is down stays a member, and keeps owning its ranges,
-// until it leaves or is removed.
+// to reach it, and its status. The roster outlives the failure detector's
+// view of who is alive: a node that is down stays a member, and keeps owning
+// its ranges, until it leaves or is removed.
 type Member struct {
-	ID      string `json:"id"`
-	Region  string `json:"region"`
-	Peer    string `json:"peer"`   // QUIC address for node-to-node messages
-	Gossip  string `json:"gossip"` // memberlist address
-	RESP    string `json:"resp"`   // Redis-protocol address
-	HTTP    string `json:"http"`   // HTTP address
-	VNodes  int    `json:"vnodes"`
-	Status  Status `json:"status"`
-	Version uint64 `json:"version"` // raised by every change; the higher wins
+	ID     string `json:"id"`
+	Region string `json:"region"`
+	Peer   string `json:"peer"`   // QUIC address for node-to-node messages
+	Gossip string `json:"gossip"` // memberlist address
+	RESP   string `json:"resp"`   // Redis-protocol address
+	HTTP   string `json:"http"`   // HTTP address
+	VNodes int    `json:"vnodes"`
+	Status Status `json:"status"`
+	// Incarnation names the node's data: a node whose data directory is
+	// new gets a new one. Empty in entries written before it existed.
+	Incarnation string `json:"incarnation,omitempty"`
+	Version     uint64 `json:"version"` // raised by every change; the higher wins
 }
 
 // newer reports whether m should replace o in a merge: the higher version
@@ -67,7 +75,8 @@ func (m Member) newer(o Member) bool {
 // last-writer-wins entries ordered by version) that nodes gossip and merge.
 type Roster map[string]Member
 
-// Merge merges o into r and returns the entries that changed.
+// Merge merges o into r and returns the entries that changed, sorted by id.
+// It never fails, and merging in any order gives the same roster.
 func (r Roster) Merge(o Roster) []Member {
 	var changed []Member
 	for _, id := range slices.Sorted(maps.Keys(o)) {
@@ -90,14 +99,14 @@ func (r Roster) Sorted() []Member {
 	return out
 }
 
-// InRing returns the members that own ranges now: active and leaving ones
-// (a leaving node serves until it has handed off).
+// InRing returns the members that own ranges now, sorted by id: active and
+// leaving ones (a leaving node serves until it has handed off).
 func (r Roster) InRing() []Member {
 	return r.filter(func(m Member) bool { return m.Status == Active || m.Status == Leaving })
 }
 
 // InNextRing returns the members that will own ranges once joins and leaves
-// complete: joining and active ones.
+// complete, sorted by id: joining and active ones.
 func (r Roster) InNextRing() []Member {
 	return r.filter(func(m Member) bool { return m.Status == Joining || m.Status == Active })
 }
@@ -112,29 +121,35 @@ func (r Roster) filter(keep func(Member) bool) []Member {
 	return out
 }
 
-// encodeRoster and decodeRoster are the gossip and storage format: JSON,
-// small and readable in a dump. Decoding refuses more than maxRosterBytes.
-const maxRosterBytes = 1 << 20
+// MaxRosterBytes bounds an encoded roster: DecodeRoster refuses more.
+const MaxRosterBytes = 1 << 20
 
-func encodeRoster(r Roster) []byte {
+// EncodeRoster returns the gossip and storage format of r: a JSON array of
+// its members sorted by id, small and readable in a dump.
+func EncodeRoster(r Roster) []byte {
 	b, _ := json.Marshal(r.Sorted()) // members hold only strings and numbers
 	return b
 }
 
-func decodeRoster(b []byte) (Roster, error) {
-	if len(b) > maxRosterBytes {
-		return nil, fmt.Errorf("region: roster of %d bytes exceeds %d", len(b), maxRosterBytes)
+// DecodeRoster decodes what EncodeRoster returns, entries written before
+// Member.Incarnation existed included. It refuses more than MaxRosterBytes,
+// and entries without an id or with an unknown status.
+func DecodeRoster(b []byte) (Roster, error) {
+	if len(b) > MaxRosterBytes {
+		return nil, fmt.Errorf("membership: roster of %d bytes exceeds %d", len(b), MaxRosterBytes)
 	}
 	var ms []Member
 	if err := json.Unmarshal(b, &ms); err != nil {
-		return nil, fmt.Errorf("region: decoding roster: %w", err)
+		return nil, fmt.Errorf("membership: decoding roster: %w", err)
 	}
 	r := Roster{}
 	for _, m := range ms {
 		if m.ID == "" || m.Status < Joining || m.Status > Removed {
-			return nil, fmt.Errorf("region: roster entry %+v is invalid", m)
+			return nil, fmt.Errorf("membership: roster entry %+v is invalid", m)
 		}
-		r[m.ID] = m
+		if cur, ok := r[m.ID]; !ok || m.newer(cur) {
+			r[m.ID] = m // an id listed twice: the newer entry, as a merge keeps
+		}
 	}
 	return r, nil
 }
