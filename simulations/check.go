@@ -6,6 +6,7 @@ import (
 	"slices"
 
 	"github.com/meridiankv/meridian/crdt"
+	"github.com/meridiankv/meridian/region/membership"
 )
 
 // maxErrors bounds the violations one run reports.
@@ -26,17 +27,18 @@ func (s *Sim) check() error {
 		}
 	}
 	add(s.checkAnswered()...)
+	s.settleStrictness()
 	final, diverged := s.finalStates()
 	add(diverged...)
 	for _, key := range s.hist.keys {
 		ops := s.hist.byKey[key]
 		switch class(key) {
 		case classReg:
-			add(checkRegister(key, ops, final[key], nil)...)
+			add(s.checkRegister(key, ops, final[key], nil)...)
 		case classCnt:
-			add(checkCounter(key, ops, final[key], nil)...)
+			add(s.checkCounter(key, ops, final[key], nil)...)
 		default:
-			add(checkSet(key, ops, final[key], nil)...)
+			add(s.checkSet(key, ops, final[key], nil)...)
 		}
 	}
 	for _, op := range s.hist.ops {
@@ -46,16 +48,40 @@ func (s *Sim) check() error {
 		ops := s.hist.byKey[op.key]
 		switch {
 		case op.kind == opGet && class(op.key) == classReg:
-			add(checkRegister(op.key, ops, op.resp.State, op)...)
+			add(s.checkRegister(op.key, ops, op.resp.State, op)...)
 		case op.kind == opGet && class(op.key) == classSet:
-			add(checkSet(op.key, ops, op.resp.State, op)...)
+			add(s.checkSet(op.key, ops, op.resp.State, op)...)
 		case op.kind == opGet || op.kind == opIncr:
-			add(checkCounter(op.key, ops, op.resp.State, op)...)
+			add(s.checkCounter(op.key, ops, op.resp.State, op)...)
 		}
 	}
 	add(s.checkSessions()...)
 	add(s.checkDots()...)
 	return errors.Join(errs...)
+}
+
+// settleStrictness withdraws the guarantees of QUORUM from operations that
+// overlapped a ring change (a join, leave or removal under way, or nodes
+// that disagreed on the ring, give or take two membership rounds): "the
+// key's owners" were not one set then. Such operations are still checked
+// for everything else.
+func (s *Sim) settleStrictness() {
+	margin := int64(2 * memberTick)
+	for _, op := range s.hist.ops {
+		if !op.strict {
+			continue
+		}
+		for _, sp := range s.unstable {
+			to := sp.to
+			if to < 0 {
+				to = never - margin
+			}
+			if sp.from-margin <= op.end && to+margin >= op.start {
+				op.strict = false
+				break
+			}
+		}
+	}
 }
 
 // checkAnswered fails every request still unanswered by a node that is up.
@@ -70,12 +96,28 @@ func (s *Sim) checkAnswered() []error {
 }
 
 // finalStates returns each key's state on its first owner, and an error
-// for each owner that holds another.
+// for each owner that holds another; and for a region whose running nodes
+// do not agree on its ring, or have none.
 func (s *Sim) finalStates() (map[string]crdt.State, []error) {
 	final := map[string]crdt.State{}
 	var errs []error
+	var roster membership.Roster
+	var sig string
+	for _, n := range s.nodes {
+		switch {
+		case n.node == nil:
+		case roster == nil:
+			roster, sig = n.stored, n.ring
+		case n.ring != sig:
+			errs = append(errs, fmt.Errorf("once quiet, nodes disagree on the ring: %s has %q, another %q", n.id, n.ring, sig))
+		}
+	}
+	if roster == nil || len(roster.InRing()) < s.cfg.Replicas {
+		return final, append(errs, fmt.Errorf("once quiet, the ring has fewer members than replicas: %q", sig))
+	}
+	place := s.placement(roster)
 	for _, key := range s.hist.keys {
-		owners := s.place.Owners([]byte(key), s.cfg.Replicas)
+		owners := place.Owners([]byte(key), s.cfg.Replicas)
 		first, _ := s.node(owners[0]).store.Get([]byte(key))
 		for _, o := range owners[1:] {
 			st, _ := s.node(o).store.Get([]byte(key))
@@ -159,9 +201,9 @@ func (s *Sim) Summary() string {
 			hints, replayed, repairs, ae = hints+st.HintsStored, replayed+st.HintsSent, repairs+st.ReadRepairs, ae+st.AE.KeysSent
 		}
 	}
-	return fmt.Sprintf("seed %d: %d ops (%d ok of which %d strict, %d failed, %d unknown), batched sync %v, hint budget %d, %d faults; since the last restarts: %d hints stored, %d replayed, %d read repairs, %d anti-entropy repairs; trace %016x",
+	return fmt.Sprintf("seed %d: %d ops (%d ok of which %d strict, %d failed, %d unknown), batched sync %v, hint budget %d, %d faults, %d nodes, ring changing %d times, at most %d actors in a key; since the last restarts: %d hints stored, %d replayed, %d read repairs, %d anti-entropy repairs; trace %016x",
 		s.cfg.Seed, len(s.hist.ops), counts[outcomeOK], strict, counts[outcomeFailed], counts[outcomeUnknown],
-		s.batched, s.hintBudget, len(s.log), hints, replayed, repairs, ae, s.TraceHash())
+		s.batched, s.hintBudget, len(s.log), len(s.nodes), len(s.unstable), s.maxActors, hints, replayed, repairs, ae, s.TraceHash())
 }
 
 // dotUse is what one dot of a key named where the checker saw it.
@@ -212,6 +254,7 @@ func (s *Sim) checkDots() []error {
 		for _, key := range s.hist.keys {
 			st, _ := n.store.Get([]byte(key))
 			look(key, st, fmt.Sprintf("%s's final state", n.id))
+			s.maxActors = max(s.maxActors, len(st.Context().Nodes()))
 		}
 	}
 	return errs

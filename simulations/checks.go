@@ -32,8 +32,17 @@ func limit(r *clientOp) int64 {
 func strictRead(r *clientOp) bool { return r == nil || r.strict }
 
 // seenBy reports whether the strict operation y must be reflected in what
-// r returned: y was acknowledged before r started (or r is the final state).
-func seenBy(y, r *clientOp) bool { return y.strict && (r == nil || before(y, r)) }
+// r returned: y was acknowledged before r started (or r is the final
+// state), and no replica lost data for good in between (a removal, a wipe,
+// a power loss under batched sync), which may have left y on fewer owners
+// than a quorum until anti-entropy restores it.
+func (s *Sim) seenBy(y, r *clientOp) bool {
+	if !y.strict || r != nil && !before(y, r) {
+		return false
+	}
+	until := limit(r)
+	return !slices.ContainsFunc(s.dataLoss, func(t int64) bool { return t >= y.start && t <= until })
+}
 
 func values(st crdt.State) []string {
 	var out []string
@@ -65,7 +74,7 @@ func supersededBy(ops []*clientOp, w *clientOp, lim int64) bool {
 // that could have seen it may have replaced it; and, under the session
 // guarantee, a strict put is there unless replaced, and gone once a strict
 // write that followed it is reflected.
-func checkRegister(key string, ops []*clientOp, st crdt.State, r *clientOp) []error {
+func (s *Sim) checkRegister(key string, ops []*clientOp, st crdt.State, r *clientOp) []error {
 	var errs []error
 	have := values(st)
 	where := "final state"
@@ -88,11 +97,11 @@ func checkRegister(key string, ops []*clientOp, st crdt.State, r *clientOp) []er
 			errs = append(errs, fmt.Errorf("%s: acknowledged write lost: %s is not in the %s (siblings %q), and no write that could have seen it ran",
 				key, w, where, have))
 		}
-		if !present || !strictRead(r) || !seenBy(w, r) {
+		if !present || !strictRead(r) || !s.seenBy(w, r) {
 			continue
 		}
 		for _, b := range ops {
-			if b != w && (b.kind == opPut || b.kind == opDel) && b.strict && before(w, b) && seenBy(b, r) {
+			if b != w && (b.kind == opPut || b.kind == opDel) && b.strict && before(w, b) && s.seenBy(b, r) {
 				errs = append(errs, fmt.Errorf("%s: session order broken: %s was acknowledged before %s started, yet the %s still holds %q",
 					key, w, b, where, w.value))
 				break
@@ -111,7 +120,7 @@ func removes(y *clientOp, e string) bool {
 // checkSet: every member was added; an acknowledged add is there unless a
 // remove that could have seen it ran; a member is there only through an
 // add that no strict remove is known to have seen.
-func checkSet(key string, ops []*clientOp, st crdt.State, r *clientOp) []error {
+func (s *Sim) checkSet(key string, ops []*clientOp, st crdt.State, r *clientOp) []error {
 	var errs []error
 	where := "final state"
 	if r != nil {
@@ -123,7 +132,7 @@ func checkSet(key string, ops []*clientOp, st crdt.State, r *clientOp) []error {
 				return false
 			}
 			return !strictRead(r) || !slices.ContainsFunc(ops, func(y *clientOp) bool {
-				return removes(y, e) && seenBy(a, y) && seenBy(y, r)
+				return removes(y, e) && s.seenBy(a, y) && s.seenBy(y, r)
 			})
 		})
 		if !alive {
@@ -151,7 +160,7 @@ func checkSet(key string, ops []*clientOp, st crdt.State, r *clientOp) []error {
 // delete could have reset and every increment that may have applied, less
 // those a strict delete is known to have reset. For the reply of an
 // increment, the increment itself counts.
-func checkCounter(key string, ops []*clientOp, st crdt.State, r *clientOp) []error {
+func (s *Sim) checkCounter(key string, ops []*clientOp, st crdt.State, r *clientOp) []error {
 	v, err := st.Value()
 	where := "final state"
 	if r != nil {
@@ -169,12 +178,12 @@ func checkCounter(key string, ops []*clientOp, st crdt.State, r *clientOp) []err
 			return d.kind == opDel && d.mayApply() && d.endT() > i.start && d.start < limit(r)
 		})
 		reset := strictRead(r) && slices.ContainsFunc(ops, func(d *clientOp) bool {
-			return d.kind == opDel && seenBy(i, d) && seenBy(d, r)
+			return d.kind == opDel && s.seenBy(i, d) && s.seenBy(d, r)
 		})
 		if !reset {
 			hi += i.by
 		}
-		counted := i == r || (r == nil && i.outcome == outcomeOK) || (r != nil && r.strict && seenBy(i, r))
+		counted := i == r || (r == nil && i.outcome == outcomeOK) || (r != nil && r.strict && s.seenBy(i, r))
 		if counted && !mayReset {
 			lo += i.by
 		}

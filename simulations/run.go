@@ -53,6 +53,9 @@ func (s *Sim) handle(e event) {
 		e.fault()
 	case evView:
 		s.refreshViews()
+	case evMembers:
+		s.refreshViews()
+		s.at(s.now+int64(memberTick), e)
 	case evSync:
 		for _, n := range s.nodes {
 			n.store.Sync()
@@ -69,25 +72,33 @@ func (s *Sim) crash(n *simNode, powerLoss bool) {
 		return
 	}
 	s.record("crash", n.id, powerLoss)
-	n.node, n.downAt = nil, s.now
+	n.node, n.mgr, n.downAt = nil, nil, s.now
+	s.mnet.Stop(string(n.id))
 	for _, id := range sortedKeys(n.waiting) {
 		op := n.waiting[id]
 		op.outcome, op.end = outcomeUnknown, s.now
 		delete(n.waiting, id)
 		s.answered(op)
 	}
-	if powerLoss {
+	if powerLoss && n.store.Unsynced() > 0 {
 		n.store.PowerLoss()
+		s.dataLoss = append(s.dataLoss, s.now)
 	}
 	s.at(s.now+int64(s.cfg.Detect), event{kind: evView})
 }
 
+// stop stops a node for good: it left, or it was removed.
+func (s *Sim) stop(n *simNode) {
+	s.crash(n, false)
+	n.gone = true
+}
+
 func (s *Sim) restart(n *simNode) {
-	if n.node != nil {
+	if n.node != nil || n.gone {
 		return
 	}
 	s.record("restart", n.id)
-	if err := s.start(n); err != nil {
+	if err := s.start(n, true); err != nil {
 		// Its disk fails (an injected fault): it stays down, and is
 		// started again a little later.
 		s.note("%s cannot start: %v", n.id, err)
@@ -102,7 +113,7 @@ func (s *Sim) healAll() {
 	clear(s.cut)
 	for _, n := range s.nodes {
 		n.store.FailCommits, n.store.FailGets = nil, nil
-		if n.node == nil {
+		if n.node == nil && !n.gone {
 			s.restart(n)
 		}
 	}

@@ -7,19 +7,23 @@ import (
 	"hash/fnv"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/meridiankv/meridian/crdt"
-	"github.com/meridiankv/meridian/region"
-	"github.com/meridiankv/meridian/ring"
+	"github.com/meridiankv/meridian/region/membership"
 	kvsync "github.com/meridiankv/meridian/sync"
 	"github.com/meridiankv/meridian/wire"
 )
 
 const (
 	tick         = 10 * time.Millisecond
+	memberTick   = 100 * time.Millisecond // how often membership gossips and refreshes, as meridiand's view ticker
 	syncInterval = 100 * time.Millisecond // the batched sync mode's fsync period
 	smallBudget  = 1024                   // MaxHintBytes of the runs drawn to have a tiny hint budget
+	deadTimeout  = 3 * time.Second        // each node's --dead-timeout
+	vnodes       = 64                     // each node's weight in the ring
+	maxNodes     = 8                      // joins stop there
 )
 
 // Sim is one simulated region.
@@ -30,7 +34,7 @@ type Sim struct {
 	seq        uint64
 	events     eventQueue
 	nodes      []*simNode
-	place      kvsync.Placement
+	mnet       *membership.MemNetwork
 	cut        map[[2]crdt.NodeID]bool
 	faulty     bool // in the fault phase
 	batched    bool
@@ -39,7 +43,11 @@ type Sim struct {
 	hist       history
 	clients    []*client
 	suspect    map[crdt.NodeID][]span // when some view held a node down
-	log        []string               // faults injected, for the failure report
+	unstable   []span                 // when the ring was changing (see trackRing)
+	dataLoss   []int64                // when a node's data was lost for good (removal, wipe)
+	maxActors  int                    // the most actors a key's context held, in any store
+	rings      map[string]kvsync.Placement
+	log        []string // faults injected, for the failure report
 }
 
 // span is a time interval [from, to); to is -1 while open.
@@ -53,6 +61,15 @@ type simNode struct {
 	inc     int          // bumped at every start, so that the ticks of an old run die
 	skew    int64        // this node's wall clock minus true time
 	waiting map[uint64]*clientOp
+	// Membership, as meridiand runs it: the roster stored with the data,
+	// and the incarnation of the data (a wipe gives a new one).
+	mgr     *membership.Manager
+	stored  membership.Roster
+	data    int  // incarnation number
+	gone    bool // left, or removed: stopped for good
+	leaving bool // asked to leave
+	epoch   uint64
+	ring    string // its ring members now and next, as it last refreshed
 }
 
 // New builds a simulated region.
@@ -62,7 +79,8 @@ func New(cfg Config) (*Sim, error) {
 		return nil, err
 	}
 	s := &Sim{cfg: cfg, rng: rand.New(rand.NewPCG(cfg.Seed, cfg.Seed^0x9e3779b97f4a7c15)),
-		cut: map[[2]crdt.NodeID]bool{}, trace: fnv.New64a(), suspect: map[crdt.NodeID][]span{}}
+		cut: map[[2]crdt.NodeID]bool{}, trace: fnv.New64a(), suspect: map[crdt.NodeID][]span{},
+		rings: map[string]kvsync.Placement{}}
 	s.hist = newHistory(cfg.Keys)
 	s.batched = s.rng.IntN(2) == 0
 	if cfg.Batched != nil {
@@ -75,25 +93,22 @@ func New(cfg Config) (*Sim, error) {
 			s.hintBudget = smallBudget
 		}
 	}
-	var members []ring.Member
-	for i := range cfg.Nodes {
-		id := crdt.NodeID(fmt.Sprintf("n%d", i+1))
-		members = append(members, ring.Member{ID: ring.NodeID(id)})
-		skew := s.rng.Int64N(int64(2*cfg.MaxSkew+1)) - int64(cfg.MaxSkew)
-		store := kvsync.NewMemStore()
-		store.Batched = s.batched
-		s.nodes = append(s.nodes, &simNode{id: id, store: store, downAt: -1, skew: skew, waiting: map[uint64]*clientOp{}})
+	s.mnet = membership.NewMemNetwork()
+	s.mnet.SetReach(s.reaches)
+	s.mnet.SetHealth(s.health)
+	founding := membership.Roster{}
+	for range cfg.Nodes {
+		n := s.newNode()
+		founding[string(n.id)] = membership.Member{ID: string(n.id), Region: "sim", VNodes: vnodes,
+			Status: membership.Active, Incarnation: n.incarnation(), Version: 1}
 	}
-	r, err := ring.New(members...)
-	if err != nil {
-		return nil, err
-	}
-	s.place = region.Placement(r)
 	for _, n := range s.nodes {
-		if err := s.start(n); err != nil {
+		n.stored = founding.Clone()
+		if err := s.start(n, false); err != nil {
 			return nil, err
 		}
 	}
+	s.at(int64(memberTick), event{kind: evMembers})
 	if s.batched {
 		s.at(int64(syncInterval), event{kind: evSync})
 	}
@@ -101,8 +116,30 @@ func New(cfg Config) (*Sim, error) {
 	return s, nil
 }
 
-func (s *Sim) nodeConfig(id crdt.NodeID) kvsync.Config {
-	c := kvsync.DefaultConfig(id)
+// newNode adds a node with an empty store to the simulation.
+func (s *Sim) newNode() *simNode {
+	id := crdt.NodeID(fmt.Sprintf("n%d", len(s.nodes)+1))
+	skew := s.rng.Int64N(int64(2*s.cfg.MaxSkew+1)) - int64(s.cfg.MaxSkew)
+	n := &simNode{id: id, downAt: -1, skew: skew, waiting: map[uint64]*clientOp{}, data: 1}
+	n.store = kvsync.NewMemStore()
+	n.store.Batched = s.batched
+	s.nodes = append(s.nodes, n)
+	return n
+}
+
+// incarnation names the node's data, as meridiand's random incarnation does.
+func (n *simNode) incarnation() string { return fmt.Sprintf("d%d", n.data) }
+
+func (s *Sim) memberConfig(n *simNode) membership.Config {
+	c := membership.DefaultConfig(string(n.id))
+	c.Region, c.Incarnation, c.VNodes, c.DeadTimeout = "sim", n.incarnation(), vnodes, deadTimeout
+	c.Peer = string(n.id)
+	return c
+}
+
+func (s *Sim) nodeConfig(n *simNode) kvsync.Config {
+	c := kvsync.DefaultConfig(n.id)
+	c.Actor = crdt.NodeID(string(n.id) + "." + n.incarnation())
 	c.Replicas = s.cfg.Replicas
 	c.RequestTimeout = 500 * time.Millisecond
 	c.HintInterval = 100 * time.Millisecond
@@ -111,15 +148,23 @@ func (s *Sim) nodeConfig(id crdt.NodeID) kvsync.Config {
 	return c
 }
 
-// start (re)starts a node on its store.
-func (s *Sim) start(n *simNode) error {
-	node, err := kvsync.NewNode(s.nodeConfig(n.id), n.store, s.clock(n))
+// start (re)starts a node on its store, and its membership as meridiand
+// starts it: from the roster stored with its data, asking to join the
+// region unless it founds it.
+func (s *Sim) start(n *simNode, join bool) error {
+	node, err := kvsync.NewNode(s.nodeConfig(n), n.store, s.clock(n))
 	if err != nil {
 		return err
 	}
-	n.node, n.downAt = node, -1
+	mcfg := s.memberConfig(n)
+	self := membership.Initial(mcfg, n.stored, join)
+	mgr, err := membership.New(mcfg, self, s.mnet.Add(self, n.stored, !join))
+	if err != nil {
+		return err
+	}
+	n.node, n.mgr, n.downAt = node, mgr, -1
 	n.inc++
-	node.SetView(s.clock(n), s.view(n.id))
+	s.refresh(n)
 	s.at(s.now+int64(tick), event{kind: evTick, node: n.id, inc: n.inc})
 	return nil
 }
@@ -143,29 +188,48 @@ func (s *Sim) ids() []crdt.NodeID {
 	return out
 }
 
-// view is what node id's failure detector says, as of now.
-func (s *Sim) view(id crdt.NodeID) kvsync.View {
-	down := map[crdt.NodeID]bool{}
-	for _, o := range s.nodes {
-		if o.id != id && s.downFor(id, o) {
-			down[o.id] = true
-		}
-	}
-	return kvsync.View{Placement: s.place, Members: s.ids(), Down: down}
-}
-
 // downFor reports whether observer's failure detector holds o down.
 func (s *Sim) downFor(observer crdt.NodeID, o *simNode) bool {
-	return (o.downAt >= 0 && s.now-o.downAt >= int64(s.cfg.Detect)) || s.cut[link(observer, o.id)]
+	return o.gone || (o.downAt >= 0 && s.now-o.downAt >= int64(s.cfg.Detect)) || s.cut[link(observer, o.id)]
 }
 
+// reaches says whether gossip from one node gets to another.
+func (s *Sim) reaches(from, to string) bool {
+	a, b := s.node(crdt.NodeID(from)), s.node(crdt.NodeID(to))
+	return a != nil && b != nil && a.node != nil && b.node != nil && !s.cut[link(a.id, b.id)]
+}
+
+// health is what observer's failure detector says of member.
+func (s *Sim) health(observer, member string) membership.Health {
+	m := s.node(crdt.NodeID(member))
+	if m == nil || s.downFor(crdt.NodeID(observer), m) {
+		return membership.Dead
+	}
+	return membership.Alive
+}
+
+// refreshViews runs a round of gossip and refreshes every running node's
+// membership, which installs its view.
 func (s *Sim) refreshViews() {
+	s.mnet.Spread()
 	for _, n := range s.nodes {
 		if n.node != nil {
-			n.node.SetView(s.clock(n), s.view(n.id))
+			s.refresh(n)
 		}
 	}
 	s.trackSuspects()
+	s.trackRing()
+}
+
+// refresh refreshes n's membership, as meridiand's view ticker does.
+func (s *Sim) refresh(n *simNode) {
+	res := n.mgr.Refresh(s.clock(n), n.node)
+	n.stored, n.epoch = res.Roster, res.Epoch
+	n.ring = ringSig(res.Roster)
+	if res.Left {
+		s.note("%s left the region", n.id)
+		s.stop(n)
+	}
 }
 
 // trackSuspects records when some node's view holds another down: a write
@@ -289,6 +353,7 @@ const (
 	evFault
 	evView
 	evSync
+	evMembers
 )
 
 type event struct {
@@ -325,4 +390,61 @@ func (q *eventQueue) Pop() any {
 	e := old[len(old)-1]
 	*q = old[:len(old)-1]
 	return e
+}
+
+// ringSig names the ring members of a roster now and next.
+func ringSig(r membership.Roster) string {
+	var b []byte
+	for _, m := range r.InRing() {
+		b = append(b, m.ID...)
+		b = append(b, ',')
+	}
+	b = append(b, '|')
+	for _, m := range r.InNextRing() {
+		b = append(b, m.ID...)
+		b = append(b, ',')
+	}
+	return string(b)
+}
+
+// trackRing records when the ring is changing: a join, leave or removal
+// under way (a roster whose ring now and next differ), or running nodes
+// that disagree on the ring. The checker does not hold operations that
+// overlap such a time to the guarantees of QUORUM (see check).
+func (s *Sim) trackRing() {
+	sigs := map[string]bool{}
+	moving := false
+	for _, n := range s.nodes {
+		if n.node == nil {
+			continue
+		}
+		sigs[n.ring] = true
+		now, next, _ := strings.Cut(n.ring, "|")
+		moving = moving || now != next
+	}
+	changing := moving || len(sigs) > 1
+	open := len(s.unstable) > 0 && s.unstable[len(s.unstable)-1].to < 0
+	switch {
+	case changing && !open:
+		s.unstable = append(s.unstable, span{from: s.now, to: -1})
+	case !changing && open:
+		s.unstable[len(s.unstable)-1].to = s.now
+	}
+}
+
+// placement returns the ring of roster r now: the owners of keys as a node
+// with r sees them. Rings are cached by their members.
+func (s *Sim) placement(r membership.Roster) kvsync.Placement {
+	in := r.InRing()
+	var sig []byte
+	for _, m := range in {
+		sig = append(sig, m.ID...)
+		sig = append(sig, ',')
+	}
+	p, ok := s.rings[string(sig)]
+	if !ok {
+		p = membership.PlacementOf(in, vnodes)
+		s.rings[string(sig)] = p
+	}
+	return p
 }

@@ -230,7 +230,7 @@ func (s *Sim) respond(n *simNode, r kvsync.Response) {
 	default:
 		op.outcome = outcomeFailed
 	}
-	op.strict = op.outcome == outcomeOK && op.level != kvsync.One && !s.maybeSloppy(op)
+	op.strict = op.outcome == outcomeOK && op.level != kvsync.One && !s.maybeSloppy(n, op)
 	errText := ""
 	if r.Err != nil {
 		errText = r.Err.Error()
@@ -241,9 +241,14 @@ func (s *Sim) respond(n *simNode, r kvsync.Response) {
 
 // maybeSloppy reports whether an owner of op's key was held down by some
 // node while op ran: its coordinator may then have counted the
-// acknowledgement of a fallback (a sloppy quorum).
-func (s *Sim) maybeSloppy(op *clientOp) bool {
-	for _, o := range s.place.Owners([]byte(op.key), s.cfg.Replicas) {
+// acknowledgement of a fallback (a sloppy quorum), or gone ahead without
+// reading a quorum of owners first. (Response.Sloppy says so too, but only
+// at the coordinator: a forwarded answer does not carry it.)
+func (s *Sim) maybeSloppy(n *simNode, op *clientOp) bool {
+	if op.resp.Sloppy {
+		return true
+	}
+	for _, o := range s.placement(n.stored).Owners([]byte(op.key), s.cfg.Replicas) {
 		if s.suspected(o, op.start, op.end) {
 			return true
 		}

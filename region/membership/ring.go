@@ -85,3 +85,11 @@ func (p placement) Owners(key []byte, n int) []crdt.NodeID {
 	}
 	return out
 }
+
+// PlacementOf returns the placement of a ring of members, weighed by their
+// VNodes (defVNodes when they record none), as a node's view builds it: a
+// simulator's checker uses it to find the owners of a key in the ring the
+// region settled on.
+func PlacementOf(members []Member, defVNodes int) kvsync.Placement {
+	return Placement(buildRing(members, defVNodes))
+}
