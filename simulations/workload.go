@@ -120,6 +120,7 @@ func class(key string) string { return key[:3] }
 type client struct {
 	id      int
 	pending *clientOp
+	key     string // the key of its last operation: it often stays on it
 }
 
 func (s *Sim) startClients() {
@@ -163,7 +164,11 @@ func (s *Sim) issue(c *client) {
 
 // randomOp draws a client's next operation.
 func (s *Sim) randomOp(c *client) *clientOp {
-	key := s.hist.keys[s.rng.IntN(len(s.hist.keys))]
+	key := c.key
+	if key == "" || s.rng.IntN(5) < 2 {
+		key = s.hist.keys[s.rng.IntN(len(s.hist.keys))]
+	}
+	c.key = key
 	op := &clientOp{client: c.id, key: key}
 	switch r := s.rng.IntN(10); {
 	case r < 6:
