@@ -100,7 +100,7 @@ func Join(a, b Context) Context {
 
 // Clone returns a copy of c that shares no memory with it.
 func (c Context) Clone() Context {
-	return Context{vv: cloneMap(c.vv), cloud: cloneMap(c.cloud)}
+	return Context{vv: copyMap(c.vv), cloud: copyMap(c.cloud)}
 }
 
 // IsEmpty reports whether c holds no dot.
@@ -163,6 +163,19 @@ func (c Context) String() string {
 	return b.String()
 }
 
+// hasNode reports whether c holds a dot of n.
+func (c Context) hasNode(n NodeID) bool {
+	if c.vv[n] > 0 {
+		return true
+	}
+	for d := range c.cloud {
+		if d.Node == n {
+			return true
+		}
+	}
+	return false
+}
+
 // insert adds d without compacting.
 func (c *Context) insert(d Dot) {
 	if !d.Valid() || d.Counter <= c.vv[d.Node] {
@@ -198,6 +211,21 @@ func (c *Context) compact() {
 	if len(c.cloud) == 0 {
 		c.cloud = nil
 	}
+}
+
+// copyMap is cloneMap entry by entry. A context holds a handful of entries,
+// and unlike maps.Clone the loop does not make the escape analysis move m,
+// and whatever a struct holding it holds, to the heap: a decoder passing
+// Assemble a context beside slices on its stack keeps them there.
+func copyMap[K comparable, V any](m map[K]V) map[K]V {
+	if len(m) == 0 {
+		return nil
+	}
+	out := make(map[K]V, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
 }
 
 func cloneMap[K comparable, V any](m map[K]V) map[K]V {

@@ -203,7 +203,7 @@ func stateFromV1(w stateV1) (crdt.State, error) {
 	if err != nil {
 		return crdt.State{}, err
 	}
-	s, err := crdt.Assemble(ctx, sibs, members, shares)
+	s, err := crdt.Assemble(crdt.Parts{Context: ctx, Siblings: sibs, Members: members, Shares: shares})
 	if err != nil {
 		return crdt.State{}, fmt.Errorf("%w: state: %w", ErrMalformed, err)
 	}

@@ -64,7 +64,8 @@ func readState(r *reader, l *Limits, names *stringCache) (crdt.State, error) {
 	if err != nil {
 		return crdt.State{}, err
 	}
-	s, err := crdt.Assemble(ctx, sibs, members, shares) // copies the values out of the input
+	// Assemble copies the values out of the input.
+	s, err := crdt.Assemble(crdt.Parts{Context: ctx, Siblings: sibs, Members: members, Shares: shares})
 	if err != nil {
 		return crdt.State{}, fmt.Errorf("%w: state: %w", ErrMalformed, err)
 	}
