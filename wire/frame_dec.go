@@ -7,9 +7,10 @@ import (
 	"github.com/meridiankv/meridian/crdt"
 )
 
-// The version-1 frame body read straight into Messages: validate checks the
-// body against frameShape, the CBOR image of []messageV1, then readMessage
-// builds each message with the checks of messageFromV1, in its order. As
+// The frame body read straight into Messages: validate checks the body
+// against frameShapes[version], the CBOR image of []messageV1 or
+// []messageV2, then readMessage builds each message with the checks of
+// messageFrom, in its order. As
 // validate has seen the whole body by then, a check that fails can return
 // at once: the reflective decoder too decodes every message before it
 // checks the first.
@@ -24,13 +25,21 @@ var (
 		contextShape,       // 6 Context
 		uint8Shape,         // 7 Level
 	)
-	messageShape = keyedOf( // messageV1
+	// frameShapes is the shape of a frame body by version: a list of
+	// messageV1, or of messageV2.
+	frameShapes = map[uint16]*shape{1: listOf(messageShape(stateShape)), 2: listOf(messageShape(stateShapeV2))}
+)
+
+// messageShape returns the shape of a message whose state has the given
+// shape: messageV1 or messageV2.
+func messageShape(state *shape) *shape {
+	return keyedOf(
 		uint8Shape,                               // 1 Type
 		stringShape,                              // 2 From
 		stringShape,                              // 3 To
 		uint64Shape,                              // 4 ID
 		bytesShape,                               // 5 Key
-		stateShape,                               // 6 State
+		state,                                    // 6 State
 		stringShape,                              // 7 Target
 		opShape,                                  // 8 Op
 		int64Shape,                               // 9 Changed
@@ -42,12 +51,11 @@ var (
 		listOf(tupleOf(bytesShape, uint64Shape)), // 15 Keys (keyDigest1)
 		uint64Shape,                              // 16 Epoch
 	)
-	frameShape = listOf(messageShape)
-)
+}
 
-// decodeFrameV1 decodes a version-1 frame body.
-func (c *Codec) decodeFrameV1(body []byte) ([]Message, error) {
-	if err := c.limits.validate("frame", body, frameShape); err != nil {
+// decodeFrameBody decodes a frame body of the given version, 1 or 2.
+func (c *Codec) decodeFrameBody(body []byte, version uint16) ([]Message, error) {
+	if err := c.limits.validate("frame", body, frameShapes[version]); err != nil {
 		return nil, err
 	}
 	r := reader{data: body}
@@ -58,18 +66,18 @@ func (c *Codec) decodeFrameV1(body []byte) ([]Message, error) {
 	out := make([]Message, n)
 	var names stringCache
 	for i := range out {
-		if err := c.readMessage(&r, &out[i], &names); err != nil {
+		if err := c.readMessage(&r, &out[i], &names, version); err != nil {
 			return nil, fmt.Errorf("%w (message %d)", err, i)
 		}
 	}
 	return out, nil
 }
 
-// readMessage reads one message into m, then makes the checks of
-// messageFromV1 in its order: the state and operation are read where they
+// readMessage reads one message of a frame of the given version into m,
+// then makes the checks of messageFrom in its order: the state and operation are read where they
 // are found, among the other fields, but an error of theirs is returned in
 // its turn, after the checks of those fields.
-func (c *Codec) readMessage(r *reader, m *Message, names *stringCache) error {
+func (c *Codec) readMessage(r *reader, m *Message, names *stringCache, version uint16) error {
 	n, _, err := r.mapHead() // null is the zero message, refused below for its type
 	var from, to, target, errText []byte
 	var stateErr, opErr error
@@ -92,7 +100,7 @@ func (c *Codec) readMessage(r *reader, m *Message, names *stringCache) error {
 			m.Key, err = r.ownBytes()
 		case 6:
 			if at := r.off; !r.skipNull() {
-				if m.State, stateErr = readState(r, &c.limits, names); stateErr != nil {
+				if m.State, stateErr = readState(r, &c.limits, names, version); stateErr != nil {
 					err = r.skipFrom(at)
 				}
 			}

@@ -10,40 +10,44 @@ import (
 	"github.com/meridiankv/meridian/crdt"
 )
 
-// The version-1 state and context bodies, read straight into crdt values:
-// validate checks the body against the shapes below, the CBOR image of
-// stateV1 and contextV1, then the read functions build the value with the
-// checks stateFromV1 and contextFromV1 make, in their order and with their
-// messages.
+// The state bodies (versions 1 and 2) and the context body, read straight
+// into crdt values: validate checks the body against the shapes below, the
+// CBOR image of stateV1, stateV2 and contextV1, then the read functions
+// build the value with the checks stateFromV2 and contextFromV1 make, in
+// their order and with their messages.
 
 var (
-	dotShape     = tupleOf(uint64Shape, uint64Shape)         // dotV1
-	timeShape    = tupleOf(int64Shape, uint32Shape)          // timeV1
-	nodesShape   = listOf(stringShape)                       // the node table
-	dotsShape    = listOf(dotShape)                          // vector, cloud
-	contextShape = tupleOf(nodesShape, dotsShape, dotsShape) // contextV1
-	stateShape   = tupleOf(nodesShape, dotsShape, dotsShape,
-		listOf(tupleOf(dotShape, timeShape, bytesShape)),               // siblingV1
-		listOf(tupleOf(stringShape, dotShape, timeShape)),              // memberV1
-		listOf(tupleOf(dotShape, timeShape, uint64Shape, uint64Shape)), // shareV1
-	)
+	dotShape       = tupleOf(uint64Shape, uint64Shape)                                                    // dotV1
+	timeShape      = tupleOf(int64Shape, uint32Shape)                                                     // timeV1
+	nodesShape     = listOf(stringShape)                                                                  // the node table
+	dotsShape      = listOf(dotShape)                                                                     // vector, cloud
+	contextShape   = tupleOf(nodesShape, dotsShape, dotsShape)                                            // contextV1
+	registersShape = listOf(tupleOf(dotShape, timeShape, bytesShape))                                     // siblingV1
+	membersShape   = listOf(tupleOf(stringShape, dotShape, timeShape))                                    // memberV1
+	sharesShape    = listOf(tupleOf(dotShape, timeShape, uint64Shape, uint64Shape))                       // shareV1
+	resetsShape    = listOf(tupleOf(uint64Shape, uint64Shape, uint64Shape))                               // resetV2
+	stateShape     = tupleOf(nodesShape, dotsShape, dotsShape, registersShape, membersShape, sharesShape) // stateV1
+	stateShapeV2   = tupleOf(nodesShape, dotsShape, dotsShape, registersShape, membersShape, sharesShape, resetsShape)
+
+	// stateShapes is the shape of a state body by version.
+	stateShapes = map[uint16]*shape{1: stateShape, 2: stateShapeV2}
 )
 
 // smallNodes is the node count up to which decoding keeps its scratch
 // tables on the stack.
 const smallNodes = 8
 
-// readState reads a state body. l is nil when the node table was checked
-// against the limits already (checkNodeTable, for a state at the top of an
-// item); inside a frame, it is checked here, before the body's content, as
-// checkNodes does. names, when not nil, shares node IDs between the states
-// of a frame.
-func readState(r *reader, l *Limits, names *stringCache) (crdt.State, error) {
-	null, err := r.tuple(6)
+// readState reads a state body of the given version, 1 or 2. l is nil when
+// the node table was checked against the limits already (checkNodeTable,
+// for a state at the top of an item); inside a frame, it is checked here,
+// before the body's content, as checkNodes does. names, when not nil,
+// shares node IDs between the states of a frame.
+func readState(r *reader, l *Limits, names *stringCache, version uint16) (crdt.State, error) {
+	null, err := r.tuple(5 + int(version))
 	if err != nil {
 		return crdt.State{}, malformed("state", "%v", err)
 	}
-	if null { // the zero stateV1: every list empty
+	if null { // the zero stateV1 or stateV2: every list empty
 		return crdt.State{}, nil
 	}
 	var nodesBuf [smallNodes]string
@@ -64,8 +68,14 @@ func readState(r *reader, l *Limits, names *stringCache) (crdt.State, error) {
 	if err != nil {
 		return crdt.State{}, err
 	}
+	var resets []crdt.Reset
+	if version >= 2 {
+		if resets, err = readResets(r, nodes); err != nil {
+			return crdt.State{}, err
+		}
+	}
 	// Assemble copies the values out of the input.
-	s, err := crdt.Assemble(crdt.Parts{Context: ctx, Siblings: sibs, Members: members, Shares: shares})
+	s, err := crdt.Assemble(crdt.Parts{Context: ctx, Siblings: sibs, Members: members, Shares: shares, Resets: resets})
 	if err != nil {
 		return crdt.State{}, fmt.Errorf("%w: state: %w", ErrMalformed, err)
 	}
@@ -357,4 +367,46 @@ func readShares(r *reader, nodes []string) ([]crdt.Share, error) {
 		shares, prev = append(shares, sh), w
 	}
 	return shares, nil
+}
+
+// readResets reads the counter's reset baselines, [[node, inc, dec], ...],
+// sorted by node index and unique: at most one per node of the table, which
+// is checked before anything is allocated for them.
+func readResets(r *reader, nodes []string) ([]crdt.Reset, error) {
+	n, _, err := r.array()
+	if err != nil {
+		return nil, malformed("state", "resets: %v", err)
+	}
+	if n > len(nodes) {
+		return nil, malformed("state", "%d resets for a node table of %d entries: at most one per node", n, len(nodes))
+	}
+	var resets []crdt.Reset
+	if n > 0 {
+		resets = make([]crdt.Reset, 0, n)
+	}
+	var prev uint64
+	for i := range n {
+		var node uint64
+		var rs crdt.Reset
+		null, err := r.tuple(3)
+		if err == nil && !null {
+			if node, err = r.uint(math.MaxUint64); err == nil {
+				if rs.Inc, err = r.uint(math.MaxUint64); err == nil {
+					rs.Dec, err = r.uint(math.MaxUint64)
+				}
+			}
+		}
+		if err != nil {
+			return nil, malformed("state", "reset entry %d: %v", i, err)
+		}
+		if node >= uint64(len(nodes)) {
+			return nil, malformed("state", "reset entry %d: node index %d out of range: the node table has %d entries", i, node, len(nodes))
+		}
+		if i > 0 && prev >= node {
+			return nil, malformed("state", "resets not sorted by node, or holding a node twice, at entry %d", i)
+		}
+		rs.Node = crdt.NodeID(nodes[node])
+		resets, prev = append(resets, rs), node
+	}
+	return resets, nil
 }
