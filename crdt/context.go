@@ -176,6 +176,21 @@ func (c Context) hasNode(n NodeID) bool {
 	return false
 }
 
+// insertNode adds every dot of n that o holds, without compacting.
+func (c *Context) insertNode(o Context, n NodeID) {
+	if m := o.vv[n]; m > c.vv[n] {
+		if c.vv == nil {
+			c.vv = make(map[NodeID]uint64, 1)
+		}
+		c.vv[n] = m
+	}
+	for d := range o.cloud {
+		if d.Node == n {
+			c.insert(d)
+		}
+	}
+}
+
 // insert adds d without compacting.
 func (c *Context) insert(d Dot) {
 	if !d.Valid() || d.Counter <= c.vv[d.Node] {

@@ -26,11 +26,15 @@ type Share struct {
 
 // Incr adds by (negative to decrement) to the counter as node's event at time
 // ts and returns the delta: node's share with its new totals under a fresh
-// dot, superseding its previous share. The counter's value is exact under
-// any order and repetition of merges. It returns ErrWrongType when the key
-// holds a register or a set, and ErrOverflow when the value or node's totals
-// would leave the 64-bit range. An increment of 0 makes an empty key a
-// counter of 0.
+// dot, superseding every earlier share of node. The new totals are by plus
+// the later of node's current totals and node's reset baseline, so that an
+// increment made after node received a delete counts from what the delete
+// removed; the delta carries that baseline, so that a replica the delete
+// has not reached yet counts only the increments made since. The counter's
+// value is exact under any order and repetition of merges. It returns
+// ErrWrongType when the key holds a register or a set, and ErrOverflow when
+// the value or node's totals would leave the 64-bit range. An increment of
+// 0 makes an empty key a counter of 0.
 func (s *State) Incr(node NodeID, by int64, ts Timestamp) (State, error) {
 	if err := s.checkKind(KindCounter); err != nil {
 		return State{}, err
@@ -39,24 +43,9 @@ func (s *State) Incr(node NodeID, by int64, ts Timestamp) (State, error) {
 	if err != nil {
 		return State{}, err
 	}
-	if (by > 0 && v > math.MaxInt64-by) || (by < 0 && v < math.MinInt64-by) {
-		return State{}, fmt.Errorf("%w: %d %+d", ErrOverflow, v, by)
-	}
-	delta := State{ctx: s.otherDots(KindCounter)}
-	var mine totals
-	for d, e := range s.cnt {
-		if d.Node != node {
-			continue
-		}
-		delta.ctx.insert(d)
-		// At most one share of node is live at node itself; summing keeps the
-		// value right even if a merged state holds two.
-		var c1, c2 uint64
-		mine.inc, c1 = bits.Add64(mine.inc, e.inc, 0)
-		mine.dec, c2 = bits.Add64(mine.dec, e.dec, 0)
-		if c1|c2 != 0 {
-			return State{}, fmt.Errorf("%w: %s's running totals", ErrOverflow, node)
-		}
+	mine, err := s.startTotals(node)
+	if err != nil {
+		return State{}, err
 	}
 	var carry uint64
 	if by >= 0 {
@@ -67,12 +56,54 @@ func (s *State) Incr(node NodeID, by int64, ts Timestamp) (State, error) {
 	if carry != 0 {
 		return State{}, fmt.Errorf("%w: %s's running totals", ErrOverflow, node)
 	}
+	// The value after the increment: the other replicas' shares, which the
+	// delta leaves alone, and node's new share, which replaces node's.
+	var sum accumulator
+	for d, e := range s.cnt {
+		if d.Node != node {
+			sum.add(e.totals.above(s.rst[d.Node]))
+		}
+	}
+	sum.add(mine.above(s.rst[node]))
+	if _, err := sum.value(); err != nil {
+		return State{}, fmt.Errorf("%w: %d %+d", ErrOverflow, v, by)
+	}
+
+	// The delta supersedes every event of node s has seen, live here or
+	// not: a replica still holding an older share of node, one a delete
+	// here removed, must not count it beside the new one.
+	delta := State{ctx: s.otherDots(KindCounter)}
+	delta.ctx.insertNode(s.ctx, node)
 	d := Dot{Node: node, Counter: s.ctx.Max(node) + 1}
 	delta.cnt = map[Dot]cntEntry{d: {time: ts, totals: mine}}
 	delta.ctx.insert(d)
 	delta.ctx.compact()
+	if r, ok := s.rst[node]; ok {
+		delta.rst = map[NodeID]totals{node: r}
+	}
 	s.Merge(delta)
 	return delta, nil
+}
+
+// startTotals returns the totals node's next share starts from: the
+// componentwise maximum of the sum of node's live shares and node's reset
+// baseline. At most one share of node is live at node itself, and it is
+// never below node's baseline there; summing and taking the maximum keep
+// the value right even if a merged state holds two, or none.
+func (s State) startTotals(node NodeID) (totals, error) {
+	var mine totals
+	for d, e := range s.cnt {
+		if d.Node != node {
+			continue
+		}
+		var c1, c2 uint64
+		mine.inc, c1 = bits.Add64(mine.inc, e.inc, 0)
+		mine.dec, c2 = bits.Add64(mine.dec, e.dec, 0)
+		if c1|c2 != 0 {
+			return totals{}, fmt.Errorf("%w: %s's running totals", ErrOverflow, node)
+		}
+	}
+	return mine.join(s.rst[node]), nil
 }
 
 // Value returns the counter's value: over every live share, its increments

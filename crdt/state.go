@@ -110,14 +110,17 @@ func (s *State) Merge(o State) {
 }
 
 // Delete removes every entry whose dot is in seen, or every entry s holds when
-// seen is nil, and returns the delta: a tombstone made of the context alone.
-// A write concurrent with the delete (not in its context) survives it.
+// seen is nil, and returns the delta: a tombstone made of the context and
+// the reset baselines of the counter shares it removes (see Value). A write
+// concurrent with the delete (not in its context) survives it; an increment
+// concurrent with it counts from the totals the delete removed.
 func (s *State) Delete(seen *Context) State {
 	base := s.ctx
 	if seen != nil {
 		base = *seen
 	}
 	delta := State{ctx: base.Clone()}
+	s.carryResets(&delta)
 	s.Merge(delta)
 	return delta
 }

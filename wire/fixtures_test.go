@@ -92,7 +92,8 @@ func mixedFixture() crdt.State {
 }
 
 // The version-2 fixtures hold counter resets. They are assembled from
-// their parts, so that they never change whatever the mutators do.
+// their parts, so that they never change whatever the mutators do;
+// TestV2FixturesAreReachable builds the same states through the mutators.
 
 // assemble builds a fixture from its parts.
 func assemble(p crdt.Parts) crdt.State {

@@ -154,3 +154,30 @@ func TestEncodersWriteTheOldestVersion(t *testing.T) {
 		})
 	}
 }
+
+// TestV2FixturesAreReachable builds the version-2 fixtures, which are
+// assembled from their parts, through the mutators: they are states a
+// history can make.
+func TestV2FixturesAreReachable(t *testing.T) {
+	var x, y, z crdt.State
+	y.Merge(must(x.Incr("x", 10, at(0, 0))))
+	x.Merge(must(y.Incr("y", -3, at(1, 0))))
+	x.Delete(nil)                            // x resets x at +10 and y at -3
+	dy := must(y.Incr("y", 5, at(2, 0)))     // concurrently: y at +5 -3
+	dz := must(z.Incr("z", 1<<40, at(3, 0))) // z, unaware of it all
+	x.Merge(dy)
+	x.Merge(dz)
+	if want := resetCounterFixture(); !x.Equal(want) {
+		t.Errorf("counter:\n got %v\nwant %v", x, want)
+	}
+	x.Delete(nil)
+	if want := resetTombstoneFixture(); !x.Equal(want) {
+		t.Errorf("tombstone:\n got %v\nwant %v", x, want)
+	}
+	var r crdt.State
+	must(r.Incr("x", 10, at(0, 0)))
+	r.Put("x", []byte("text"), at(1, 0), nil)
+	if want := resetRegisterFixture(); !r.Equal(want) {
+		t.Errorf("register:\n got %v\nwant %v", r, want)
+	}
+}
