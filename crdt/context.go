@@ -35,6 +35,9 @@ func NewContext(vv []Dot, cloud []Dot) Context {
 			c.vv[d.Node] = d.Counter
 		}
 	}
+	if len(cloud) > 0 {
+		c.cloud = make(map[Dot]struct{}, len(cloud))
+	}
 	for _, d := range cloud {
 		c.insert(d)
 	}
@@ -209,7 +212,10 @@ func (c *Context) compact() {
 		c.cloud = nil
 		return
 	}
-	dots := slices.Collect(maps.Keys(c.cloud))
+	dots := make([]Dot, 0, len(c.cloud))
+	for d := range c.cloud {
+		dots = append(dots, d)
+	}
 	slices.SortFunc(dots, CompareDots)
 	for _, d := range dots {
 		switch m := c.vv[d.Node]; {

@@ -25,7 +25,7 @@ import (
 // one whose limits random values and inputs reach.
 var diffCodecs = func() []namedCodec {
 	small, err := wire.NewCodec(wire.Limits{MaxMessageSize: 1024, MaxNestedLevels: 5, MaxArrayElements: 16,
-		MaxMapPairs: 16, MaxNodes: 3, MaxNodeIDLen: 12})
+		MaxMapPairs: 16, MaxNodes: 3, MaxNodeIDLen: 12, MaxFrameMessages: 4})
 	if err != nil {
 		panic(err)
 	}

@@ -55,6 +55,9 @@ func messageShape(state *shape) *shape {
 
 // decodeFrameBody decodes a frame body of the given version, 1 or 2.
 func (c *Codec) decodeFrameBody(body []byte, version uint16) ([]Message, error) {
+	if err := checkFrameHead(body, c.limits); err != nil {
+		return nil, err
+	}
 	if err := c.limits.validate("frame", body, frameShapes[version]); err != nil {
 		return nil, err
 	}
@@ -63,15 +66,49 @@ func (c *Codec) decodeFrameBody(body []byte, version uint16) ([]Message, error) 
 	if err != nil {
 		return nil, malformed("frame", "%v", err)
 	}
-	out := make([]Message, n)
+	// The slice grows as messages are read, so that a count the messages
+	// do not back (a million of them, each an empty map refused for its
+	// type) costs nothing: it holds at most twice the messages read, or
+	// firstGrowth.
+	out := make([]Message, 0, min(n, firstGrowth))
 	var names stringCache
-	for i := range out {
+	for i := range n {
+		out = grow(out, n)
+		out = out[:i+1]
 		if err := c.readMessage(&r, &out[i], &names, version); err != nil {
 			return nil, fmt.Errorf("%w (message %d)", err, i)
 		}
 	}
 	return out, nil
 }
+
+// checkFrameHead checks the number of messages of a frame body against
+// MaxFrameMessages before anything else is read: a body that is no array
+// is left for validate to refuse.
+func checkFrameHead(body []byte, l Limits) error {
+	if major, n, _, err := readHead(body); err == nil && major == majorArray {
+		return l.checkMessages(clampInt(n))
+	}
+	return nil
+}
+
+// grow returns s, a list of n entries being read, with room for one more:
+// when it is full, in a new slice of twice its capacity, at least
+// firstGrowth, at most n. So the slice holds at most twice what was read
+// (or firstGrowth entries), and the slices it went through as much again; a
+// list of up to firstGrowth entries is allocated once, at its size.
+func grow[T any](s []T, n int) []T {
+	if len(s) < cap(s) {
+		return s
+	}
+	out := make([]T, len(s), min(max(2*cap(s), firstGrowth), n))
+	copy(out, s)
+	return out
+}
+
+// firstGrowth is the capacity a list being read starts from, when its
+// header declares at least that many entries.
+const firstGrowth = 64
 
 // readMessage reads one message of a frame of the given version into m,
 // then makes the checks of messageFrom in its order: the state and operation are read where they

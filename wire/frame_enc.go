@@ -14,6 +14,9 @@ import (
 // appendFrameBody appends the body of a frame of msgs at version 1 or 2:
 // their states are bodies of that version.
 func (l Limits) appendFrameBody(dst []byte, msgs []Message, version uint16) ([]byte, error) {
+	if err := l.checkMessages(len(msgs)); err != nil {
+		return dst, err
+	}
 	dst = appendHead(dst, majorArray, uint64(len(msgs)))
 	for i := range msgs {
 		var err error

@@ -96,6 +96,9 @@ func (c *Codec) reflectDecodeContext(data []byte) (crdt.Context, error) {
 // reflectEncodeFrame is EncodeFrame through messageV1, or messageV2 when a
 // state in msgs holds resets.
 func (c *Codec) reflectEncodeFrame(msgs []Message) ([]byte, error) {
+	if err := c.limits.checkMessages(len(msgs)); err != nil {
+		return nil, err
+	}
 	body := make([]messageV2, len(msgs))
 	version := uint16(1)
 	for i, m := range msgs {
@@ -123,6 +126,11 @@ func (c *Codec) reflectDecodeFrame(data []byte) ([]Message, error) {
 	version, body, err := c.open(data, TagFrame)
 	if err != nil {
 		return nil, err
+	}
+	if version == 1 || version == 2 {
+		if err := checkFrameHead(body, c.limits); err != nil {
+			return nil, err
+		}
 	}
 	var ws []messageV2
 	switch version {

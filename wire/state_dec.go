@@ -125,8 +125,8 @@ func readContextLists(r *reader, what string, l *Limits, names *stringCache, nod
 	}
 	var vvBuf [smallNodes]crdt.Dot
 	vv := vvBuf[:0]
-	if n > len(vvBuf) {
-		vv = make([]crdt.Dot, 0, n)
+	if n > len(vvBuf) { // one entry per node at most: more fail below
+		vv = make([]crdt.Dot, 0, min(n, len(nodes)))
 	}
 	var prev dotV1
 	for i := range n {
@@ -149,9 +149,6 @@ func readContextLists(r *reader, what string, l *Limits, names *stringCache, nod
 		return crdt.Context{}, nil, malformed(what, "cloud: %v", err)
 	}
 	var cloud []crdt.Dot
-	if n > 0 {
-		cloud = make([]crdt.Dot, 0, n)
-	}
 	for i := range n {
 		w, err := readDot(r)
 		if err != nil {
@@ -167,7 +164,7 @@ func readContextLists(r *reader, what string, l *Limits, names *stringCache, nod
 		if w.Counter-1 <= use[w.Node].max {
 			return crdt.Context{}, nil, malformed(what, "cloud dot %s is covered by, or next to, the vector", d)
 		}
-		use[w.Node].used, cloud, prev = true, append(cloud, d), w
+		use[w.Node].used, cloud, prev = true, append(grow(cloud, n), d), w
 	}
 	for i, u := range use {
 		if !u.used {
@@ -251,14 +248,13 @@ func readTime(r *reader) (crdt.Timestamp, error) {
 }
 
 // readRegisters reads the registers, [[dot, time, value], ...], appending
-// them to sibs; the values lie within the input.
+// them to sibs; the values lie within the input. Like every list of a
+// state, the slice grows as entries are read (grow), so that a count the
+// entries do not back costs nothing.
 func readRegisters(r *reader, nodes []string, sibs []crdt.Sibling) ([]crdt.Sibling, error) {
 	n, _, err := r.array()
 	if err != nil {
 		return nil, malformed("state", "registers: %v", err)
-	}
-	if n > cap(sibs) {
-		sibs = make([]crdt.Sibling, 0, n)
 	}
 	var prev dotV1
 	for i := range n {
@@ -281,7 +277,7 @@ func readRegisters(r *reader, nodes []string, sibs []crdt.Sibling) ([]crdt.Sibli
 		if i > 0 && compareDotV1(prev, w) >= 0 {
 			return nil, malformed("state", "register entries not sorted by dot, or holding a dot twice, at entry %d", i)
 		}
-		sibs, prev = append(sibs, sb), w
+		sibs, prev = append(grow(sibs, n), sb), w
 	}
 	return sibs, nil
 }
@@ -294,9 +290,6 @@ func readMembers(r *reader, nodes []string) ([]crdt.Member, error) {
 		return nil, malformed("state", "set entries: %v", err)
 	}
 	var members []crdt.Member
-	if n > 0 {
-		members = make([]crdt.Member, 0, n)
-	}
 	var prev dotV1
 	var prevElem []byte
 	for i := range n {
@@ -326,7 +319,7 @@ func readMembers(r *reader, nodes []string) ([]crdt.Member, error) {
 		} else {
 			m.Value = string(elem)
 		}
-		members, prev, prevElem = append(members, m), w, elem
+		members, prev, prevElem = append(grow(members, n), m), w, elem
 	}
 	return members, nil
 }
@@ -338,9 +331,6 @@ func readShares(r *reader, nodes []string) ([]crdt.Share, error) {
 		return nil, malformed("state", "counter entries: %v", err)
 	}
 	var shares []crdt.Share
-	if n > 0 {
-		shares = make([]crdt.Share, 0, n)
-	}
 	var prev dotV1
 	for i := range n {
 		var w dotV1
@@ -364,7 +354,7 @@ func readShares(r *reader, nodes []string) ([]crdt.Share, error) {
 		if i > 0 && compareDotV1(prev, w) >= 0 {
 			return nil, malformed("state", "counter entries not sorted by dot, or holding a dot twice, at entry %d", i)
 		}
-		shares, prev = append(shares, sh), w
+		shares, prev = append(grow(shares, n), sh), w
 	}
 	return shares, nil
 }
