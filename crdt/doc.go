@@ -49,27 +49,27 @@
 //     range fails with ErrOverflow.
 //
 // Delete is an observed remove for every kind: it removes what its context
-// has seen and leaves a tombstone made of the context and the counter's
-// reset baselines, which a stale replay of an old write cannot get past. A
-// write concurrent with a delete survives it. For a counter, what survives
-// is the concurrent increment alone, not its replica's history: a causal
-// counter's share carries its replica's whole running total, so a delete
-// that only removed dots would see a concurrent increment bring back every
-// earlier one (the problem Baquero, Almeida, Cunha and Ferreira describe in
-// "The problem with embedded CRDT counters and a solution", PaPoC 2016, with
-// Riak's riak_dt_emcntr in a map as the example). Their solution gives each
-// replica fresh dots for its increments so that a reset removes only the
-// dots it saw; Meridian keeps one share per replica and records instead what
-// each removal saw of it: every write that removes counter shares (Delete,
-// Put, and Add or Remove superseding a counter) records the totals of each
-// share it removes as that replica's reset baseline, and carries the
-// baselines its replica knows, so that its delta is a complete tombstone.
-// Baselines join by componentwise maximum (a replica's totals only grow along
-// its dots), an increment counts from the later of its replica's share and
-// baseline, and its delta carries the baseline and supersedes every earlier
-// share of its replica, so that a replica the delete has not reached yet
-// counts only the new increments at once. The metadata stays bounded by the
-// number of writers.
+// has seen and leaves a tombstone made of the context and the counter's reset
+// baselines, which a stale replay of an old write cannot get past. A write
+// concurrent with a delete survives it. For a counter, what survives is the
+// concurrent increment alone, not its replica's history: a causal counter's
+// share carries its replica's whole running total, so a delete that only
+// removed dots would see a concurrent increment bring back every earlier one.
+// This is the problem of counters embedded in maps, such as Riak's
+// riak_dt_emcntr, that Baquero, Almeida, Cunha and Ferreira describe in "The
+// problem with embedded CRDT counters and a solution" (PaPoC 2016). Their
+// solution has a replica move its increments to a fresh dot, so that a reset
+// removes only the dots it saw; Meridian keeps one share per replica and
+// records instead what each removal saw of it: every write that removes
+// counter shares (Delete, Put, and Add or Remove superseding a counter)
+// records the totals of each share it removes as that replica's reset
+// baseline, and carries the baselines its replica knows, so that its delta is
+// a complete tombstone. Baselines join by componentwise maximum (a replica's
+// totals only grow along its dots), an increment counts from the later of its
+// replica's share and baseline, and its delta carries the baseline and
+// supersedes every earlier share of its replica, so that a replica the delete
+// has not reached yet counts only the new increments at once. The metadata
+// stays bounded by the number of writers.
 //
 // A removal learns a share's totals from the replica that coordinates it,
 // and a client's context names dots, not totals. A delete sent with a
