@@ -28,12 +28,15 @@ type Inspection struct {
 	Winner Winner
 	// Elements are the live adds of a set's members, one per concurrent add.
 	Elements []Element
-	// Count is a counter's value, the sum of its Shares, unless CountError
-	// says why it has none.
+	// Count is a counter's value, the sum of its Shares, each counted above
+	// its node's Reset, unless CountError says why it has none.
 	Count      int64
 	CountError string
 	// Shares are the counter's per-node contributions, sorted by dot.
 	Shares []Share
+	// Resets are the counter's reset baselines, sorted by node: what
+	// deletes removed of each node's share.
+	Resets []Reset
 	// Replicas is what each replica of the key answered.
 	Replicas []Replica
 }
@@ -85,8 +88,17 @@ type Element struct {
 type Share struct {
 	Node     string // the node whose increments these are
 	Dot      string // the id of its latest change, "node:counter"
-	Inc, Dec uint64 // its running totals; its net part is Inc - Dec
+	Inc, Dec uint64 // its running totals; it counts (Inc - Reset.Inc) - (Dec - Reset.Dec)
 	HLC      HLC    // when it last changed
+}
+
+// Reset is a node's reset baseline for a counter: the totals of its share
+// as the latest delete that removed it saw them. The node's share counts
+// only above it, so that an increment concurrent with a delete counts
+// alone.
+type Reset struct {
+	Node     string // the node whose share was reset
+	Inc, Dec uint64 // the totals the delete removed
 }
 
 // Replica is what one replica answered to an inspection.
@@ -156,6 +168,11 @@ type inspectJSON struct {
 		Dec  uint64 `json:"dec"`
 		hlcJSON
 	} `json:"shares"`
+	Resets []struct {
+		Node string `json:"node"`
+		Inc  uint64 `json:"inc"`
+		Dec  uint64 `json:"dec"`
+	} `json:"resets"`
 	Replicas []struct {
 		Node   string `json:"node"`
 		Error  string `json:"error"`
@@ -218,6 +235,9 @@ func (j *inspectJSON) inspection() (*Inspection, error) {
 			return nil, err
 		}
 		in.Shares = append(in.Shares, Share{Node: s.Node, Dot: s.Dot, Inc: s.Inc, Dec: s.Dec, HLC: h})
+	}
+	for _, r := range j.Resets {
+		in.Resets = append(in.Resets, Reset{Node: r.Node, Inc: r.Inc, Dec: r.Dec})
 	}
 	for _, r := range j.Replicas {
 		rep := Replica{Node: r.Node, Err: r.Error, Agrees: r.Agrees}

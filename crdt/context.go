@@ -35,6 +35,9 @@ func NewContext(vv []Dot, cloud []Dot) Context {
 			c.vv[d.Node] = d.Counter
 		}
 	}
+	if len(cloud) > 0 {
+		c.cloud = make(map[Dot]struct{}, len(cloud))
+	}
 	for _, d := range cloud {
 		c.insert(d)
 	}
@@ -100,7 +103,7 @@ func Join(a, b Context) Context {
 
 // Clone returns a copy of c that shares no memory with it.
 func (c Context) Clone() Context {
-	return Context{vv: cloneMap(c.vv), cloud: cloneMap(c.cloud)}
+	return Context{vv: copyMap(c.vv), cloud: copyMap(c.cloud)}
 }
 
 // IsEmpty reports whether c holds no dot.
@@ -163,6 +166,34 @@ func (c Context) String() string {
 	return b.String()
 }
 
+// hasNode reports whether c holds a dot of n.
+func (c Context) hasNode(n NodeID) bool {
+	if c.vv[n] > 0 {
+		return true
+	}
+	for d := range c.cloud {
+		if d.Node == n {
+			return true
+		}
+	}
+	return false
+}
+
+// insertNode adds every dot of n that o holds, without compacting.
+func (c *Context) insertNode(o Context, n NodeID) {
+	if m := o.vv[n]; m > c.vv[n] {
+		if c.vv == nil {
+			c.vv = make(map[NodeID]uint64, 1)
+		}
+		c.vv[n] = m
+	}
+	for d := range o.cloud {
+		if d.Node == n {
+			c.insert(d)
+		}
+	}
+}
+
 // insert adds d without compacting.
 func (c *Context) insert(d Dot) {
 	if !d.Valid() || d.Counter <= c.vv[d.Node] {
@@ -181,7 +212,10 @@ func (c *Context) compact() {
 		c.cloud = nil
 		return
 	}
-	dots := slices.Collect(maps.Keys(c.cloud))
+	dots := make([]Dot, 0, len(c.cloud))
+	for d := range c.cloud {
+		dots = append(dots, d)
+	}
 	slices.SortFunc(dots, CompareDots)
 	for _, d := range dots {
 		switch m := c.vv[d.Node]; {
@@ -198,6 +232,21 @@ func (c *Context) compact() {
 	if len(c.cloud) == 0 {
 		c.cloud = nil
 	}
+}
+
+// copyMap is cloneMap entry by entry. A context holds a handful of entries,
+// and unlike maps.Clone the loop does not make the escape analysis move m,
+// and whatever a struct holding it holds, to the heap: a decoder passing
+// Assemble a context beside slices on its stack keeps them there.
+func copyMap[K comparable, V any](m map[K]V) map[K]V {
+	if len(m) == 0 {
+		return nil
+	}
+	out := make(map[K]V, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
 }
 
 func cloneMap[K comparable, V any](m map[K]V) map[K]V {

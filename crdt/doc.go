@@ -39,19 +39,49 @@
 //     tombstones (ORSWOT; Bieniusa et al., "An Optimized Conflict-free
 //     Replicated Set", 2012). A remove removes the adds it saw; an add it did
 //     not see survives.
-//   - Counter (Incr, Value): a PN-counter kept as one share per replica, the
-//     replica's running increment and decrement totals under the dot of its
-//     latest change (a causal counter), so that a delete can remove it. The
-//     value is exact under any order and repetition of merges, and an
-//     increment that would leave the int64 range fails with ErrOverflow.
+//   - Counter (Incr, Value, Resets): a PN-counter kept as one share per
+//     replica, the replica's running increment and decrement totals under
+//     the dot of its latest change (a causal counter), so that a delete can
+//     remove it, plus a reset baseline per replica: the totals of its share
+//     as the latest write that removed it observed them. A share counts
+//     only above its replica's baseline. The value is exact under any order
+//     and repetition of merges, and an increment that would leave the int64
+//     range fails with ErrOverflow.
 //
 // Delete is an observed remove for every kind: it removes what its context
-// has seen and leaves a tombstone made of the context alone, which a stale
-// replay of an old write cannot get past. A write concurrent with a delete
-// survives it; for a counter, the concurrent incrementer's whole share
-// survives. Nothing here depends on wall-clock time to decide when a
-// tombstone may go: a tombstone is just a context, bounded by the number of
-// writers.
+// has seen and leaves a tombstone made of the context and the counter's reset
+// baselines, which a stale replay of an old write cannot get past. A write
+// concurrent with a delete survives it. For a counter, what survives is the
+// concurrent increment alone, not its replica's history: a causal counter's
+// share carries its replica's whole running total, so a delete that only
+// removed dots would see a concurrent increment bring back every earlier one.
+// This is the problem of counters embedded in maps, such as Riak's
+// riak_dt_emcntr, that Baquero, Almeida, Cunha and Ferreira describe in "The
+// problem with embedded CRDT counters and a solution" (PaPoC 2016). Their
+// solution has a replica move its increments to a fresh dot, so that a reset
+// removes only the dots it saw; Meridian keeps one share per replica and
+// records instead what each removal saw of it: every write that removes
+// counter shares (Delete, Put, and Add or Remove superseding a counter)
+// records the totals of each share it removes as that replica's reset
+// baseline, and carries the baselines its replica knows, so that its delta is
+// a complete tombstone. Baselines join by componentwise maximum (a replica's
+// totals only grow along its dots), an increment counts from the later of its
+// replica's share and baseline, and its delta carries the baseline and
+// supersedes every earlier share of its replica, so that a replica the delete
+// has not reached yet counts only the new increments at once. The metadata
+// stays bounded by the number of writers.
+//
+// A removal learns a share's totals from the replica that coordinates it,
+// and a client's context names dots, not totals. A delete sent with a
+// client context that names an increment its coordinator has not received
+// removes that share wherever it arrives but cannot record what it held;
+// one whose context names an older share of a replica than the coordinator
+// holds leaves that replica's newer share whole. A blind delete, and one
+// whose context holds the same increments as its coordinator's, reset
+// exactly what they observed.
+//
+// Nothing here depends on wall-clock time to decide when a tombstone may go:
+// a tombstone is a context and at most one baseline per writer.
 //
 // The kinds share the key's context so that a Put replaces a set or counter
 // (as a Redis SET does) and so that a set created in one region while another

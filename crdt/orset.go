@@ -18,8 +18,9 @@ type Member struct {
 // Add adds elems to the set as node's events at time ts and returns the
 // delta. Each element gets a fresh dot that replaces the dots of that element
 // s had seen (ORSWOT: no per-element tombstones). A remove that did not see
-// this add cannot undo it: add wins. It returns ErrWrongType when the key
-// holds a register or a counter.
+// this add cannot undo it: add wins. Counter shares it supersedes (writes of
+// another kind it saw) are reset as Delete resets them. It returns
+// ErrWrongType when the key holds a register or a counter.
 func (s *State) Add(node NodeID, ts Timestamp, elems ...string) (State, error) {
 	if err := s.checkKind(KindSet); err != nil {
 		return State{}, err
@@ -39,12 +40,14 @@ func (s *State) Add(node NodeID, ts Timestamp, elems ...string) (State, error) {
 		delta.ctx.insert(d)
 	}
 	delta.ctx.compact()
+	s.carryResets(&delta)
 	s.Merge(delta)
 	return delta, nil
 }
 
 // Remove removes elems as far as s has seen them and returns the delta, which
-// holds only a context. An add concurrent with the remove survives it. It
+// holds only a context (and the reset baselines of any counter shares it
+// supersedes, as Add). An add concurrent with the remove survives it. It
 // returns ErrWrongType when the key holds a register or a counter.
 func (s *State) Remove(elems ...string) (State, error) {
 	if err := s.checkKind(KindSet); err != nil {
@@ -57,6 +60,7 @@ func (s *State) Remove(elems ...string) (State, error) {
 		}
 	}
 	delta.ctx.compact()
+	s.carryResets(&delta)
 	s.Merge(delta)
 	return delta, nil
 }

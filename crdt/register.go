@@ -20,7 +20,8 @@ type Sibling struct {
 // writer read; a nil seen means "everything this replica has seen" (a blind
 // write), so retries and blind writes never pile up siblings. Entries not in
 // seen were written concurrently and stay as siblings. Put replaces a value
-// of any kind, as a Redis SET does.
+// of any kind, as a Redis SET does; the counter shares it supersedes are
+// reset as Delete resets them.
 func (s *State) Put(node NodeID, value []byte, ts Timestamp, seen *Context) State {
 	base := s.ctx
 	if seen != nil {
@@ -32,6 +33,7 @@ func (s *State) Put(node NodeID, value []byte, ts Timestamp, seen *Context) Stat
 		reg: map[Dot]regEntry{d: {time: ts, value: bytes.Clone(value)}},
 	}
 	delta.ctx.Add(d)
+	s.carryResets(&delta)
 	s.Merge(delta)
 	return delta
 }

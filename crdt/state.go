@@ -53,6 +53,10 @@ var ErrInvalid = errors.New("crdt: invalid state")
 // set) and so that writes of different kinds made concurrently in two regions
 // still merge; Kind says which one a reader sees.
 //
+// A counter's state also holds, per replica, the reset baseline its
+// share was last removed at (see Value): what a delete removed of a share
+// that a concurrent increment carries forward.
+//
 // The zero State is the empty key. The function Merge returns a new State and
 // mutators change only their receiver; none of them keeps a reference to
 // mutable memory of its arguments. A State holds maps, so assigning one shares
@@ -63,6 +67,7 @@ type State struct {
 	reg map[Dot]regEntry
 	set map[string]map[Dot]Timestamp
 	cnt map[Dot]cntEntry
+	rst map[NodeID]totals
 }
 
 type regEntry struct {
@@ -71,9 +76,20 @@ type regEntry struct {
 }
 
 type cntEntry struct {
-	time     Timestamp
-	inc, dec uint64
+	time Timestamp
+	totals
 }
+
+// totals are a replica's running increment and decrement totals, or a
+// reset baseline of them.
+type totals struct{ inc, dec uint64 }
+
+// isZero reports whether t is (0, 0), the baseline of a replica never reset.
+func (t totals) isZero() bool { return t.inc == 0 && t.dec == 0 }
+
+// join returns the componentwise maximum of t and o. Each replica's totals
+// only grow along its dots, so the join of two baselines is the later one.
+func (t totals) join(o totals) totals { return totals{inc: max(t.inc, o.inc), dec: max(t.dec, o.dec)} }
 
 // Merge returns the join of a and b: the state that has seen every write
 // either has seen. It is commutative, associative and idempotent, and never
@@ -89,18 +105,22 @@ func (s *State) Merge(o State) {
 	s.reg = joinDots(s.reg, o.reg, s.ctx, o.ctx, maxReg)
 	s.cnt = joinDots(s.cnt, o.cnt, s.ctx, o.ctx, maxCnt)
 	s.set = joinSet(s.set, o.set, s.ctx, o.ctx)
+	s.rst = joinResets(s.rst, o.rst)
 	s.ctx.Merge(o.ctx)
 }
 
 // Delete removes every entry whose dot is in seen, or every entry s holds when
-// seen is nil, and returns the delta: a tombstone made of the context alone.
-// A write concurrent with the delete (not in its context) survives it.
+// seen is nil, and returns the delta: a tombstone made of the context and
+// the reset baselines of the counter shares it removes (see Value). A write
+// concurrent with the delete (not in its context) survives it; an increment
+// concurrent with it counts from the totals the delete removed.
 func (s *State) Delete(seen *Context) State {
 	base := s.ctx
 	if seen != nil {
 		base = *seen
 	}
 	delta := State{ctx: base.Clone()}
+	s.carryResets(&delta)
 	s.Merge(delta)
 	return delta
 }
@@ -116,7 +136,7 @@ func (s State) ContextDots() (vector, cloud []Dot) { return s.ctx.Vector(), s.ct
 
 // Clone returns a copy of s sharing no mutable memory with it.
 func (s State) Clone() State {
-	c := State{ctx: s.ctx.Clone(), reg: cloneMap(s.reg), cnt: cloneMap(s.cnt)}
+	c := State{ctx: s.ctx.Clone(), reg: cloneMap(s.reg), cnt: cloneMap(s.cnt), rst: cloneMap(s.rst)}
 	if len(s.set) > 0 {
 		c.set = make(map[string]map[Dot]Timestamp, len(s.set))
 		for e, dots := range s.set {
@@ -126,16 +146,18 @@ func (s State) Clone() State {
 	return c
 }
 
-// IsEmpty reports whether s holds no live value (it may still hold a context:
-// a tombstone).
+// IsEmpty reports whether s holds no live value (it may still hold a context
+// and reset baselines: a tombstone).
 func (s State) IsEmpty() bool { return len(s.reg) == 0 && len(s.set) == 0 && len(s.cnt) == 0 }
 
-// IsZero reports whether s is the state of a key nothing was ever written to.
-func (s State) IsZero() bool { return s.IsEmpty() && s.ctx.IsEmpty() }
+// IsZero reports whether s is the state of a key nothing was ever written to:
+// no live value, no context, no reset baseline.
+func (s State) IsZero() bool { return s.IsEmpty() && s.ctx.IsEmpty() && len(s.rst) == 0 }
 
-// Equal reports whether s and o hold the same context and entries.
+// Equal reports whether s and o hold the same context, entries and reset
+// baselines.
 func (s State) Equal(o State) bool {
-	if !s.ctx.Equal(o.ctx) || len(s.set) != len(o.set) {
+	if !s.ctx.Equal(o.ctx) || len(s.set) != len(o.set) || !maps.Equal(s.rst, o.rst) {
 		return false
 	}
 	if !maps.EqualFunc(s.reg, o.reg, func(x, y regEntry) bool {
@@ -188,7 +210,7 @@ func (s State) Kind() Kind {
 
 // String renders s for debugging and test failures.
 func (s State) String() string {
-	return fmt.Sprintf("State{kind=%s ctx=%s reg=%v set=%v cnt=%v}", s.Kind(), s.ctx, s.Siblings(), s.Members(), s.Shares())
+	return fmt.Sprintf("State{kind=%s ctx=%s reg=%v set=%v cnt=%v rst=%v}", s.Kind(), s.ctx, s.Siblings(), s.Members(), s.Shares(), s.Resets())
 }
 
 // otherDots returns a context holding the dots of the live entries of every

@@ -16,6 +16,10 @@ const maxBatch = 512
 // several frames.
 const maxFrame = 4 << 20
 
+// maxFrameMessages is the number of messages beyond which messages to one
+// peer are split into several frames: the most a peer's decoder takes.
+var maxFrameMessages = wire.DefaultLimits().MaxFrameMessages
+
 func (n *Node) loop() {
 	defer close(n.done)
 	tick := time.NewTicker(10 * time.Millisecond)
@@ -137,10 +141,15 @@ func (n *Node) sendAll(msgs []wire.Message) {
 }
 
 // sendFrames sends msgs to peer to at addr in one frame, or in halves while
-// a frame would be larger than maxFrame. A peer that falls behind by more
-// than the transport queues loses frames: writes to it are then hinted when
-// their acknowledgements time out.
+// a frame would hold more than maxFrameMessages or be larger than maxFrame.
+// A peer that falls behind by more than the transport queues loses frames:
+// writes to it are then hinted when their acknowledgements time out.
 func (n *Node) sendFrames(to crdt.NodeID, addr string, msgs []wire.Message) {
+	if len(msgs) > maxFrameMessages {
+		n.sendFrames(to, addr, msgs[:len(msgs)/2])
+		n.sendFrames(to, addr, msgs[len(msgs)/2:])
+		return
+	}
 	frame, err := wire.EncodeFrame(msgs)
 	if err != nil {
 		n.log.Error("could not encode messages", "peer", to, "err", err)

@@ -129,11 +129,11 @@ func (c *Codec) open(data []byte, want Tag) (uint16, []byte, error) {
 	return version, body, nil
 }
 
-// appendItem appends to dst the envelope of tag, at the version this build
-// writes, around the encoding of body by encMode (Marshal's encoder).
-func (c *Codec) appendItem(dst []byte, tag Tag, body any) ([]byte, error) {
+// appendItem appends to dst the envelope of tag at version around the
+// encoding of body by encMode (Marshal's encoder).
+func (c *Codec) appendItem(dst []byte, tag Tag, version uint16, body any) ([]byte, error) {
 	start := len(dst)
-	buf := bytes.NewBuffer(appendEnvelopeHead(dst, tag, registry[tag].current()))
+	buf := bytes.NewBuffer(appendEnvelopeHead(dst, tag, version))
 	if err := encMode.MarshalToBuffer(body, buf); err != nil {
 		return dst[:start], fmt.Errorf("wire: encoding a %s: %w", tag, err)
 	}
@@ -144,11 +144,11 @@ func (c *Codec) appendItem(dst []byte, tag Tag, body any) ([]byte, error) {
 	return out, nil
 }
 
-// appendHead appends to dst the head of the envelope of tag, at the
-// version this build writes: what the hand-written encoders (AppendState,
-// AppendContext, EncodeFrame) append the body to.
-func (c *Codec) appendHead(dst []byte, tag Tag) []byte {
-	return appendEnvelopeHead(dst, tag, registry[tag].current())
+// appendHead appends to dst the head of the envelope of tag at version:
+// what the hand-written encoders (AppendState, AppendContext, EncodeFrame)
+// append the body to.
+func (c *Codec) appendHead(dst []byte, tag Tag, version uint16) []byte {
+	return appendEnvelopeHead(dst, tag, version)
 }
 
 // endItem completes an item a hand-written encoder appended to dst, giving

@@ -26,7 +26,7 @@ func (c *Codec) EncodeContext(ctx crdt.Context) ([]byte, error) {
 // AppendContext is EncodeContext appending to dst. On error it returns dst
 // unchanged in length.
 func (c *Codec) AppendContext(dst []byte, ctx crdt.Context) ([]byte, error) {
-	out, err := c.limits.appendContextBody(c.appendHead(dst, TagContext), ctx)
+	out, err := c.limits.appendContextBody(c.appendHead(dst, TagContext, 1), ctx)
 	return c.endItem(dst, out, err)
 }
 

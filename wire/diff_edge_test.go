@@ -53,6 +53,12 @@ func edgeCases() []edgeCase {
 	withShares := func(shares ...any) []byte { return state(twoNodes, vector32, none, none, none, shares) }
 	shareWith := func(inc any) []any { return []any{dot(0, 3), ts(1), inc, 0} }
 	withReg := func(r ...any) []byte { return state(twoNodes, vector32, none, []any{r}, none, none) }
+	withResets := func(resets ...any) []byte {
+		return state2(twoNodes, vector32, none, none, none, none, append([]any{}, resets...))
+	}
+	reset := func(node, inc, dec int) []any { return []any{node, inc, dec} }
+	frame2 := func(msgs ...any) []byte { return item(uint64(wire.TagFrame), 2, msgs) }
+	goodState2 := []any{twoNodes, vector32, none, []any{reg}, none, none, []any{reset(1, 4, 4)}}
 	frame := func(msgs ...any) []byte { return item(uint64(wire.TagFrame), 1, msgs) }
 	cut := func(b []byte, n int) []byte { return b[:len(b)-n] }
 	type m = map[int]any
@@ -106,6 +112,24 @@ func edgeCases() []edgeCase {
 		{name: "a type mismatch, then truncated", input: cut(withShares("text", bs("0123456789")), 3), want: wire.ErrMalformed},
 		{name: "a semantic error, then a type mismatch", input: state(twoNodes, []any{dot(1, 2), dot(0, 3)}, none, none, none, []any{"x"}), want: wire.ErrMalformed},
 		{name: "a state as a map", input: item(1, 1, []any{twoNodes, m{1: 1}}), want: wire.ErrMalformed},
+		{name: "v2: resets", input: withResets(reset(0, 3, 1), reset(1, 0, 7)), want: nil},
+		{name: "v2: no resets", input: withResets(), want: nil},
+		{name: "v2: null resets", input: state2(twoNodes, vector32, none, none, none, none, nil), want: nil},
+		{name: "v2: reset counts as simple values and null", input: withResets([]any{sv(1), sv(16), nil}), want: nil},
+		{name: "v2: a null reset entry, zero", input: withResets(nil), want: wire.ErrMalformed},
+		{name: "v2: a zero reset", input: withResets(reset(0, 0, 0)), want: wire.ErrMalformed},
+		{name: "v2: reset node index out of range", input: withResets(reset(2, 1, 0)), want: wire.ErrMalformed},
+		{name: "v2: resets unsorted", input: withResets(reset(1, 1, 0), reset(0, 1, 0)), want: wire.ErrMalformed},
+		{name: "v2: a node reset twice", input: withResets(reset(0, 1, 0), reset(0, 2, 0)), want: wire.ErrMalformed},
+		{name: "v2: more resets than nodes", input: withResets(reset(0, 1, 0), reset(1, 1, 0), reset(1, 2, 0)), want: wire.ErrMalformed},
+		{name: "v2: a reset of two elements", input: withResets([]any{0, 1}), want: wire.ErrMalformed},
+		{name: "v2: a reset count beyond uint64", input: fill(withResets([]any{0, hole, 0}), 0x3b, 0, 0, 0, 0, 0, 0, 0, 1), want: wire.ErrMalformed},
+		{name: "v2: resets as a map", input: state2(twoNodes, vector32, none, none, none, none, m{}), want: wire.ErrMalformed},
+		{name: "v2: six lists", input: item(1, 2, []any{twoNodes, vector32, none, none, none, none}), want: wire.ErrMalformed},
+		{name: "v1: seven lists", input: item(1, 1, []any{twoNodes, vector32, none, none, none, none, none}), want: wire.ErrMalformed},
+		{name: "v2: a share below its reset", input: state2(twoNodes, vector32, none, none, none, []any{shareWith(3)}, []any{reset(0, 9, 0)}), want: nil},
+		{name: "v2: a bad share, then bad resets", input: state2(twoNodes, vector32, none, none, none, []any{[]any{dot(0, 7), ts(1), 1, 0}}, []any{reset(1, 1, 0), reset(0, 1, 0)}), want: wire.ErrMalformed},
+		{name: "v2: an array of 2^62 resets", input: fill(withResets(hole), 0x9b, 0x40, 0, 0, 0, 0, 0, 0, 0), want: wire.ErrTooLarge},
 	}
 	contexts := []edgeCase{
 		{name: "null cloud", input: item(2, 1, []any{twoNodes, vector32, nil}), want: nil},
@@ -159,6 +183,12 @@ func edgeCases() []edgeCase {
 		{name: "an operation context with a long node ID", input: frame(m{1: 5, 8: m{1: 2, 6: []any{[]any{long}, []any{dot(0, 1)}, none}}}), want: wire.ErrTooLarge},
 		{name: "an operation context with a long node ID after a bad state", input: frame(m{1: 5, 6: []any{twoNodes, none, none, none, none, none}, 8: m{1: 2, 6: []any{[]any{long}, []any{dot(0, 1)}, none}}}), want: wire.ErrMalformed},
 		{name: "trailing bytes", input: append(frame(m{1: 1}), 0x00), want: wire.ErrMalformed},
+		{name: "v2: a state with resets", input: frame2(m{1: 1, 6: goodState2}), want: nil},
+		{name: "v2: a state without", input: frame2(m{1: 1, 6: append(goodState[:6:6], none)}), want: nil},
+		{name: "v2: a version-1 state", input: frame2(m{1: 1, 6: goodState}), want: wire.ErrMalformed},
+		{name: "v1: a version-2 state", input: frame(m{1: 1, 6: goodState2}), want: wire.ErrMalformed},
+		{name: "v2: a state with bad resets after a long Target", input: frame2(m{1: 1, 6: []any{twoNodes, vector32, none, none, none, none, []any{reset(5, 1, 1)}}, 7: long}), want: wire.ErrTooLarge},
+		{name: "v2: null body", input: item(uint64(wire.TagFrame), 2, nil), want: nil},
 	}
 	for i := range cases {
 		cases[i].kind = "state"

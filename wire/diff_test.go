@@ -25,7 +25,7 @@ import (
 // one whose limits random values and inputs reach.
 var diffCodecs = func() []namedCodec {
 	small, err := wire.NewCodec(wire.Limits{MaxMessageSize: 1024, MaxNestedLevels: 5, MaxArrayElements: 16,
-		MaxMapPairs: 16, MaxNodes: 3, MaxNodeIDLen: 12})
+		MaxMapPairs: 16, MaxNodes: 3, MaxNodeIDLen: 12, MaxFrameMessages: 4})
 	if err != nil {
 		panic(err)
 	}
@@ -151,10 +151,33 @@ var genBytes = rapid.Custom(func(t *rapid.T) []byte {
 
 var genElement = rapid.SampledFrom([]string{"", "a", "b", "\x00\xff", "ééé", "an element of some length"})
 
-// genState plays a random history on 1 to 4 replicas, some of whose deltas
-// are lost, so that contexts have gaps (clouds), and returns a replica's
-// state or a delta; or one of newHistory, longer.
+// genState returns a state of genHistoryState, and at times the same with
+// reset baselines of random totals, some above its shares' (which the
+// mutators never make), for some of the nodes of its context.
 var genState = rapid.Custom(func(t *rapid.T) crdt.State {
+	s := genHistoryState.Draw(t, "state")
+	nodes := s.Context().Nodes()
+	if len(nodes) == 0 || rapid.IntRange(0, 3).Draw(t, "resets") != 0 {
+		return s
+	}
+	p := crdt.Parts{Context: s.Context(), Siblings: s.Siblings(), Members: s.MemberDots(), Shares: s.Shares()}
+	genTotal := rapid.SampledFrom([]uint64{0, 1, 7, 300, 1 << 40, math.MaxUint64})
+	for _, n := range nodes {
+		if r := (crdt.Reset{Node: n, Inc: genTotal.Draw(t, "inc"), Dec: genTotal.Draw(t, "dec")}); r.Inc|r.Dec != 0 && rapid.Bool().Draw(t, "reset") {
+			p.Resets = append(p.Resets, r)
+		}
+	}
+	withResets, err := crdt.Assemble(p)
+	if err != nil { // an entry with an invalid dot (an empty node ID)
+		return s
+	}
+	return withResets
+})
+
+// genHistoryState plays a random history on 1 to 4 replicas, some of whose
+// deltas are lost, so that contexts have gaps (clouds), and returns a
+// replica's state or a delta; or one of newHistory, longer.
+var genHistoryState = rapid.Custom(func(t *rapid.T) crdt.State {
 	if rapid.IntRange(0, 2).Draw(t, "seeded") == 0 { // a longer history, seeded (history_test.go)
 		seed := rapid.Uint64().Draw(t, "seed")
 		h := newHistory(seed, 2+int(seed%4), 10+int(seed/4%70))

@@ -5,7 +5,8 @@
 // It converts between the crdt package's values and bytes and does nothing
 // else: no I/O, no clock, no goroutines. It does not compress, frame a
 // stream or authenticate; the transport and storage do that. The structs
-// that define the format (stateV1, messageV1, ...) live here, so the memory
+// that define the format (stateV1, stateV2, messageV1, messageV2, ...) live
+// here, so the memory
 // layout of a value and its format change separately. The hot paths encode
 // and decode them by hand (cbor_enc.go, cbor_valid.go, cbor_dec.go): the
 // bytes are exactly what fxamacker/cbor writes for those structs, and the
@@ -55,7 +56,10 @@
 // golden files under testdata/, one per tag and version, fail the tests when
 // an existing format changes by a single byte. A decoder reads every version
 // the registry lists for its tag and refuses the others with a
-// *VersionError; an unknown tag gets an *UnknownTagError.
+// *VersionError; an unknown tag gets an *UnknownTagError. The encoders of
+// states and frames write the oldest version that can represent their
+// value, so that a value an older version can hold keeps its bytes (and its
+// hash) and stays readable by builds that know only that version.
 //
 // # Format of states and contexts, version 1
 //
@@ -84,16 +88,37 @@
 // A context body is the first three lists of a state: [nodes, vector, cloud].
 // Deltas are states and use TagState.
 //
+// # Format of states, version 2
+//
+// A version-2 state body is version 1's six lists and a seventh, the
+// counter's reset baselines (crdt.Reset: what deletes removed of each
+// replica's share, see the crdt package):
+//
+//	[nodes, vector, cloud, registers, members, shares, resets]
+//
+//	resets     [[node, inc, dec], ...]             sorted by node, unique
+//
+// A reset names a node of the table, so there is at most one per node (at
+// most MaxNodes), and it is not (0, 0) (crdt.Assemble). EncodeState writes
+// version 1 for a state without resets, the same bytes a build that knows
+// only version 1 writes, and version 2 for a state with resets; so equal
+// states still encode to identical bytes. DecodeState reads both, and takes
+// a version-2 body with an empty resets list, which the encoder never
+// writes, for the state version 1 would hold.
+//
 // # Frames
 //
 // Nodes talk in frames (TagFrame, EncodeFrame, DecodeFrame): a batch of
 // Messages, one flat struct per message in the style of etcd-raft's, whose
 // Type says which fields matter. Each message is a CBOR map with small
 // integer keys and empty fields left out, so that later versions can add
-// fields; states and contexts inside are the version-1 bodies above.
-// Frames hold crdt values, so they have their own codec rather than
-// Marshal's. Inside a frame, a state's node table is checked against the
-// limits after decoding; the frame's size bounds it until then.
+// fields. In a version-1 frame the states are version-1 bodies; in a
+// version-2 frame they are version-2 bodies, an empty resets list for a
+// state without any. EncodeFrame writes version 1 unless a state in the
+// frame holds resets. Contexts are the version-1 body in both. Frames hold
+// crdt values, so they have their own codec rather than Marshal's. Inside a
+// frame, a state's node table is checked against the limits after decoding;
+// the frame's size bounds it until then.
 //
 // # Hashes
 //
@@ -108,11 +133,37 @@
 // A Codec enforces Limits (DefaultLimits for the package-level functions)
 // before it allocates: the input's size (MaxMessageSize, 64 MiB by default)
 // before anything is read, the node table (MaxNodes, MaxNodeIDLen) before
-// the body is decoded, and nesting depth, array lengths and map sizes
+// the body is decoded, nesting depth, array lengths and map sizes
 // (MaxNestedLevels, MaxArrayElements, MaxMapPairs) while the CBOR is checked
-// to be well formed, before it is decoded. The encoder enforces the same
+// to be well formed, before it is decoded, and the messages of a frame
+// (MaxFrameMessages) before the first is read. The encoder enforces the same
 // limits, so a Codec never writes what it would refuse to read. Indefinite
 // lengths, CBOR tags and duplicate map keys are refused.
+//
+// A decoder allocates by what it has read, never by what a header declares:
+// the messages of a frame and the lists of a state or context (cloud,
+// registers, members, shares) grow as their entries are read and
+// found valid, each to at most twice what it has read (or 64 entries); the
+// resets and the
+// vector hold at most one entry per node of the table; and the lists of a
+// message (Indexes, Hashes, Keys, Elems), whose every element is valid once
+// the body is checked, are allocated at their count, which cannot exceed
+// the bytes of those elements. A header declaring a million entries that
+// are then refused costs a few kilobytes. Input that decodes costs at most,
+// per byte (TestDecodersAllocateByWhatTheyRead measures each case):
+//
+//	about 176  a frame of the smallest messages ({1: type}, 3 bytes, for a
+//	           264-byte Message), the frame's slice and those it outgrew;
+//	           MaxFrameMessages bounds its Messages at about 35 MB
+//	under 60   a state or context, mostly the crdt maps built from its
+//	           entries: about 52 for a cloud of the smallest dots (4 bytes),
+//	           51 for a set of small elements, 44 for registers
+//	32         the keys of a MsgKeysReply (a 32-byte KeyDigest per null
+//	           entry); 24 for the elements of an operation, 8 for Hashes, 4
+//	           for Indexes
+//
+// Reading the envelope allocates nothing; the node table, a string per node
+// ID, at most MaxNodes of them.
 //
 // # Errors
 //

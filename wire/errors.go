@@ -117,6 +117,8 @@ func unitOf(limit string) string {
 		return "bytes in a node id"
 	case "MaxArrayElements":
 		return "elements in an array"
+	case "MaxFrameMessages":
+		return "messages in a frame"
 	}
 	return "units"
 }

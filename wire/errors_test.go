@@ -53,6 +53,11 @@ func state(nodes, vector, cloud, regs, members, shares any) []byte {
 	return item(1, 1, []any{nodes, vector, cloud, regs, members, shares})
 }
 
+// state2 builds a version-2 state item from its seven lists.
+func state2(nodes, vector, cloud, regs, members, shares, resets any) []byte {
+	return item(1, 2, []any{nodes, vector, cloud, regs, members, shares, resets})
+}
+
 var (
 	twoNodes = []any{bs("a"), bs("b")}
 	vector32 = []any{dot(0, 3), dot(1, 2)} // a:1..3, b:1..2
@@ -104,7 +109,7 @@ func TestDecodeStateRefuses(t *testing.T) {
 		{"no body", []byte{0x83, 0x01, 0x01}, wire.ErrMalformed, "no body"},
 		{"unknown tag", item(99, 1, none), wire.ErrUnknownTag, "unknown message tag 99"},
 		{"tag zero", item(0, 1, none), wire.ErrUnknownTag, "unknown type tag 0"},
-		{"unsupported version", item(1, 2, none), wire.ErrUnsupportedVersion, "state format version 2 is not supported: this build reads versions [1] (written by a newer build?)"},
+		{"unsupported version", item(1, 3, none), wire.ErrUnsupportedVersion, "state format version 3 is not supported: this build reads versions [1 2] (written by a newer build?)"},
 		{"version zero", item(1, 0, none), wire.ErrUnsupportedVersion, "version 0"},
 		{"a context", ctx, wire.ErrWrongTag, "got a context (tag 2) where a state (tag 1) was expected"},
 		{"trailing bytes", append(bytes.Clone(valid), 0x00), wire.ErrMalformed, "extraneous data"},

@@ -91,6 +91,52 @@ func mixedFixture() crdt.State {
 	return a
 }
 
+// The version-2 fixtures hold counter resets. They are assembled from
+// their parts, so that they never change whatever the mutators do;
+// TestV2FixturesAreReachable builds the same states through the mutators.
+
+// assemble builds a fixture from its parts.
+func assemble(p crdt.Parts) crdt.State {
+	s, err := crdt.Assemble(p)
+	if err != nil {
+		panic(fmt.Sprintf("fixture: %v", err))
+	}
+	return s
+}
+
+// resetCounterFixture: x counted +10 and y -3; x deleted the counter while
+// y, concurrently, added 5, and z, unaware of it all, added 2^40. The shares
+// of y and z are live, y's counted above its reset: 5 + 2^40.
+func resetCounterFixture() crdt.State {
+	return assemble(crdt.Parts{
+		Context: crdt.NewContext([]crdt.Dot{{Node: "x", Counter: 1}, {Node: "y", Counter: 2}, {Node: "z", Counter: 1}}, nil),
+		Shares: []crdt.Share{
+			{Dot: crdt.Dot{Node: "y", Counter: 2}, Time: at(2, 0), Inc: 5, Dec: 3},
+			{Dot: crdt.Dot{Node: "z", Counter: 1}, Time: at(3, 0), Inc: 1 << 40},
+		},
+		Resets: []crdt.Reset{{Node: "x", Inc: 10}, {Node: "y", Dec: 3}},
+	})
+}
+
+// resetTombstoneFixture: resetCounterFixture deleted: a context and a
+// reset per writer.
+func resetTombstoneFixture() crdt.State {
+	return assemble(crdt.Parts{
+		Context: crdt.NewContext([]crdt.Dot{{Node: "x", Counter: 1}, {Node: "y", Counter: 2}, {Node: "z", Counter: 1}}, nil),
+		Resets:  []crdt.Reset{{Node: "x", Inc: 10}, {Node: "y", Inc: 5, Dec: 3}, {Node: "z", Inc: 1 << 40}},
+	})
+}
+
+// resetRegisterFixture: x counted +10, then a SET at x replaced the
+// counter: a register value and x's reset.
+func resetRegisterFixture() crdt.State {
+	return assemble(crdt.Parts{
+		Context:  crdt.NewContext([]crdt.Dot{{Node: "x", Counter: 2}}, nil),
+		Siblings: []crdt.Sibling{{Dot: crdt.Dot{Node: "x", Counter: 2}, Time: at(1, 0), Value: []byte("text")}},
+		Resets:   []crdt.Reset{{Node: "x", Inc: 10}},
+	})
+}
+
 // contextFixture: a context with a version vector and a cloud.
 func contextFixture() crdt.Context {
 	return crdt.NewContext(
@@ -118,5 +164,9 @@ func goldens() []golden {
 		{"context-v1.cbor", contextFixture()},
 		{"context-v1-empty.cbor", crdt.Context{}},
 		{"frame-v1.cbor", frameFixture()},
+		{"state-v2-counter.cbor", resetCounterFixture()},
+		{"state-v2-tombstone.cbor", resetTombstoneFixture()},
+		{"state-v2-register.cbor", resetRegisterFixture()},
+		{"frame-v2.cbor", frameV2Fixture()},
 	}
 }

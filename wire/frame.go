@@ -3,8 +3,10 @@ package wire
 // Version 1 of the frame format: an array of messages, each a CBOR map with
 // small integer keys whose empty fields are left out, so that a message
 // carries only what its type uses and a later version can add fields.
+// Version 2 is the same with version-2 state bodies, which carry counter
+// resets.
 //
-// The structs below define it, as encMode writes them and Codec.dec reads
+// The structs below define them, as encMode writes them and Codec.dec reads
 // them; like the state's, the codec writes and reads their CBOR image by
 // hand (frame_enc.go, frame_dec.go), and the tests check it against the
 // reflective encoding and decoding of these structs (reflect_test.go).
@@ -16,6 +18,26 @@ type messageV1 struct {
 	ID      uint64       `cbor:"4,keyasint,omitempty"`
 	Key     []byte       `cbor:"5,keyasint,omitempty"`
 	State   *stateV1     `cbor:"6,keyasint,omitempty"`
+	Target  string       `cbor:"7,keyasint,omitempty"`
+	Op      *opV1        `cbor:"8,keyasint,omitempty"`
+	Changed int64        `cbor:"9,keyasint,omitempty"`
+	Code    ErrCode      `cbor:"10,keyasint,omitempty"`
+	Err     string       `cbor:"11,keyasint,omitempty"`
+	Level   uint8        `cbor:"12,keyasint,omitempty"`
+	Indexes []uint32     `cbor:"13,keyasint,omitempty"`
+	Hashes  []uint64     `cbor:"14,keyasint,omitempty"`
+	Keys    []keyDigest1 `cbor:"15,keyasint,omitempty"`
+	Epoch   uint64       `cbor:"16,keyasint,omitempty"`
+}
+
+// messageV2 is messageV1 with a version-2 state body.
+type messageV2 struct {
+	Type    MsgType      `cbor:"1,keyasint,omitempty"`
+	From    string       `cbor:"2,keyasint,omitempty"`
+	To      string       `cbor:"3,keyasint,omitempty"`
+	ID      uint64       `cbor:"4,keyasint,omitempty"`
+	Key     []byte       `cbor:"5,keyasint,omitempty"`
+	State   *stateV2     `cbor:"6,keyasint,omitempty"`
 	Target  string       `cbor:"7,keyasint,omitempty"`
 	Op      *opV1        `cbor:"8,keyasint,omitempty"`
 	Changed int64        `cbor:"9,keyasint,omitempty"`
@@ -50,13 +72,16 @@ func EncodeFrame(msgs []Message) ([]byte, error) { return defaultCodec.EncodeFra
 // DecodeFrame decodes a TagFrame item under the default limits.
 func DecodeFrame(data []byte) ([]Message, error) { return defaultCodec.DecodeFrame(data) }
 
-// EncodeFrame encodes msgs as one TagFrame item. It fails with an error
-// matching ErrTooLarge when the frame exceeds MaxMessageSize or a state in
-// it exceeds c's limits. The frame is built in a pooled buffer and copied
-// out, so that encoding allocates the result once.
+// EncodeFrame encodes msgs as one TagFrame item, at the oldest version that
+// can represent them: version 1 unless a state in them holds counter resets,
+// version 2 (every state a version-2 body) when one does. It fails with an
+// error matching ErrTooLarge when the frame exceeds MaxMessageSize or a
+// state in it exceeds c's limits. The frame is built in a pooled buffer and
+// copied out, so that encoding allocates the result once.
 func (c *Codec) EncodeFrame(msgs []Message) ([]byte, error) {
 	buf := frameBuffers.Get().(*[]byte)
-	out, err := c.limits.appendFrameBody(c.appendHead((*buf)[:0], TagFrame), msgs)
+	v := frameVersion(msgs)
+	out, err := c.limits.appendFrameBody(c.appendHead((*buf)[:0], TagFrame, v), msgs, v)
 	if err == nil {
 		err = c.limits.checkSize(len(out))
 	}
@@ -71,17 +96,29 @@ func (c *Codec) EncodeFrame(msgs []Message) ([]byte, error) {
 	return frame, err
 }
 
-// DecodeFrame decodes a TagFrame item. It never panics: input that is not a
-// valid frame within c's limits gets an error matching one of the package's
-// sentinels. The size is checked before anything is decoded, and the
-// array, map and nesting limits before anything is allocated.
+// frameVersion returns the oldest frame format that can represent msgs.
+func frameVersion(msgs []Message) uint16 {
+	for i := range msgs {
+		if stateVersion(msgs[i].State) > 1 {
+			return 2
+		}
+	}
+	return 1
+}
+
+// DecodeFrame decodes a TagFrame item written by any version this build
+// reads. It never panics: input that is not a valid frame within c's limits
+// gets an error matching one of the package's sentinels. The size is
+// checked before anything is decoded, and the array, map and nesting limits
+// before anything is allocated.
 func (c *Codec) DecodeFrame(data []byte) ([]Message, error) {
 	version, body, err := c.open(data, TagFrame)
 	if err != nil {
 		return nil, err
 	}
-	if version != 1 {
-		return nil, &VersionError{Tag: TagFrame, Version: version, Supported: registry[TagFrame].versions}
+	switch version {
+	case 1, 2:
+		return c.decodeFrameBody(body, version)
 	}
-	return c.decodeFrameV1(body)
+	return nil, &VersionError{Tag: TagFrame, Version: version, Supported: registry[TagFrame].versions}
 }

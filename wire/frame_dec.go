@@ -7,9 +7,10 @@ import (
 	"github.com/meridiankv/meridian/crdt"
 )
 
-// The version-1 frame body read straight into Messages: validate checks the
-// body against frameShape, the CBOR image of []messageV1, then readMessage
-// builds each message with the checks of messageFromV1, in its order. As
+// The frame body read straight into Messages: validate checks the body
+// against frameShapes[version], the CBOR image of []messageV1 or
+// []messageV2, then readMessage builds each message with the checks of
+// messageFrom, in its order. As
 // validate has seen the whole body by then, a check that fails can return
 // at once: the reflective decoder too decodes every message before it
 // checks the first.
@@ -24,13 +25,21 @@ var (
 		contextShape,       // 6 Context
 		uint8Shape,         // 7 Level
 	)
-	messageShape = keyedOf( // messageV1
+	// frameShapes is the shape of a frame body by version: a list of
+	// messageV1, or of messageV2.
+	frameShapes = map[uint16]*shape{1: listOf(messageShape(stateShape)), 2: listOf(messageShape(stateShapeV2))}
+)
+
+// messageShape returns the shape of a message whose state has the given
+// shape: messageV1 or messageV2.
+func messageShape(state *shape) *shape {
+	return keyedOf(
 		uint8Shape,                               // 1 Type
 		stringShape,                              // 2 From
 		stringShape,                              // 3 To
 		uint64Shape,                              // 4 ID
 		bytesShape,                               // 5 Key
-		stateShape,                               // 6 State
+		state,                                    // 6 State
 		stringShape,                              // 7 Target
 		opShape,                                  // 8 Op
 		int64Shape,                               // 9 Changed
@@ -42,12 +51,14 @@ var (
 		listOf(tupleOf(bytesShape, uint64Shape)), // 15 Keys (keyDigest1)
 		uint64Shape,                              // 16 Epoch
 	)
-	frameShape = listOf(messageShape)
-)
+}
 
-// decodeFrameV1 decodes a version-1 frame body.
-func (c *Codec) decodeFrameV1(body []byte) ([]Message, error) {
-	if err := c.limits.validate("frame", body, frameShape); err != nil {
+// decodeFrameBody decodes a frame body of the given version, 1 or 2.
+func (c *Codec) decodeFrameBody(body []byte, version uint16) ([]Message, error) {
+	if err := checkFrameHead(body, c.limits); err != nil {
+		return nil, err
+	}
+	if err := c.limits.validate("frame", body, frameShapes[version]); err != nil {
 		return nil, err
 	}
 	r := reader{data: body}
@@ -55,21 +66,55 @@ func (c *Codec) decodeFrameV1(body []byte) ([]Message, error) {
 	if err != nil {
 		return nil, malformed("frame", "%v", err)
 	}
-	out := make([]Message, n)
+	// The slice grows as messages are read, so that a count the messages
+	// do not back (a million of them, each an empty map refused for its
+	// type) costs nothing: it holds at most twice the messages read, or
+	// firstGrowth.
+	out := make([]Message, 0, min(n, firstGrowth))
 	var names stringCache
-	for i := range out {
-		if err := c.readMessage(&r, &out[i], &names); err != nil {
+	for i := range n {
+		out = grow(out, n)
+		out = out[:i+1]
+		if err := c.readMessage(&r, &out[i], &names, version); err != nil {
 			return nil, fmt.Errorf("%w (message %d)", err, i)
 		}
 	}
 	return out, nil
 }
 
-// readMessage reads one message into m, then makes the checks of
-// messageFromV1 in its order: the state and operation are read where they
+// checkFrameHead checks the number of messages of a frame body against
+// MaxFrameMessages before anything else is read: a body that is no array
+// is left for validate to refuse.
+func checkFrameHead(body []byte, l Limits) error {
+	if major, n, _, err := readHead(body); err == nil && major == majorArray {
+		return l.checkMessages(clampInt(n))
+	}
+	return nil
+}
+
+// grow returns s, a list of n entries being read, with room for one more:
+// when it is full, in a new slice of twice its capacity, at least
+// firstGrowth, at most n. So the slice holds at most twice what was read
+// (or firstGrowth entries), and the slices it went through as much again; a
+// list of up to firstGrowth entries is allocated once, at its size.
+func grow[T any](s []T, n int) []T {
+	if len(s) < cap(s) {
+		return s
+	}
+	out := make([]T, len(s), min(max(2*cap(s), firstGrowth), n))
+	copy(out, s)
+	return out
+}
+
+// firstGrowth is the capacity a list being read starts from, when its
+// header declares at least that many entries.
+const firstGrowth = 64
+
+// readMessage reads one message of a frame of the given version into m,
+// then makes the checks of messageFrom in its order: the state and operation are read where they
 // are found, among the other fields, but an error of theirs is returned in
 // its turn, after the checks of those fields.
-func (c *Codec) readMessage(r *reader, m *Message, names *stringCache) error {
+func (c *Codec) readMessage(r *reader, m *Message, names *stringCache, version uint16) error {
 	n, _, err := r.mapHead() // null is the zero message, refused below for its type
 	var from, to, target, errText []byte
 	var stateErr, opErr error
@@ -92,7 +137,7 @@ func (c *Codec) readMessage(r *reader, m *Message, names *stringCache) error {
 			m.Key, err = r.ownBytes()
 		case 6:
 			if at := r.off; !r.skipNull() {
-				if m.State, stateErr = readState(r, &c.limits, names); stateErr != nil {
+				if m.State, stateErr = readState(r, &c.limits, names, version); stateErr != nil {
 					err = r.skipFrom(at)
 				}
 			}

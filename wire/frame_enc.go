@@ -5,26 +5,30 @@ import (
 	"sync"
 )
 
-// The version-1 frame body written straight from the Messages: the bytes
-// encMode writes for []messageV1, without building it. A message is a map
+// The frame body written straight from the Messages: the bytes encMode
+// writes for []messageV1 or []messageV2, without building them. A message is a map
 // whose keys, the small integers 1 to 16, are single bytes, so that the
 // deterministic order of its keys is their numeric order; a field whose Go
 // value is empty (omitempty) is left out.
 
-// appendFrameBody appends the body of a frame of msgs.
-func (l Limits) appendFrameBody(dst []byte, msgs []Message) ([]byte, error) {
+// appendFrameBody appends the body of a frame of msgs at version 1 or 2:
+// their states are bodies of that version.
+func (l Limits) appendFrameBody(dst []byte, msgs []Message, version uint16) ([]byte, error) {
+	if err := l.checkMessages(len(msgs)); err != nil {
+		return dst, err
+	}
 	dst = appendHead(dst, majorArray, uint64(len(msgs)))
 	for i := range msgs {
 		var err error
-		if dst, err = l.appendMessage(dst, &msgs[i]); err != nil {
+		if dst, err = l.appendMessage(dst, &msgs[i], version); err != nil {
 			return dst, fmt.Errorf("wire: encoding message %d (type %d): %w", i, msgs[i].Type, err)
 		}
 	}
 	return dst, nil
 }
 
-// appendMessage appends m as a messageV1.
-func (l Limits) appendMessage(dst []byte, m *Message) ([]byte, error) {
+// appendMessage appends m as a messageV1 or a messageV2.
+func (l Limits) appendMessage(dst []byte, m *Message, version uint16) ([]byte, error) {
 	present := [...]bool{
 		m.Type != 0, m.From != "", m.To != "", m.ID != 0, len(m.Key) > 0, !m.State.IsZero(),
 		m.Target != "", m.Op != nil, m.Changed != 0, m.Code != 0, m.Err != "", m.Level != 0,
@@ -49,7 +53,7 @@ func (l Limits) appendMessage(dst []byte, m *Message) ([]byte, error) {
 		case 5:
 			dst = appendBytes(dst, m.Key)
 		case 6:
-			if dst, err = l.appendStateBody(dst, m.State); err != nil {
+			if dst, err = l.appendStateBody(dst, m.State, version); err != nil {
 				return dst, err
 			}
 		case 7:

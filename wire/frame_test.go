@@ -31,6 +31,17 @@ func frameFixture() []wire.Message {
 	}
 }
 
+// frameV2Fixture is a frame whose states hold resets, and one that holds
+// none: the frame is version 2, all its states version-2 bodies.
+func frameV2Fixture() []wire.Message {
+	return []wire.Message{
+		{Type: wire.MsgWrite, From: "eu-1", To: "eu-2", ID: 12, Key: []byte("c"), State: resetCounterFixture()},
+		{Type: wire.MsgReadReply, From: "eu-2", To: "eu-1", ID: 13, Key: []byte("c"), State: resetTombstoneFixture()},
+		{Type: wire.MsgWriteAck, From: "eu-2", To: "eu-1", ID: 14, State: counterFixture()},
+		{Type: wire.MsgTreeRequest, From: "eu-1", To: "eu-2", ID: 15, Level: 1, Indexes: []uint32{2}},
+	}
+}
+
 func messagesEqual(a, b []wire.Message) bool {
 	return slices.EqualFunc(a, b, func(x, y wire.Message) bool {
 		return x.Type == y.Type && x.From == y.From && x.To == y.To && x.ID == y.ID && bytes.Equal(x.Key, y.Key) &&
@@ -77,7 +88,7 @@ func TestFrameErrors(t *testing.T) {
 		{"unknown message type", item(uint64(wire.TagFrame), 1, []map[int]any{{1: 99}}), wire.ErrMalformed},
 		{"unknown error code", item(uint64(wire.TagFrame), 1, []map[int]any{{1: 2, 10: 99}}), wire.ErrMalformed},
 		{"unknown field", item(uint64(wire.TagFrame), 1, []map[int]any{{1: 1, 99: 1}}), wire.ErrMalformed},
-		{"newer version", item(uint64(wire.TagFrame), 2, []any{}), wire.ErrUnsupportedVersion},
+		{"newer version", item(uint64(wire.TagFrame), 3, []any{}), wire.ErrUnsupportedVersion},
 		{"node id too long", item(uint64(wire.TagFrame), 1, []map[int]any{{1: 1, 2: bs(string(make([]byte, 300)))}}), wire.ErrTooLarge},
 	}
 	for _, tt := range tests {
@@ -101,6 +112,8 @@ func FuzzDecodeFrame(f *testing.F) {
 	addSeeds(f)
 	good, _ := wire.EncodeFrame(frameFixture())
 	f.Add(good)
+	good2, _ := wire.EncodeFrame(frameV2Fixture())
+	f.Add(good2)
 	f.Fuzz(func(t *testing.T, data []byte) {
 		msgs, err := wire.DecodeFrame(data)
 		if err != nil {

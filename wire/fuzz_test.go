@@ -35,6 +35,15 @@ func addSeeds(f *testing.F) {
 	f.Add(fill(state(twoNodes, vector32, none, none, hole, none), 0x9a, 0x80, 0, 0, 0))
 	f.Add(state(twoNodes, vector32, []any{dot(0, 9)}, []any{reg}, []any{member}, []any{share(1, 1)}))
 	f.Add(item(uint64(wire.TagTestPing), 2, map[int]any{1: bs("a"), 2: 3}))
+	f.Add(state2(twoNodes, vector32, none, none, none, []any{share(1, 1)}, []any{[]any{0, 4, 0}, []any{1, 0, 9}}))
+	f.Add(state2(twoNodes, vector32, none, none, none, none, []any{[]any{1, 1, 1}, []any{0, 1, 1}}))
+	f.Add(fill(state2(twoNodes, vector32, none, none, none, none, hole), 0x9a, 0x80, 0, 0, 0))
+	// Counts that the entries back with a byte each, then refused: the
+	// decoders must allocate by what they read (TestDecodersAllocateByWhatTheyRead).
+	f.Add(rawItem(uint64(wire.TagFrame), 1, arrayOf(4096, 0xa0)))
+	f.Add(rawItem(uint64(wire.TagFrame), 2, append([]byte{0x99, 0x10, 0x00, 0xa1, 0x01, 0x07}, bytes.Repeat([]byte{0xa0}, 4095)...)))
+	f.Add(fill(state(twoNodes, vector32, none, hole, none, none), arrayOf(4096, 0xf6)...))
+	f.Add(fill(state2(twoNodes, vector32, none, none, none, none, hole), arrayOf(4096, 0xf6)...))
 }
 
 func FuzzDecodeState(f *testing.F) {
@@ -133,6 +142,8 @@ func addDiffSeeds(f *testing.F) {
 	addSeeds(f)
 	good, _ := wire.EncodeFrame(frameFixture())
 	f.Add(good)
+	good2, _ := wire.EncodeFrame(frameV2Fixture())
+	f.Add(good2)
 	batch, _ := wire.EncodeFrame(writeBatch())
 	f.Add(batch)
 	for _, c := range edgeCases() {

@@ -33,7 +33,7 @@ func (c *Codec) Marshal(tag Tag, body any) ([]byte, error) {
 	if err := checkMessage(tag, body); err != nil {
 		return nil, err
 	}
-	return c.appendItem(nil, tag, body)
+	return c.appendItem(nil, tag, registry[tag].current(), body)
 }
 
 // Unmarshal decodes a message of the given tag, at the version this build

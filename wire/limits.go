@@ -12,12 +12,13 @@ import (
 // default (DefaultLimits).
 //
 // The decoder checks MaxMessageSize before reading anything, the node table
-// (MaxNodes, MaxNodeIDLen) before decoding the body, and the CBOR limits
+// (MaxNodes, MaxNodeIDLen) before decoding the body, the CBOR limits
 // (MaxNestedLevels, MaxArrayElements, MaxMapPairs) while checking the body is
-// well formed, before the first allocation. Within those limits, decoding a
-// state allocates at most about 60 bytes per array element its headers
-// declare, and a header cannot declare more elements than there are bytes
-// left in the input.
+// well formed, before the first allocation, and MaxFrameMessages before the
+// first message of a frame. Within those limits a decoder allocates by what
+// it has read, not by what headers declare: at most about 176 bytes per
+// byte of a frame, under 60 per byte of a state (see # Limits in the
+// package documentation).
 type Limits struct {
 	// MaxMessageSize is the size of the largest encoded item, envelope
 	// included, in bytes. Default 64 MiB; at least 64.
@@ -50,6 +51,15 @@ type Limits struct {
 	// MaxNodeIDLen is the length of the longest node ID, in bytes. Default
 	// 255; at least 1.
 	MaxNodeIDLen int
+
+	// MaxFrameMessages is the number of messages in the largest frame: the
+	// decoder refuses a frame of more before reading any, and the encoder
+	// refuses to write one. A decoded Message takes 264 bytes of memory,
+	// from 3 bytes of input for the smallest, so this bounds the memory a
+	// frame's Messages take whatever its size: about 35 MB at the default,
+	// the slices outgrown while reading included. Default 65,536 (1 << 16);
+	// at least 1.
+	MaxFrameMessages int
 }
 
 // DefaultLimits returns the limits the package-level functions use: items
@@ -63,6 +73,7 @@ func DefaultLimits() Limits {
 		MaxMapPairs:      1 << 16,
 		MaxNodes:         4096,
 		MaxNodeIDLen:     255,
+		MaxFrameMessages: 1 << 16,
 	}
 }
 
@@ -80,6 +91,7 @@ func (l Limits) withDefaults() Limits {
 	fill(&l.MaxMapPairs, d.MaxMapPairs)
 	fill(&l.MaxNodes, d.MaxNodes)
 	fill(&l.MaxNodeIDLen, d.MaxNodeIDLen)
+	fill(&l.MaxFrameMessages, d.MaxFrameMessages)
 	return l
 }
 
@@ -98,6 +110,7 @@ func (l Limits) Validate() error {
 	check("MaxMapPairs", l.MaxMapPairs, 16, math.MaxInt32)
 	check("MaxNodes", l.MaxNodes, 1, math.MaxInt32)
 	check("MaxNodeIDLen", l.MaxNodeIDLen, 1, math.MaxInt32)
+	check("MaxFrameMessages", l.MaxFrameMessages, 1, math.MaxInt32)
 	return errors.Join(errs...)
 }
 
@@ -105,6 +118,15 @@ func (l Limits) Validate() error {
 func (l Limits) checkSize(n int) error {
 	if n > l.MaxMessageSize {
 		return &TooLargeError{Name: "MaxMessageSize", Size: n, Limit: l.MaxMessageSize}
+	}
+	return nil
+}
+
+// checkMessages returns a *TooLargeError when a frame of n messages exceeds
+// MaxFrameMessages.
+func (l Limits) checkMessages(n int) error {
+	if n > l.MaxFrameMessages {
+		return &TooLargeError{Name: "MaxFrameMessages", Size: n, Limit: l.MaxFrameMessages}
 	}
 	return nil
 }

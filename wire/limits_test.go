@@ -136,10 +136,12 @@ func TestOversizedInputIsRefusedFirst(t *testing.T) {
 // is refused quickly and without allocating for them.
 func TestHugeHeadersFailFast(t *testing.T) {
 	inputs := map[string][]byte{
-		"members": fill(state(twoNodes, vector32, none, none, hole, none), 0x9a, 0x80, 0, 0, 0),
-		"nodes":   fill(item(1, 1, []any{hole}), 0x9a, 0x80, 0, 0, 0),
-		"value":   fill(state(twoNodes, vector32, none, []any{[]any{dot(0, 3), ts(1), hole}}, none, none), 0x5a, 0x80, 0, 0, 0),
-		"context": fill(item(2, 1, []any{twoNodes, vector32, hole}), 0x9b, 0x80, 0, 0, 0, 0, 0, 0, 0),
+		"members":                       fill(state(twoNodes, vector32, none, none, hole, none), 0x9a, 0x80, 0, 0, 0),
+		"nodes":                         fill(item(1, 1, []any{hole}), 0x9a, 0x80, 0, 0, 0),
+		"value":                         fill(state(twoNodes, vector32, none, []any{[]any{dot(0, 3), ts(1), hole}}, none, none), 0x5a, 0x80, 0, 0, 0),
+		"context":                       fill(item(2, 1, []any{twoNodes, vector32, hole}), 0x9b, 0x80, 0, 0, 0, 0, 0, 0, 0),
+		"resets":                        fill(state2(twoNodes, vector32, none, none, none, none, hole), 0x9a, 0x80, 0, 0, 0),
+		"resets within the array limit": fill(state2(twoNodes, vector32, none, none, none, none, hole), 0x9a, 0x00, 0x0f, 0xff, 0xff),
 	}
 	for name, input := range inputs {
 		decode := func() { _, _ = wire.DecodeState(input) }

@@ -1,6 +1,7 @@
 package wire
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 	"strings"
@@ -10,37 +11,58 @@ import (
 
 // The reflective codec the hand-written one replaced, kept as the tests'
 // reference: the conversions between the crdt values and the format
-// structs (stateV1, messageV1, ...) and the fxamacker/cbor encoding
+// structs (stateV1, stateV2, messageV1, messageV2, ...) and the fxamacker/cbor encoding
 // (encMode, through appendItem) and decoding (Codec.dec) of those structs,
 // as the package shipped them. The tests check that the hand-written codec
 // writes the same bytes and accepts, refuses and returns the same.
 
-// reflectAppendState is AppendState through stateV1.
+// reflectAppendState is AppendState through stateV1, or stateV2 when s
+// holds resets.
 func (c *Codec) reflectAppendState(dst []byte, s crdt.State) ([]byte, error) {
-	body, err := stateToV1(s, c.limits)
+	w, err := stateToV2(s, c.limits)
 	if err != nil {
 		return dst, err
 	}
-	return c.appendItem(dst, TagState, body)
+	if len(w.Resets) == 0 {
+		return c.appendItem(dst, TagState, 1, w.v1())
+	}
+	return c.appendItem(dst, TagState, 2, w)
 }
 
-// reflectDecodeState is DecodeState through stateV1.
+// reflectDecodeState is DecodeState through stateV1 or stateV2.
 func (c *Codec) reflectDecodeState(data []byte) (crdt.State, error) {
 	version, body, err := c.open(data, TagState)
 	if err != nil {
 		return crdt.State{}, err
 	}
-	if version != 1 {
+	if version != 1 && version != 2 {
 		return crdt.State{}, &VersionError{Tag: TagState, Version: version, Supported: registry[TagState].versions}
 	}
 	if err := checkNodeTable("state", body, c.limits); err != nil {
 		return crdt.State{}, err
 	}
-	var w stateV1
-	if err := c.dec.Unmarshal(body, &w); err != nil {
+	var w stateV2
+	if version == 1 {
+		var w1 stateV1
+		err = c.dec.Unmarshal(body, &w1)
+		w = w1.v2()
+	} else {
+		err = c.dec.Unmarshal(body, &w)
+	}
+	if err != nil {
 		return crdt.State{}, decodeError("state", c.limits, err)
 	}
-	return stateFromV1(w)
+	return stateFromV2(w)
+}
+
+// v2 returns w as a version-2 body without resets.
+func (w stateV1) v2() stateV2 {
+	return stateV2{Nodes: w.Nodes, Vector: w.Vector, Cloud: w.Cloud, Registers: w.Registers, Members: w.Members, Shares: w.Shares}
+}
+
+// v1 returns w without its resets.
+func (w stateV2) v1() stateV1 {
+	return stateV1{Nodes: w.Nodes, Vector: w.Vector, Cloud: w.Cloud, Registers: w.Registers, Members: w.Members, Shares: w.Shares}
 }
 
 // reflectAppendContext is AppendContext through contextV1.
@@ -49,7 +71,7 @@ func (c *Codec) reflectAppendContext(dst []byte, ctx crdt.Context) ([]byte, erro
 	if err != nil {
 		return dst, err
 	}
-	return c.appendItem(dst, TagContext, body)
+	return c.appendItem(dst, TagContext, 1, body)
 }
 
 // reflectDecodeContext is DecodeContext through contextV1.
@@ -71,35 +93,67 @@ func (c *Codec) reflectDecodeContext(data []byte) (crdt.Context, error) {
 	return contextFromV1("context", w.Nodes, w.Vector, w.Cloud)
 }
 
-// reflectEncodeFrame is EncodeFrame through messageV1.
+// reflectEncodeFrame is EncodeFrame through messageV1, or messageV2 when a
+// state in msgs holds resets.
 func (c *Codec) reflectEncodeFrame(msgs []Message) ([]byte, error) {
-	body := make([]messageV1, len(msgs))
+	if err := c.limits.checkMessages(len(msgs)); err != nil {
+		return nil, err
+	}
+	body := make([]messageV2, len(msgs))
+	version := uint16(1)
 	for i, m := range msgs {
-		w, err := messageToV1(m, c.limits)
+		w, err := messageToV2(m, c.limits)
 		if err != nil {
 			return nil, fmt.Errorf("wire: encoding message %d (type %d): %w", i, m.Type, err)
 		}
+		if w.State != nil && len(w.State.Resets) > 0 {
+			version = 2
+		}
 		body[i] = w
 	}
-	return c.appendItem(nil, TagFrame, body)
+	if version == 2 {
+		return c.appendItem(nil, TagFrame, 2, body)
+	}
+	v1 := make([]messageV1, len(body))
+	for i, w := range body {
+		v1[i] = w.v1()
+	}
+	return c.appendItem(nil, TagFrame, 1, v1)
 }
 
-// reflectDecodeFrame is DecodeFrame through messageV1.
+// reflectDecodeFrame is DecodeFrame through messageV1 or messageV2.
 func (c *Codec) reflectDecodeFrame(data []byte) ([]Message, error) {
 	version, body, err := c.open(data, TagFrame)
 	if err != nil {
 		return nil, err
 	}
-	if version != 1 {
+	if version == 1 || version == 2 {
+		if err := checkFrameHead(body, c.limits); err != nil {
+			return nil, err
+		}
+	}
+	var ws []messageV2
+	switch version {
+	case 1:
+		var w1 []messageV1
+		err = c.dec.Unmarshal(body, &w1)
+		if w1 != nil {
+			ws = make([]messageV2, len(w1))
+		}
+		for i, w := range w1 {
+			ws[i] = w.v2()
+		}
+	case 2:
+		err = c.dec.Unmarshal(body, &ws)
+	default:
 		return nil, &VersionError{Tag: TagFrame, Version: version, Supported: registry[TagFrame].versions}
 	}
-	var ws []messageV1
-	if err := c.dec.Unmarshal(body, &ws); err != nil {
+	if err != nil {
 		return nil, decodeError("frame", c.limits, err)
 	}
 	out := make([]Message, len(ws))
 	for i, w := range ws {
-		m, err := messageFromV1(w, c.limits)
+		m, err := messageFromV2(w, c.limits)
 		if err != nil {
 			return nil, fmt.Errorf("%w (message %d)", err, i)
 		}
@@ -108,23 +162,67 @@ func (c *Codec) reflectDecodeFrame(data []byte) ([]Message, error) {
 	return out, nil
 }
 
-// stateToV1 returns the wire form of s, checked against l.
-func stateToV1(s crdt.State, l Limits) (stateV1, error) {
+// v2 returns w with a version-2 state body, without resets.
+func (w messageV1) v2() messageV2 {
+	out := messageV2{Type: w.Type, From: w.From, To: w.To, ID: w.ID, Key: w.Key, Target: w.Target, Op: w.Op,
+		Changed: w.Changed, Code: w.Code, Err: w.Err, Level: w.Level, Indexes: w.Indexes, Hashes: w.Hashes,
+		Keys: w.Keys, Epoch: w.Epoch}
+	if w.State != nil {
+		s := w.State.v2()
+		out.State = &s
+	}
+	return out
+}
+
+// v1 returns w with a version-1 state body, dropping its resets.
+func (w messageV2) v1() messageV1 {
+	out := messageV1{Type: w.Type, From: w.From, To: w.To, ID: w.ID, Key: w.Key, Target: w.Target, Op: w.Op,
+		Changed: w.Changed, Code: w.Code, Err: w.Err, Level: w.Level, Indexes: w.Indexes, Hashes: w.Hashes,
+		Keys: w.Keys, Epoch: w.Epoch}
+	if w.State != nil {
+		s := w.State.v1()
+		out.State = &s
+	}
+	return out
+}
+
+// stateToV2 returns the wire form of s, checked against l: a version-2
+// body, whose resets are empty when s holds none.
+func stateToV2(s crdt.State, l Limits) (stateV2, error) {
 	ctx, t, err := contextToV1(s.Context(), l)
 	if err != nil {
-		return stateV1{}, err
+		return stateV2{}, err
 	}
-	w := stateV1{Nodes: ctx.Nodes, Vector: ctx.Vector, Cloud: ctx.Cloud}
+	w := stateV2{Nodes: ctx.Nodes, Vector: ctx.Vector, Cloud: ctx.Cloud}
 	if w.Registers, err = registersToV1(s.Siblings(), t, l); err != nil {
-		return stateV1{}, err
+		return stateV2{}, err
 	}
 	if w.Members, err = membersToV1(s.MemberDots(), t, l); err != nil {
-		return stateV1{}, err
+		return stateV2{}, err
 	}
 	if w.Shares, err = sharesToV1(s.Shares(), t, l); err != nil {
-		return stateV1{}, err
+		return stateV2{}, err
+	}
+	if w.Resets, err = resetsToV2(s.Resets(), t, l); err != nil {
+		return stateV2{}, err
 	}
 	return w, nil
+}
+
+func resetsToV2(resets []crdt.Reset, t nodeTable, l Limits) ([]resetV2, error) {
+	if err := l.checkCount(len(resets)); err != nil {
+		return nil, err
+	}
+	out := make([]resetV2, len(resets))
+	for i, r := range resets {
+		n, found := slices.BinarySearch(t, string(r.Node))
+		if !found {
+			return nil, invalidReset(r.Node)
+		}
+		out[i] = resetV2{Node: uint64(n), Inc: r.Inc, Dec: r.Dec}
+	}
+	slices.SortFunc(out, func(a, b resetV2) int { return cmp.Compare(a.Node, b.Node) })
+	return out, nil
 }
 
 func registersToV1(sibs []crdt.Sibling, t nodeTable, l Limits) ([]siblingV1, error) {
@@ -183,10 +281,12 @@ func compareMemberV1(a, b memberV1) int {
 	return compareDotV1(a.Dot, b.Dot)
 }
 
-// stateFromV1 checks a decoded state body and builds the state: the
-// context as contextFromV1 does, each list of entries sorted and free of
-// duplicates, and every entry's dot valid and in the context (crdt.Assemble).
-func stateFromV1(w stateV1) (crdt.State, error) {
+// stateFromV2 checks a decoded state body (version 2, or version 1 through
+// stateV1.v2) and builds the state: the context as contextFromV1 does, each
+// list of entries sorted and free of duplicates, the resets sorted by node
+// and unique, and every entry's dot valid and in the context, every reset
+// of a node of the context and not zero (crdt.Assemble).
+func stateFromV2(w stateV2) (crdt.State, error) {
 	ctx, err := contextFromV1("state", w.Nodes, w.Vector, w.Cloud)
 	if err != nil {
 		return crdt.State{}, err
@@ -203,7 +303,11 @@ func stateFromV1(w stateV1) (crdt.State, error) {
 	if err != nil {
 		return crdt.State{}, err
 	}
-	s, err := crdt.Assemble(ctx, sibs, members, shares)
+	resets, err := resetsFromV2(w.Resets, w.Nodes)
+	if err != nil {
+		return crdt.State{}, err
+	}
+	s, err := crdt.Assemble(crdt.Parts{Context: ctx, Siblings: sibs, Members: members, Shares: shares, Resets: resets})
 	if err != nil {
 		return crdt.State{}, fmt.Errorf("%w: state: %w", ErrMalformed, err)
 	}
@@ -255,12 +359,26 @@ func sharesFromV1(ws []shareV1, nodes []string) ([]crdt.Share, error) {
 	return out, nil
 }
 
-func messageToV1(m Message, l Limits) (messageV1, error) {
-	w := messageV1{Type: m.Type, From: string(m.From), To: string(m.To), ID: m.ID, Key: m.Key,
+func resetsFromV2(ws []resetV2, nodes []string) ([]crdt.Reset, error) {
+	out := make([]crdt.Reset, len(ws))
+	for i, w := range ws {
+		if w.Node >= uint64(len(nodes)) {
+			return nil, malformed("state", "reset entry %d: node index %d out of range: the node table has %d entries", i, w.Node, len(nodes))
+		}
+		if i > 0 && ws[i-1].Node >= w.Node {
+			return nil, malformed("state", "resets not sorted by node, or holding a node twice, at entry %d", i)
+		}
+		out[i] = crdt.Reset{Node: crdt.NodeID(nodes[w.Node]), Inc: w.Inc, Dec: w.Dec}
+	}
+	return out, nil
+}
+
+func messageToV2(m Message, l Limits) (messageV2, error) {
+	w := messageV2{Type: m.Type, From: string(m.From), To: string(m.To), ID: m.ID, Key: m.Key,
 		Target: string(m.Target), Changed: m.Changed, Code: m.Code, Err: m.Err, Level: m.Level,
 		Indexes: m.Indexes, Hashes: m.Hashes, Epoch: m.Epoch}
 	if !m.State.IsZero() {
-		s, err := stateToV1(m.State, l)
+		s, err := stateToV2(m.State, l)
 		if err != nil {
 			return w, err
 		}
@@ -283,7 +401,7 @@ func messageToV1(m Message, l Limits) (messageV1, error) {
 	return w, nil
 }
 
-func messageFromV1(w messageV1, l Limits) (Message, error) {
+func messageFromV2(w messageV2, l Limits) (Message, error) {
 	if w.Type < MsgWrite || w.Type > MsgKeysReply {
 		return Message{}, malformed("frame", "unknown message type %d", w.Type)
 	}
@@ -302,7 +420,7 @@ func messageFromV1(w messageV1, l Limits) (Message, error) {
 		if err := checkNodes(w.State.Nodes, l); err != nil {
 			return Message{}, err
 		}
-		s, err := stateFromV1(*w.State)
+		s, err := stateFromV2(*w.State)
 		if err != nil {
 			return Message{}, err
 		}

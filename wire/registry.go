@@ -47,7 +47,10 @@ type format struct {
 	// and starts the names of its golden files (testdata/state-v1-*.cbor).
 	name string
 	// versions lists, in ascending order, the versions of the type's format
-	// this build reads. The last one is the version this build writes.
+	// this build reads. The last one is the newest, the one Marshal writes;
+	// the encoders of states and frames write the oldest version that can
+	// represent their value, so that what older builds read stays readable
+	// to them and byte-identical (see EncodeState).
 	versions []uint16
 }
 
@@ -66,9 +69,9 @@ type format struct {
 // message type that must keep reading an older one gets a decode function
 // of its own at that point.
 var registry = map[Tag]format{
-	TagState:   {name: "state", versions: []uint16{1}},
+	TagState:   {name: "state", versions: []uint16{1, 2}},
 	TagContext: {name: "context", versions: []uint16{1}},
-	TagFrame:   {name: "frame", versions: []uint16{1}},
+	TagFrame:   {name: "frame", versions: []uint16{1, 2}},
 }
 
 // lookup returns the registry entry of t, or an *UnknownTagError.
@@ -80,7 +83,7 @@ func lookup(t Tag) (format, error) {
 	return f, nil
 }
 
-// current returns the version this build writes.
+// current returns the newest version this build reads and writes.
 func (f format) current() uint16 { return f.versions[len(f.versions)-1] }
 
 // reads reports whether this build decodes version v.

@@ -6,8 +6,8 @@ import (
 	"github.com/meridiankv/meridian/crdt"
 )
 
-// The structs below define the version-1 state body, as encMode writes
-// them and Codec.dec reads them. The codec does not use them at run time:
+// The structs below define the state bodies, versions 1 and 2, as encMode
+// writes them and Codec.dec reads them. The codec does not use them at run time:
 // it writes and reads their CBOR image by hand, straight from and into the
 // crdt values (state_enc.go, state_dec.go), and the tests check it against
 // the reflective encoding and decoding of these structs, byte for byte and
@@ -23,6 +23,29 @@ type stateV1 struct {
 	Registers []siblingV1
 	Members   []memberV1
 	Shares    []shareV1
+}
+
+// stateV2 is the body of a TagState item, version 2: version 1's six lists
+// and the counter's reset baselines,
+// [nodes, vector, cloud, registers, members, shares, resets].
+type stateV2 struct {
+	_         struct{} `cbor:",toarray"`
+	Nodes     []string
+	Vector    []dotV1
+	Cloud     []dotV1
+	Registers []siblingV1
+	Members   []memberV1
+	Shares    []shareV1
+	Resets    []resetV2
+}
+
+// resetV2 is a crdt.Reset: [node, inc, dec], node an index into the node
+// table.
+type resetV2 struct {
+	_    struct{} `cbor:",toarray"`
+	Node uint64
+	Inc  uint64
+	Dec  uint64
 }
 
 // siblingV1 is a crdt.Sibling: [dot, time, value].
@@ -63,17 +86,29 @@ func AppendState(dst []byte, s crdt.State) ([]byte, error) { return defaultCodec
 func DecodeState(data []byte) (crdt.State, error) { return defaultCodec.DecodeState(data) }
 
 // EncodeState returns the canonical encoding of s as a TagState item: equal
-// states (crdt.State.Equal) encode to identical bytes. It fails with an
-// error matching ErrTooLarge when s exceeds c's limits, so that it never
-// writes what c would refuse to read, and with one matching
-// crdt.ErrInvalid when an entry of s has an invalid dot.
+// states (crdt.State.Equal) encode to identical bytes. It writes the oldest
+// version that can represent s: version 1 unless s holds counter resets
+// (crdt.State.Resets), version 2 when it does, so that a state an older
+// build wrote encodes to the same bytes as it did. It fails with an error
+// matching ErrTooLarge when s exceeds c's limits, so that it never writes
+// what c would refuse to read, and with one matching crdt.ErrInvalid when
+// an entry of s has an invalid dot.
 func (c *Codec) EncodeState(s crdt.State) ([]byte, error) { return c.AppendState(nil, s) }
 
 // AppendState is EncodeState appending to dst. On error it returns dst
 // unchanged in length.
 func (c *Codec) AppendState(dst []byte, s crdt.State) ([]byte, error) {
-	out, err := c.limits.appendStateBody(c.appendHead(dst, TagState), s)
+	v := stateVersion(s)
+	out, err := c.limits.appendStateBody(c.appendHead(dst, TagState, v), s, v)
 	return c.endItem(dst, out, err)
+}
+
+// stateVersion returns the oldest state format that can represent s.
+func stateVersion(s crdt.State) uint16 {
+	if len(s.Resets()) > 0 {
+		return 2
+	}
+	return 1
 }
 
 // DecodeState decodes a TagState item written by any version this build
@@ -86,22 +121,22 @@ func (c *Codec) DecodeState(data []byte) (crdt.State, error) {
 		return crdt.State{}, err
 	}
 	switch version {
-	case 1:
-		return c.decodeStateV1(body)
+	case 1, 2:
+		return c.decodeStateBody(body, version)
 	}
 	return crdt.State{}, &VersionError{Tag: TagState, Version: version, Supported: registry[TagState].versions}
 }
 
-// decodeStateV1 checks the node table against the limits, then the body
-// (see validate), then reads it.
-func (c *Codec) decodeStateV1(body []byte) (crdt.State, error) {
+// decodeStateBody checks the node table of a state body of the given
+// version against the limits, then the body (see validate), then reads it.
+func (c *Codec) decodeStateBody(body []byte, version uint16) (crdt.State, error) {
 	if err := checkNodeTable("state", body, c.limits); err != nil {
 		return crdt.State{}, err
 	}
-	if err := c.limits.validate("state", body, stateShape); err != nil {
+	if err := c.limits.validate("state", body, stateShapes[version]); err != nil {
 		return crdt.State{}, err
 	}
-	return readState(&reader{data: body}, nil, nil)
+	return readState(&reader{data: body}, nil, nil, version)
 }
 
 // invalidEntry reports an entry whose dot cannot be encoded: one that
@@ -109,4 +144,10 @@ func (c *Codec) decodeStateV1(body []byte) (crdt.State, error) {
 // with an empty node ID produces one.
 func invalidEntry(kind string, d crdt.Dot) error {
 	return fmt.Errorf("wire: encoding state: %w: %s entry has invalid dot %q:%d", crdt.ErrInvalid, kind, d.Node, d.Counter)
+}
+
+// invalidReset reports a reset of a node the context does not name, which
+// crdt.Assemble and the mutators never make.
+func invalidReset(n crdt.NodeID) error {
+	return fmt.Errorf("wire: encoding state: %w: reset of node %q, which is not in the context", crdt.ErrInvalid, n)
 }

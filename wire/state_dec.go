@@ -10,40 +10,44 @@ import (
 	"github.com/meridiankv/meridian/crdt"
 )
 
-// The version-1 state and context bodies, read straight into crdt values:
-// validate checks the body against the shapes below, the CBOR image of
-// stateV1 and contextV1, then the read functions build the value with the
-// checks stateFromV1 and contextFromV1 make, in their order and with their
-// messages.
+// The state bodies (versions 1 and 2) and the context body, read straight
+// into crdt values: validate checks the body against the shapes below, the
+// CBOR image of stateV1, stateV2 and contextV1, then the read functions
+// build the value with the checks stateFromV2 and contextFromV1 make, in
+// their order and with their messages.
 
 var (
-	dotShape     = tupleOf(uint64Shape, uint64Shape)         // dotV1
-	timeShape    = tupleOf(int64Shape, uint32Shape)          // timeV1
-	nodesShape   = listOf(stringShape)                       // the node table
-	dotsShape    = listOf(dotShape)                          // vector, cloud
-	contextShape = tupleOf(nodesShape, dotsShape, dotsShape) // contextV1
-	stateShape   = tupleOf(nodesShape, dotsShape, dotsShape,
-		listOf(tupleOf(dotShape, timeShape, bytesShape)),               // siblingV1
-		listOf(tupleOf(stringShape, dotShape, timeShape)),              // memberV1
-		listOf(tupleOf(dotShape, timeShape, uint64Shape, uint64Shape)), // shareV1
-	)
+	dotShape       = tupleOf(uint64Shape, uint64Shape)                                                    // dotV1
+	timeShape      = tupleOf(int64Shape, uint32Shape)                                                     // timeV1
+	nodesShape     = listOf(stringShape)                                                                  // the node table
+	dotsShape      = listOf(dotShape)                                                                     // vector, cloud
+	contextShape   = tupleOf(nodesShape, dotsShape, dotsShape)                                            // contextV1
+	registersShape = listOf(tupleOf(dotShape, timeShape, bytesShape))                                     // siblingV1
+	membersShape   = listOf(tupleOf(stringShape, dotShape, timeShape))                                    // memberV1
+	sharesShape    = listOf(tupleOf(dotShape, timeShape, uint64Shape, uint64Shape))                       // shareV1
+	resetsShape    = listOf(tupleOf(uint64Shape, uint64Shape, uint64Shape))                               // resetV2
+	stateShape     = tupleOf(nodesShape, dotsShape, dotsShape, registersShape, membersShape, sharesShape) // stateV1
+	stateShapeV2   = tupleOf(nodesShape, dotsShape, dotsShape, registersShape, membersShape, sharesShape, resetsShape)
+
+	// stateShapes is the shape of a state body by version.
+	stateShapes = map[uint16]*shape{1: stateShape, 2: stateShapeV2}
 )
 
 // smallNodes is the node count up to which decoding keeps its scratch
 // tables on the stack.
 const smallNodes = 8
 
-// readState reads a state body. l is nil when the node table was checked
-// against the limits already (checkNodeTable, for a state at the top of an
-// item); inside a frame, it is checked here, before the body's content, as
-// checkNodes does. names, when not nil, shares node IDs between the states
-// of a frame.
-func readState(r *reader, l *Limits, names *stringCache) (crdt.State, error) {
-	null, err := r.tuple(6)
+// readState reads a state body of the given version, 1 or 2. l is nil when
+// the node table was checked against the limits already (checkNodeTable,
+// for a state at the top of an item); inside a frame, it is checked here,
+// before the body's content, as checkNodes does. names, when not nil,
+// shares node IDs between the states of a frame.
+func readState(r *reader, l *Limits, names *stringCache, version uint16) (crdt.State, error) {
+	null, err := r.tuple(5 + int(version))
 	if err != nil {
 		return crdt.State{}, malformed("state", "%v", err)
 	}
-	if null { // the zero stateV1: every list empty
+	if null { // the zero stateV1 or stateV2: every list empty
 		return crdt.State{}, nil
 	}
 	var nodesBuf [smallNodes]string
@@ -64,7 +68,14 @@ func readState(r *reader, l *Limits, names *stringCache) (crdt.State, error) {
 	if err != nil {
 		return crdt.State{}, err
 	}
-	s, err := crdt.Assemble(ctx, sibs, members, shares) // copies the values out of the input
+	var resets []crdt.Reset
+	if version >= 2 {
+		if resets, err = readResets(r, nodes); err != nil {
+			return crdt.State{}, err
+		}
+	}
+	// Assemble copies the values out of the input.
+	s, err := crdt.Assemble(crdt.Parts{Context: ctx, Siblings: sibs, Members: members, Shares: shares, Resets: resets})
 	if err != nil {
 		return crdt.State{}, fmt.Errorf("%w: state: %w", ErrMalformed, err)
 	}
@@ -114,8 +125,8 @@ func readContextLists(r *reader, what string, l *Limits, names *stringCache, nod
 	}
 	var vvBuf [smallNodes]crdt.Dot
 	vv := vvBuf[:0]
-	if n > len(vvBuf) {
-		vv = make([]crdt.Dot, 0, n)
+	if n > len(vvBuf) { // one entry per node at most: more fail below
+		vv = make([]crdt.Dot, 0, min(n, len(nodes)))
 	}
 	var prev dotV1
 	for i := range n {
@@ -138,9 +149,6 @@ func readContextLists(r *reader, what string, l *Limits, names *stringCache, nod
 		return crdt.Context{}, nil, malformed(what, "cloud: %v", err)
 	}
 	var cloud []crdt.Dot
-	if n > 0 {
-		cloud = make([]crdt.Dot, 0, n)
-	}
 	for i := range n {
 		w, err := readDot(r)
 		if err != nil {
@@ -156,7 +164,7 @@ func readContextLists(r *reader, what string, l *Limits, names *stringCache, nod
 		if w.Counter-1 <= use[w.Node].max {
 			return crdt.Context{}, nil, malformed(what, "cloud dot %s is covered by, or next to, the vector", d)
 		}
-		use[w.Node].used, cloud, prev = true, append(cloud, d), w
+		use[w.Node].used, cloud, prev = true, append(grow(cloud, n), d), w
 	}
 	for i, u := range use {
 		if !u.used {
@@ -240,14 +248,13 @@ func readTime(r *reader) (crdt.Timestamp, error) {
 }
 
 // readRegisters reads the registers, [[dot, time, value], ...], appending
-// them to sibs; the values lie within the input.
+// them to sibs; the values lie within the input. Like every list of a
+// state, the slice grows as entries are read (grow), so that a count the
+// entries do not back costs nothing.
 func readRegisters(r *reader, nodes []string, sibs []crdt.Sibling) ([]crdt.Sibling, error) {
 	n, _, err := r.array()
 	if err != nil {
 		return nil, malformed("state", "registers: %v", err)
-	}
-	if n > cap(sibs) {
-		sibs = make([]crdt.Sibling, 0, n)
 	}
 	var prev dotV1
 	for i := range n {
@@ -270,7 +277,7 @@ func readRegisters(r *reader, nodes []string, sibs []crdt.Sibling) ([]crdt.Sibli
 		if i > 0 && compareDotV1(prev, w) >= 0 {
 			return nil, malformed("state", "register entries not sorted by dot, or holding a dot twice, at entry %d", i)
 		}
-		sibs, prev = append(sibs, sb), w
+		sibs, prev = append(grow(sibs, n), sb), w
 	}
 	return sibs, nil
 }
@@ -283,9 +290,6 @@ func readMembers(r *reader, nodes []string) ([]crdt.Member, error) {
 		return nil, malformed("state", "set entries: %v", err)
 	}
 	var members []crdt.Member
-	if n > 0 {
-		members = make([]crdt.Member, 0, n)
-	}
 	var prev dotV1
 	var prevElem []byte
 	for i := range n {
@@ -315,7 +319,7 @@ func readMembers(r *reader, nodes []string) ([]crdt.Member, error) {
 		} else {
 			m.Value = string(elem)
 		}
-		members, prev, prevElem = append(members, m), w, elem
+		members, prev, prevElem = append(grow(members, n), m), w, elem
 	}
 	return members, nil
 }
@@ -327,9 +331,6 @@ func readShares(r *reader, nodes []string) ([]crdt.Share, error) {
 		return nil, malformed("state", "counter entries: %v", err)
 	}
 	var shares []crdt.Share
-	if n > 0 {
-		shares = make([]crdt.Share, 0, n)
-	}
 	var prev dotV1
 	for i := range n {
 		var w dotV1
@@ -353,7 +354,49 @@ func readShares(r *reader, nodes []string) ([]crdt.Share, error) {
 		if i > 0 && compareDotV1(prev, w) >= 0 {
 			return nil, malformed("state", "counter entries not sorted by dot, or holding a dot twice, at entry %d", i)
 		}
-		shares, prev = append(shares, sh), w
+		shares, prev = append(grow(shares, n), sh), w
 	}
 	return shares, nil
+}
+
+// readResets reads the counter's reset baselines, [[node, inc, dec], ...],
+// sorted by node index and unique: at most one per node of the table, which
+// is checked before anything is allocated for them.
+func readResets(r *reader, nodes []string) ([]crdt.Reset, error) {
+	n, _, err := r.array()
+	if err != nil {
+		return nil, malformed("state", "resets: %v", err)
+	}
+	if n > len(nodes) {
+		return nil, malformed("state", "%d resets for a node table of %d entries: at most one per node", n, len(nodes))
+	}
+	var resets []crdt.Reset
+	if n > 0 {
+		resets = make([]crdt.Reset, 0, n)
+	}
+	var prev uint64
+	for i := range n {
+		var node uint64
+		var rs crdt.Reset
+		null, err := r.tuple(3)
+		if err == nil && !null {
+			if node, err = r.uint(math.MaxUint64); err == nil {
+				if rs.Inc, err = r.uint(math.MaxUint64); err == nil {
+					rs.Dec, err = r.uint(math.MaxUint64)
+				}
+			}
+		}
+		if err != nil {
+			return nil, malformed("state", "reset entry %d: %v", i, err)
+		}
+		if node >= uint64(len(nodes)) {
+			return nil, malformed("state", "reset entry %d: node index %d out of range: the node table has %d entries", i, node, len(nodes))
+		}
+		if i > 0 && prev >= node {
+			return nil, malformed("state", "resets not sorted by node, or holding a node twice, at entry %d", i)
+		}
+		rs.Node = crdt.NodeID(nodes[node])
+		resets, prev = append(resets, rs), node
+	}
+	return resets, nil
 }

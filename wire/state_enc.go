@@ -7,9 +7,10 @@ import (
 	"github.com/meridiankv/meridian/crdt"
 )
 
-// The version-1 state and context bodies, written straight from the crdt
-// values into the output: the bytes encMode writes for stateV1 and
-// contextV1 (see the format in doc.go), without building those structs.
+// The state bodies (versions 1 and 2) and the context body, written straight
+// from the crdt values into the output: the bytes encMode writes for
+// stateV1, stateV2 and contextV1 (see the format in doc.go), without
+// building those structs.
 // The lists come from the crdt accessors, which return them sorted (the
 // registers aside, which are sorted here by dot): sorted by node ID, a
 // list is sorted by node index too, since the node table is.
@@ -53,6 +54,12 @@ func appendNodeTable(t nodeTable, vector, cloud []crdt.Dot, l Limits) (nodeTable
 		}
 	}
 	return t, nil
+}
+
+// hasNode reports whether n is a node of t.
+func (t nodeTable) hasNode(n crdt.NodeID) bool {
+	_, found := slices.BinarySearch(t, string(n))
+	return found
 }
 
 // has reports whether d is a valid dot of a node in t, one the format can
@@ -127,10 +134,12 @@ func (l Limits) appendContextBody(dst []byte, ctx crdt.Context) ([]byte, error) 
 	return p.appendLists(append(dst, majorArray<<5|3)), nil
 }
 
-// appendStateBody appends the version-1 body of s:
-// [nodes, vector, cloud, registers, members, shares]. It checks s as
-// stateToV1 does, in the same order, so that it fails alike.
-func (l Limits) appendStateBody(dst []byte, s crdt.State) ([]byte, error) {
+// appendStateBody appends the body of s at version 1,
+// [nodes, vector, cloud, registers, members, shares], or 2, which adds
+// resets; version 1 drops s's resets, so callers choose it only for a state
+// without any (stateVersion). It checks s as stateToV1 and stateToV2 do, in
+// the same order, so that it fails alike.
+func (l Limits) appendStateBody(dst []byte, s crdt.State, version uint16) ([]byte, error) {
 	var scratch [8]string
 	vector, cloud := s.ContextDots()
 	p, err := l.contextParts(vector, cloud, scratch[:0])
@@ -179,12 +188,31 @@ func (l Limits) appendStateBody(dst []byte, s crdt.State) ([]byte, error) {
 		slices.SortFunc(shares, compareShares)
 	}
 
+	var resets []crdt.Reset
+	if version >= 2 {
+		var n int
+		if resets, n, err = l.resetsOf(s, p.nodes); err != nil {
+			return dst, err
+		}
+		size += n
+	}
+
 	dst = slices.Grow(dst, size)
-	dst = p.appendLists(append(dst, majorArray<<5|6))
+	dst = p.appendLists(append(dst, majorArray<<5|byte(5+version)))
+	dst = p.nodes.appendEntries(dst, sibs, members, shares)
+	if version >= 2 {
+		dst = p.nodes.appendResets(dst, resets)
+	}
+	return dst, nil
+}
+
+// appendEntries appends the registers, members and shares lists of a state
+// whose node table is t.
+func (t nodeTable) appendEntries(dst []byte, sibs []crdt.Sibling, members []crdt.Member, shares []crdt.Share) []byte {
 	dst = appendHead(dst, majorArray, uint64(len(sibs)))
 	for _, sb := range sibs {
 		dst = append(dst, majorArray<<5|3)
-		dst = p.nodes.appendDot(dst, sb.Dot)
+		dst = t.appendDot(dst, sb.Dot)
 		dst = appendTime(dst, sb.Time)
 		dst = appendBytes(dst, sb.Value)
 	}
@@ -192,18 +220,50 @@ func (l Limits) appendStateBody(dst []byte, s crdt.State) ([]byte, error) {
 	for _, m := range members {
 		dst = append(dst, majorArray<<5|3)
 		dst = appendString(dst, m.Value)
-		dst = p.nodes.appendDot(dst, m.Dot)
+		dst = t.appendDot(dst, m.Dot)
 		dst = appendTime(dst, m.Time)
 	}
 	dst = appendHead(dst, majorArray, uint64(len(shares)))
 	for _, sh := range shares {
 		dst = append(dst, majorArray<<5|4)
-		dst = p.nodes.appendDot(dst, sh.Dot)
+		dst = t.appendDot(dst, sh.Dot)
 		dst = appendTime(dst, sh.Time)
 		dst = appendUint64(dst, sh.Inc)
 		dst = appendUint64(dst, sh.Dec)
 	}
-	return dst, nil
+	return dst
+}
+
+// resetsOf returns the resets of s, sorted by node ID and so by index in
+// t, checked as resetsToV2 checks them, and a bound on the length of their
+// list.
+func (l Limits) resetsOf(s crdt.State, t nodeTable) ([]crdt.Reset, int, error) {
+	resets := s.Resets()
+	if err := l.checkCount(len(resets)); err != nil {
+		return nil, 0, err
+	}
+	size := 9
+	for _, r := range resets {
+		if !t.hasNode(r.Node) {
+			return nil, 0, invalidReset(r.Node)
+		}
+		size += 1 + headLen(uint64(len(t))) + headLen(r.Inc) + headLen(r.Dec)
+	}
+	return resets, size, nil
+}
+
+// appendResets appends the resets list, [[node index, inc, dec], ...], of
+// a state whose node table is t.
+func (t nodeTable) appendResets(dst []byte, resets []crdt.Reset) []byte {
+	dst = appendHead(dst, majorArray, uint64(len(resets)))
+	for _, r := range resets {
+		i, _ := slices.BinarySearch(t, string(r.Node))
+		dst = append(dst, majorArray<<5|3)
+		dst = appendUint64(dst, uint64(i))
+		dst = appendUint64(dst, r.Inc)
+		dst = appendUint64(dst, r.Dec)
+	}
+	return dst
 }
 
 // compareMembers orders members by element, bytewise, then by dot: the

@@ -119,6 +119,12 @@ func printInspection(w io.Writer, in *client.Inspection) {
 			fmt.Fprintf(t, "\t%s\t%s\t+%d\t-%d\t%s\n", s.Node, s.Dot, s.Inc, s.Dec, s.HLC)
 		}
 	}
+	if len(in.Resets) > 0 {
+		fmt.Fprintf(t, "\nRESETS (each node's share counts above what deletes removed of it)\n\tNODE\tINC\tDEC\n")
+		for _, r := range in.Resets {
+			fmt.Fprintf(t, "\t%s\t+%d\t-%d\n", r.Node, r.Inc, r.Dec)
+		}
+	}
 	fmt.Fprintf(t, "\nREPLICAS\n\tNODE\tAGREES\tHOLDS\tCAUSALITY\n")
 	for _, r := range in.Replicas {
 		if r.Err != "" {

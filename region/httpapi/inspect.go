@@ -28,6 +28,9 @@ type inspectBody struct {
 	Count      *int64        `json:"count,omitempty"`
 	CountError string        `json:"count_error,omitempty"`
 	Shares     []shareBody   `json:"shares,omitempty"`
+	// Resets are the counter's reset baselines: what deletes removed of
+	// each node's share, which that node's share counts above.
+	Resets []resetBody `json:"resets,omitempty"`
 
 	Replicas []replicaBody `json:"replicas"`
 }
@@ -64,6 +67,13 @@ type shareBody struct {
 	Inc  uint64 `json:"inc"`
 	Dec  uint64 `json:"dec"`
 	hlc
+}
+
+// resetBody is one node's reset baseline: its share counts only above it.
+type resetBody struct {
+	Node string `json:"node"`
+	Inc  uint64 `json:"inc"`
+	Dec  uint64 `json:"dec"`
 }
 
 // replicaBody is what one replica answered.
@@ -142,6 +152,9 @@ func renderInspection(key string, resp kvsync.Response) (inspectBody, error) {
 		} else {
 			b.Count = &n
 		}
+	}
+	for _, r := range st.Resets() {
+		b.Resets = append(b.Resets, resetBody{Node: string(r.Node), Inc: r.Inc, Dec: r.Dec})
 	}
 	for _, rep := range resp.Replicas {
 		b.Replicas = append(b.Replicas, renderReplica(rep, st))

@@ -64,6 +64,7 @@ type inspection struct {
 		Node, Dot string
 		Inc, Dec  uint64
 	}
+	Resets   []resetJSON
 	Replicas []struct {
 		Node, Error string
 		Agrees      bool
@@ -72,6 +73,11 @@ type inspection struct {
 			Siblings               []string
 		}
 	}
+}
+
+type resetJSON struct {
+	Node     string
+	Inc, Dec uint64
 }
 
 func inspect(t *testing.T, f *fakeBackend, key string) inspection {
@@ -161,5 +167,15 @@ func TestInspectSetAndCounter(t *testing.T) {
 	if cnt.Type != "counter" || cnt.Count == nil || *cnt.Count != 3 || len(cnt.Shares) != 1 ||
 		cnt.Shares[0].Node != "a" || cnt.Shares[0].Inc != 5 || cnt.Shares[0].Dec != 2 {
 		t.Errorf("counter inspection = %+v, want 3 from a's share +5 -2", cnt)
+	}
+
+	// Deleted, then incremented: the share counts above what the delete
+	// removed, and the inspection shows both.
+	f.run(wire.Op{Kind: wire.OpDelete, Key: []byte("n")})
+	f.run(wire.Op{Kind: wire.OpIncr, Key: []byte("n"), By: 4})
+	cnt = inspect(t, f, "n")
+	if cnt.Count == nil || *cnt.Count != 4 || len(cnt.Shares) != 1 || cnt.Shares[0].Inc != 9 || cnt.Shares[0].Dec != 2 ||
+		len(cnt.Resets) != 1 || cnt.Resets[0] != (resetJSON{Node: "a", Inc: 5, Dec: 2}) {
+		t.Errorf("counter inspection after DEL and INCRBY 4 = %+v, want 4 from a's share +9 -2 above its reset +5 -2", cnt)
 	}
 }
