@@ -31,6 +31,29 @@ func limit(r *clientOp) int64 {
 // the final state is; a read is when it was strict.
 func strictRead(r *clientOp) bool { return r == nil || r.strict }
 
+// mustShow reports whether the acknowledged write w must be reflected in
+// what r returned (nil: the final state). The final state must reflect
+// every acknowledged write, unless as many replicas lost data after it
+// started as it had copies when acknowledged (one at ONE, a quorum at
+// QUORUM): then its every copy may be gone, which is what losing that many
+// disks means. A read must reflect it when both are strict (seenBy).
+func (s *Sim) mustShow(w, r *clientOp) bool {
+	if r != nil {
+		return r.strict && s.seenBy(w, r)
+	}
+	if w.outcome != outcomeOK {
+		return false
+	}
+	copies := w.level.Required(s.cfg.Replicas)
+	losses := 0
+	for _, t := range s.dataLoss {
+		if t >= w.start {
+			losses++
+		}
+	}
+	return losses < copies
+}
+
 // seenBy reports whether the strict operation y must be reflected in what
 // r returned: y was acknowledged before r started (or r is the final
 // state), and no replica lost data for good in between (a removal, a wipe,
@@ -92,7 +115,7 @@ func (s *Sim) checkRegister(key string, ops []*clientOp, st crdt.State, r *clien
 			continue
 		}
 		present := slices.Contains(have, w.value)
-		mustShow := r == nil && w.outcome == outcomeOK || r != nil && r.strict && w.strict && before(w, r)
+		mustShow := s.mustShow(w, r)
 		if mustShow && !present && !supersededBy(ops, w, limit(r)) {
 			errs = append(errs, fmt.Errorf("%s: acknowledged write lost: %s is not in the %s (siblings %q), and no write that could have seen it ran",
 				key, w, where, have))
@@ -144,7 +167,7 @@ func (s *Sim) checkSet(key string, ops []*clientOp, st crdt.State, r *clientOp) 
 		if a.kind != opAdd || st.IsMember(a.value) {
 			continue
 		}
-		mustShow := r == nil && a.outcome == outcomeOK || r != nil && r.strict && a.strict && before(a, r)
+		mustShow := s.mustShow(a, r)
 		removed := slices.ContainsFunc(ops, func(y *clientOp) bool {
 			return removes(y, a.value) && y.mayApply() && y.endT() > a.start && y.start < limit(r)
 		})
@@ -183,7 +206,7 @@ func (s *Sim) checkCounter(key string, ops []*clientOp, st crdt.State, r *client
 		if !reset {
 			hi += i.by
 		}
-		counted := i == r || (r == nil && i.outcome == outcomeOK) || (r != nil && r.strict && s.seenBy(i, r))
+		counted := i == r || s.mustShow(i, r)
 		if counted && !mayReset {
 			lo += i.by
 		}

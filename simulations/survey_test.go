@@ -43,6 +43,8 @@ var violationKinds = []struct{ name, phrase string }{
 	{"phantom", "no write that may have applied"},
 	{"phantom-member", "every add of it"},
 	{"dot-reused", "minted twice"},
+	{"ring", "fewer members than replicas"},
+	{"ring", "disagree on the ring"},
 }
 
 // TestSurvey runs many seeds and prints, for each kind of violation, the

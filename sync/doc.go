@@ -37,10 +37,15 @@
 // # Writes
 //
 // Any node takes any request. A write is coordinated by the node that took
-// it when that node owns the key, else by the key's first reachable owner:
-// the coordinator applies the operation to its own state,
-// minting the write's dot (crdt), and sends the resulting delta to the other
-// owners. Owners that membership says are down are replaced by the next
+// it when that node owns the key, else by the key's first reachable owner.
+// At QUORUM and ALL the coordinator first reads a quorum of owners (the
+// prepare phase) and merges their states into its own, so that the write
+// follows every write a quorum of owners acknowledged before it: a client's
+// sequential operations then take effect in order on every replica,
+// whichever node coordinates them and whatever the clocks say. It then
+// applies the operation to its state, minting the write's dot (crdt), and
+// sends the resulting delta to the other owners (the whole state to an
+// owner whose prepare reply lacked something). Owners that membership says are down are replaced by the next
 // nodes on the preference list, which keep the delta as a hint for them
 // (a sloppy quorum). The coordinator answers when the consistency level is
 // reached (ONE, QUORUM, ALL; the LOCAL_ and EACH_ forms equal their plain
@@ -52,6 +57,19 @@
 // Errors say what happened to the write: *RejectedError (ErrRejected) and
 // *UnavailableError (ErrUnavailable) mean nothing was applied; a
 // *TimeoutError for a write (ErrUnknownOutcome) means it may have been.
+// Every request is answered within its timeout, whatever fails: replicas
+// that refuse or fail to read, or a commit of this node's own.
+//
+// # Dots
+//
+// A Node mints every dot under its actor, Config.Actor plus an epoch, and
+// a key's next dot is the actor's highest in the key's context plus one, so
+// that a key's dots stay dense (a gap is a write not yet received). A node
+// that may have lost a dot it minted takes a new epoch before it mints
+// again: when it starts after anything but a clean Close (a power loss
+// drops what was not synced), and when it drops keys it handed off, once
+// per ring. Epochs are reserved durably through the Store (Epochs) in
+// blocks, so no dot is ever minted twice.
 //
 // # Reads
 //
@@ -64,7 +82,10 @@
 // with the merge of the replies that make the level, and when all it asked
 // have answered (or time is up) sends the merged state to each replica that
 // had less: read repair. Owners a read did not ask are kept in step by
-// hints and anti-entropy. An inspection asks every owner.
+// hints and anti-entropy. At QUORUM and ALL the read answers only once the
+// state it returns is held by as many owners as its level needs (a blocking
+// read repair), so that a later read cannot return less. An inspection asks
+// every owner.
 //
 // # Anti-entropy
 //

@@ -1,9 +1,11 @@
 package sync
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/meridiankv/meridian/crdt"
 	"github.com/meridiankv/meridian/wire"
@@ -26,8 +28,8 @@ type readOp struct {
 	level    Level
 	need     int
 	asked    []crdt.NodeID
-	spare    []crdt.NodeID // reachable owners not asked yet
-	failed   []string      // replicas that answered with an error, and why
+	spare    []crdt.NodeID          // reachable owners not asked yet
+	failed   map[crdt.NodeID]string // replicas that answered with an error, and why
 	replies  map[crdt.NodeID]crdt.State
 	retryAt  int64 // when the spare owners are asked if the level is not reached
 	deadline int64
@@ -108,14 +110,14 @@ func (n *Node) newRead(key []byte, lvl Level, need int, owners []crdt.NodeID, in
 	}
 	r := &readOp{key: key, level: lvl, need: need,
 		asked: reachable[:remote:remote], spare: reachable[remote:],
-		replies: make(map[crdt.NodeID]crdt.State, len(reachable)+1),
+		replies: make(map[crdt.NodeID]crdt.State, len(reachable)+1), failed: map[crdt.NodeID]string{},
 		retryAt: n.now + int64(n.cfg.ReadRetryAfter), deadline: n.now + int64(n.cfg.RequestTimeout),
 		inspect: inspect, owners: owners}
 	if local {
 		st, err := n.get(key)
 		if err != nil {
 			// This replica cannot read its own copy: ask another owner.
-			r.failed = append(r.failed, fmt.Sprintf("%s: %v", n.cfg.ID, err))
+			r.failed[n.cfg.ID] = err.Error()
 			r.asked = append([]crdt.NodeID{n.cfg.ID}, r.asked...)
 			if len(r.spare) > 0 {
 				r.asked = append(r.asked, r.spare[0])
@@ -162,11 +164,11 @@ func (n *Node) onReadReply(m wire.Message) {
 	if !ok || !slices.Contains(r.asked, m.From) {
 		return
 	}
-	if _, dup := r.replies[m.From]; dup || r.hasFailed(m.From) {
+	if _, dup := r.replies[m.From]; dup || r.failed[m.From] != "" {
 		return
 	}
 	if m.Code != wire.CodeOK {
-		r.failed = append(r.failed, fmt.Sprintf("%s: %s", m.From, m.Err))
+		r.failed[m.From] = cmp.Or(m.Err, "failed")
 		n.widen(m.ID, r)
 	} else {
 		r.replies[m.From] = m.State
@@ -174,9 +176,13 @@ func (n *Node) onReadReply(m wire.Message) {
 	n.progress(m.ID, r)
 }
 
-func (r *readOp) hasFailed(id crdt.NodeID) bool {
-	prefix := string(id) + ": "
-	return slices.ContainsFunc(r.failed, func(f string) bool { return len(f) > len(prefix) && f[:len(prefix)] == prefix })
+// failures lists the replicas that failed and why, in order.
+func (r *readOp) failures() []string {
+	out := make([]string, 0, len(r.failed))
+	for _, id := range sortedNodes(r.failed) {
+		out = append(out, fmt.Sprintf("%s: %s", id, r.failed[id]))
+	}
+	return out
 }
 
 // progress acts on what r has gathered: it answers, hands the replies to
@@ -197,7 +203,7 @@ func (n *Node) progress(id uint64, r *readOp) {
 	}
 	done := len(r.replies)+len(r.failed) >= len(r.asked) && len(r.spare) == 0
 	if done && !r.answered && !r.repairing && !r.inspect {
-		n.failRead(r, fmt.Sprintf("the replicas asked answered with errors: %v", r.failed))
+		n.failRead(r, fmt.Sprintf("the replicas asked answered with errors: %s", strings.Join(r.failures(), "; ")))
 	}
 	if done && !r.repairing {
 		n.finishRead(id, r)
@@ -281,7 +287,7 @@ func (n *Node) failRead(r *readOp, why string) {
 		return
 	}
 	n.answer(r.origin, Response{Err: &TimeoutError{Level: r.level, Got: len(r.replies), Need: r.need,
-		Timeout: n.cfg.RequestTimeout, Refused: r.failed}})
+		Timeout: n.cfg.RequestTimeout, Refused: r.failures()}})
 }
 
 // finishRead answers an inspection, repairs and forgets the read.
@@ -295,7 +301,7 @@ func (n *Node) finishRead(id uint64, r *readOp) {
 				rs.State = st
 			} else if !slices.Contains(r.asked, p) {
 				rs.Err = fmt.Errorf("replica %s is down", p)
-			} else if r.hasFailed(p) {
+			} else if r.failed[p] != "" {
 				rs.Err = fmt.Errorf("replica %s failed to read its copy", p)
 			} else {
 				rs.Err = fmt.Errorf("replica %s did not answer within %s", p, n.cfg.RequestTimeout)

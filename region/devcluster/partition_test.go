@@ -125,14 +125,7 @@ func TestPartitionLongerThanDeadTimeoutKeepsEveryMember(t *testing.T) {
 	nodes := c.Nodes()
 	victim, majority := nodes[2], nodes[0]
 	cl := client.New(majority.HTTP)
-	acked := map[string]string{}
-	for i := range 200 {
-		key, value := fmt.Sprintf("k%d", i), fmt.Sprintf("v%d", i)
-		if _, err := cl.Put(t.Context(), key, []byte(value), client.WithConsistency(client.All)); err != nil {
-			t.Fatal(err)
-		}
-		acked[key] = value
-	}
+	acked := putAll(t, cl, 200)
 	heal := isolate(t, victim.IP)
 	cut := time.Now()
 	for state(t.Context(), majority.HTTP, victim.ID) != "removed" {

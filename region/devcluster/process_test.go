@@ -337,14 +337,7 @@ func TestRemovedNodeIsReReplicated(t *testing.T) {
 	c := startCluster(t, 113, 4)
 	nodes := c.Nodes()
 	cl := client.New(nodes[0].HTTP)
-	acked := map[string]string{}
-	for i := range 300 {
-		key, value := fmt.Sprintf("k%d", i), fmt.Sprintf("v%d", i)
-		if _, err := cl.Put(t.Context(), key, []byte(value), client.WithConsistency(client.All)); err != nil {
-			t.Fatal(err)
-		}
-		acked[key] = value
-	}
+	acked := putAll(t, cl, 300)
 	dead := nodes[3]
 	if err := c.Kill(dead.ID); err != nil {
 		t.Fatal(err)
@@ -373,14 +366,7 @@ func TestWipedNodeJoinsAgainBeforeServing(t *testing.T) {
 	c := startCluster(t, 114, 3)
 	nodes := c.Nodes()
 	cl := client.New(nodes[0].HTTP)
-	acked := map[string]string{}
-	for i := range 300 {
-		key, value := fmt.Sprintf("k%d", i), fmt.Sprintf("v%d", i)
-		if _, err := cl.Put(t.Context(), key, []byte(value), client.WithConsistency(client.All)); err != nil {
-			t.Fatal(err)
-		}
-		acked[key] = value
-	}
+	acked := putAll(t, cl, 300)
 	victim := nodes[2]
 	if err := c.Kill(victim.ID); err != nil {
 		t.Fatal(err)
@@ -404,4 +390,18 @@ func TestWipedNodeJoinsAgainBeforeServing(t *testing.T) {
 	}
 	took := waitConverged(t, victim.HTTP, acked, 60*time.Second)
 	t.Logf("every acknowledged key had 3 agreeing replicas %s later", took.Round(time.Millisecond))
+}
+
+// putAll writes n keys at ALL and returns them with their values.
+func putAll(t *testing.T, cl *client.Client, n int) map[string]string {
+	t.Helper()
+	acked := map[string]string{}
+	for i := range n {
+		key, value := fmt.Sprintf("k%d", i), fmt.Sprintf("v%d", i)
+		if _, err := cl.Put(t.Context(), key, []byte(value), client.WithConsistency(client.All)); err != nil {
+			t.Fatal(err)
+		}
+		acked[key] = value
+	}
+	return acked
 }

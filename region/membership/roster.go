@@ -66,6 +66,9 @@ func (m Member) newer(o Member) bool {
 	if m.Status != o.Status {
 		return m.Status > o.Status
 	}
+	if m == o {
+		return false // the common case of a merge: the same entry again
+	}
 	a, _ := json.Marshal(m)
 	b, _ := json.Marshal(o)
 	return string(a) > string(b)
