@@ -97,6 +97,8 @@ var counters = []struct {
 	{counter("meridian_anti_entropy_segments_total", "Differing segments compared key by key."), func(s kvsync.Stats) int64 { return s.AE.Segments }},
 	{counter("meridian_anti_entropy_repairs_total", "States shipped by anti-entropy to repair a peer."), func(s kvsync.Stats) int64 { return s.AE.KeysSent }},
 	{counter("meridian_commit_errors_total", "Batches storage failed to commit."), func(s kvsync.Stats) int64 { return s.CommitErrors }},
+	{counter("meridian_sloppy_writes_total", "Writes acknowledged with a fallback standing in for an owner that was down, or without first reading a quorum of owners: the guarantees of their level hold once hints are handed back."), func(s kvsync.Stats) int64 { return s.SloppyWrites }},
+	{counter("meridian_actor_epochs_total", "New actor epochs taken while running (after dropping handed-off keys); each start without a clean shutdown takes one too."), func(s kvsync.Stats) int64 { return s.EpochBumps }},
 }
 
 func counter(name, help string) *prometheus.Desc { return prometheus.NewDesc(name, help, nil, nil) }

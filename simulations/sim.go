@@ -226,9 +226,11 @@ func (s *Sim) refresh(n *simNode) {
 	res := n.mgr.Refresh(s.clock(n), n.node)
 	n.stored, n.epoch = res.Roster, res.Epoch
 	n.ring = ringSig(res.Roster)
-	if res.Left {
+	if res.Left && !n.gone {
+		// As meridiand does, it gossips its departure before it exits.
 		s.note("%s left the region", n.id)
-		s.stop(n)
+		n.gone = true
+		s.fault(s.now+int64(2*memberTick), func() { s.crash(n, false) })
 	}
 }
 

@@ -13,10 +13,12 @@ import (
 type Config struct {
 	// ID names the node in the ring and in membership. Required.
 	ID crdt.NodeID
-	// Actor names the node in the dots it mints. It must change when the
-	// node's data is lost, so that it never mints a dot it minted before:
-	// the region layer sets it to ID plus an incarnation stored with the
-	// data. Zero means ID.
+	// Actor is the base of the actor the node mints its dots under: the
+	// node adds an epoch to it (ActorOf), which it changes itself whenever
+	// it may have lost a dot it minted (see Epochs). Actor must change when
+	// the store is replaced by an empty one (a wiped disk), whose epochs
+	// record starts again: the region layer sets it to ID plus an
+	// incarnation stored with the data. Zero means ID.
 	Actor crdt.NodeID
 	// Replicas is N, the number of copies of each key. Default 3.
 	Replicas int

@@ -139,6 +139,7 @@ type Stats struct {
 	HandoffPushed int64 // keys pushed to all their new owners by handoff
 	HandedOff     int64 // keys handed off and then dropped here
 	EpochBumps    int64 // new epochs taken while running (not counting the start)
+	SloppyWrites  int64 // writes acknowledged with a fallback's help, or without a first read of a quorum of owners
 	AE            AEStats
 }
 

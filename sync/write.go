@@ -189,6 +189,9 @@ func (n *Node) plan(key []byte, owners []crdt.NodeID) writePlan {
 // settle answers the write once enough replicas acknowledged it.
 func (n *Node) settle(w *writeOp) {
 	if !w.answered && w.acks >= w.need {
+		if w.sloppy {
+			n.stats.SloppyWrites++
+		}
 		n.answerWrite(w, Response{State: w.result, Changed: w.changed, Sloppy: w.sloppy})
 	}
 }
