@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/meridiankv/meridian/crdt"
 	"github.com/meridiankv/meridian/region/membership"
@@ -254,7 +255,14 @@ func (s *Sim) checkDots() []error {
 		for _, key := range s.hist.keys {
 			st, _ := n.store.Get([]byte(key))
 			look(key, st, fmt.Sprintf("%s's final state", n.id))
-			s.maxActors = max(s.maxActors, len(st.Context().Nodes()))
+			actors := st.Context().Nodes()
+			writers := map[string]bool{}
+			for _, a := range actors {
+				id, _, _ := strings.Cut(string(a), ".")
+				writers[id] = true
+			}
+			s.maxActors = max(s.maxActors, len(actors))
+			s.maxRetired = max(s.maxRetired, len(actors)-len(writers))
 		}
 	}
 	return errs

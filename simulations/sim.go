@@ -46,6 +46,7 @@ type Sim struct {
 	unstable   []span                 // when the ring was changing (see trackRing)
 	dataLoss   []int64                // when a node's data was lost for good (removal, wipe)
 	maxActors  int                    // the most actors a key's context held, in any store
+	maxRetired int                    // the most actors beyond one per node a key's context held
 	rings      map[string]kvsync.Placement
 	log        []string // faults injected, for the failure report
 }

@@ -56,6 +56,7 @@ func TestSurvey(t *testing.T) {
 	maxErrors = 1 << 30
 	defer func() { maxErrors = 20 }()
 	found := map[string][]uint64{}
+	var actors, retired, churn []int
 	for s := uint64(1); s <= uint64(*seeds); s++ {
 		cfg := DefaultConfig(s)
 		if *surveyFaults != "" {
@@ -70,6 +71,9 @@ func TestSurvey(t *testing.T) {
 			t.Fatal(err)
 		}
 		err = sim.Run()
+		actors = append(actors, sim.maxActors)
+		retired = append(retired, sim.maxRetired)
+		churn = append(churn, len(sim.log))
 		var f *Failure
 		if !errors.As(err, &f) {
 			continue
@@ -83,6 +87,21 @@ func TestSurvey(t *testing.T) {
 				}
 			}
 		}
+	}
+	slices.Sort(actors)
+	slices.Sort(retired)
+	sum := 0
+	for _, a := range actors {
+		sum += a
+	}
+	faults := 0
+	for _, c := range churn {
+		faults += c
+	}
+	if len(actors) > 0 {
+		fmt.Printf("actors in one key's context, the most per run: median %d, 90th percentile %d, max %d, mean %.1f; of them beyond one per node (retired epochs): median %d, 90th percentile %d, max %d (%.1f fault events per run)\n",
+			actors[len(actors)/2], actors[len(actors)*9/10], actors[len(actors)-1], float64(sum)/float64(len(actors)),
+			retired[len(retired)/2], retired[len(retired)*9/10], retired[len(retired)-1], float64(faults)/float64(len(churn)))
 	}
 	var names []string
 	for n := range found {

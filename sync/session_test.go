@@ -199,3 +199,32 @@ func TestHintsReachTheKeysOwners(t *testing.T) {
 		}
 	}
 }
+
+// TestHintForATargetThatNoLongerOwnsTheKey: a hint held for a member that,
+// by the time it is back, no longer owns the key goes to the key's owners,
+// not to the target, which would keep it where no read looks.
+func TestHintForATargetThatNoLongerOwnsTheKey(t *testing.T) {
+	c := newCluster(t, 5, nil)
+	owners, _ := c.owners("k")
+	target := owners[2]
+	c.down[target] = true
+	c.setViews()
+	if r := c.do(owners[0], put("k", "v", kvsync.All)); r.Err != nil {
+		t.Fatal(r.Err)
+	}
+	// target is back, still a member, but the ring no longer gives it the key.
+	delete(c.down, target)
+	without := rendezvous(slices.DeleteFunc(slices.Clone(c.ids), func(id crdt.NodeID) bool { return id == target }))
+	c.setRing(9, without, nil)
+	c.advance(2 * time.Second)
+	for _, o := range without.Owners([]byte("k"), 3) {
+		if got := value(t, c.stored(o, "k")); got != "v" {
+			t.Errorf("owner %s holds %q: the hint did not reach it", o, got)
+		}
+	}
+	for _, id := range c.ids {
+		if b, _ := c.stores[id].HintTargets(); len(b) != 0 {
+			t.Errorf("%s still holds hints %+v", id, b)
+		}
+	}
+}
