@@ -201,7 +201,8 @@ func (n *Node) progress(id uint64, r *readOp) {
 			n.startRepair(id, r)
 		}
 	}
-	done := len(r.replies)+len(r.failed) >= len(r.asked) && len(r.spare) == 0
+	// Owners not asked (spares) need not answer: a failure asks them (widen).
+	done := len(r.replies)+len(r.failed) >= len(r.asked)
 	if done && !r.answered && !r.repairing && !r.inspect {
 		n.failRead(r, fmt.Sprintf("the replicas asked answered with errors: %s", strings.Join(r.failures(), "; ")))
 	}
