@@ -55,7 +55,7 @@ func sameAddrs(a, b Member) bool {
 // reports whether it just became Left.
 func (m *Manager) advanceSelf(roster Roster, r Replica) (left bool) {
 	switch self := roster[m.cfg.ID]; {
-	case self.Status == Joining && m.g.Joined() && (len(roster.InRing()) == 0 || r.Bootstrapped()):
+	case self.Status == Joining && m.g.Joined() && (emptyRing(roster) || r.Bootstrapped()):
 		m.setStatus(roster, Active)
 		m.log.Info("joined: serving my ranges")
 	case self.Status == Leaving && r.HandedOff():
@@ -64,6 +64,15 @@ func (m *Manager) advanceSelf(roster Roster, r Replica) (left bool) {
 	}
 	return false
 }
+
+// emptyRing reports whether the region this node joined has no member in
+// its ring yet (a region whose nodes all started joining each other): the
+// joiner then has nothing to pull and serves at once. Only once it has
+// heard of another member, though: a roster holding this node alone says
+// nothing yet of the region it joins (its gossip may have joined before the
+// others' roster reached it), and a node whose disk was wiped must not
+// take that for an empty region.
+func emptyRing(roster Roster) bool { return len(roster) > 1 && len(roster.InRing()) == 0 }
 
 // setStatus records status s in this node's entry, here and in roster.
 func (m *Manager) setStatus(roster Roster, s Status) {
