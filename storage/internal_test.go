@@ -72,9 +72,11 @@ func TestBackgroundSync(t *testing.T) {
 }
 
 // TestUndecodableValues stores bytes that are not an encoded state: every
-// read names the key and wraps the decoder's error, and nothing panics.
+// read names the key and wraps the decoder's error, and nothing panics. The
+// bytes go into badger behind the DB's back, so the key filter is off: it
+// would (rightly) report the key as never stored once its fill had run.
 func TestUndecodableValues(t *testing.T) {
-	db, err := Open("", Options{InMemory: true})
+	db, err := Open("", Options{InMemory: true, KeyFilterBytes: -1})
 	if err != nil {
 		t.Fatal(err)
 	}
