@@ -166,14 +166,7 @@ func TestJoinerWaitsForEveryMember(t *testing.T) {
 // or for a target that no longer owns the key, is delivered to the key's
 // owners and then deleted, so that the write it holds is not orphaned.
 func TestHintsReachTheKeysOwners(t *testing.T) {
-	c := newCluster(t, 5, nil)
-	owners, _ := c.owners("k")
-	gone := owners[2]
-	c.down[gone] = true
-	c.setViews()
-	if r := c.do(owners[0], put("k", "v", kvsync.All)); r.Err != nil {
-		t.Fatal(r.Err)
-	}
+	c, gone := writeWithAnOwnerDown(t)
 	holders := 0
 	for _, id := range c.ids {
 		if b, _ := c.stores[id].HintTargets(); len(b) > 0 {
@@ -204,14 +197,7 @@ func TestHintsReachTheKeysOwners(t *testing.T) {
 // by the time it is back, no longer owns the key goes to the key's owners,
 // not to the target, which would keep it where no read looks.
 func TestHintForATargetThatNoLongerOwnsTheKey(t *testing.T) {
-	c := newCluster(t, 5, nil)
-	owners, _ := c.owners("k")
-	target := owners[2]
-	c.down[target] = true
-	c.setViews()
-	if r := c.do(owners[0], put("k", "v", kvsync.All)); r.Err != nil {
-		t.Fatal(r.Err)
-	}
+	c, target := writeWithAnOwnerDown(t)
 	// target is back, still a member, but the ring no longer gives it the key.
 	delete(c.down, target)
 	without := rendezvous(slices.DeleteFunc(slices.Clone(c.ids), func(id crdt.NodeID) bool { return id == target }))
@@ -227,4 +213,20 @@ func TestHintForATargetThatNoLongerOwnsTheKey(t *testing.T) {
 			t.Errorf("%s still holds hints %+v", id, b)
 		}
 	}
+}
+
+// writeWithAnOwnerDown writes k=v at ALL in a 5-node cluster while one of
+// k's owners is down, so that a fallback keeps a hint for it, and returns
+// the cluster and that owner.
+func writeWithAnOwnerDown(t *testing.T) (*cluster, crdt.NodeID) {
+	t.Helper()
+	c := newCluster(t, 5, nil)
+	owners, _ := c.owners("k")
+	down := owners[2]
+	c.down[down] = true
+	c.setViews()
+	if r := c.do(owners[0], put("k", "v", kvsync.All)); r.Err != nil {
+		t.Fatal(r.Err)
+	}
+	return c, down
 }
