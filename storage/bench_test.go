@@ -7,16 +7,17 @@ import (
 
 	"github.com/meridiankv/meridian/crdt"
 	"github.com/meridiankv/meridian/storage"
+	"github.com/meridiankv/meridian/wire"
 )
 
 // benchValue is a typical small register value.
 var benchValue = string(make([]byte, 100))
 
 // benchEntries returns n puts of distinct keys, prefix0, prefix1, ...
-func benchEntries(prefix string, n int) []storage.Entry {
-	out := make([]storage.Entry, n)
+func benchEntries(prefix string, n int) []wire.Entry {
+	out := make([]wire.Entry, n)
 	for i := range out {
-		out[i] = storage.Entry{Key: fmt.Appendf(nil, "%s%d", prefix, i), State: write(crdt.State{}, "n1", benchValue, 1)}
+		out[i] = wire.Entry{Key: fmt.Appendf(nil, "%s%d", prefix, i), State: write(crdt.State{}, "n1", benchValue, 1)}
 	}
 	return out
 }
@@ -37,12 +38,12 @@ func BenchmarkCommit(b *testing.B) {
 				for b.Loop() {
 					// Every put is of a new key, so that each one is
 					// written, not skipped as unchanged.
-					batch := make([]storage.Entry, size)
+					batch := make([]wire.Entry, size)
 					for j := range batch {
-						batch[j] = storage.Entry{Key: fmt.Appendf(nil, "k%d", i), State: s}
+						batch[j] = wire.Entry{Key: fmt.Appendf(nil, "k%d", i), State: s}
 						i++
 					}
-					if err := db.Commit(&storage.Batch{Puts: batch}); err != nil {
+					if err := db.Commit(&wire.Batch{Puts: batch}); err != nil {
 						b.Fatal(err)
 					}
 				}
@@ -57,7 +58,7 @@ func loaded(b *testing.B, n int) *storage.DB {
 	db := open(b, storage.Options{InMemory: true})
 	entries := benchEntries("k", n)
 	for i := 0; i < n; i += 1000 {
-		commit(b, db, &storage.Batch{Puts: entries[i:min(i+1000, n)]})
+		commit(b, db, &wire.Batch{Puts: entries[i:min(i+1000, n)]})
 	}
 	return db
 }

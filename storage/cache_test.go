@@ -14,7 +14,7 @@ func TestCommitReportsHashesOfTheStoredEncodings(t *testing.T) {
 	db := open(t, storage.Options{InMemory: true})
 	var s crdt.State
 	s.Put("a", []byte("one"), crdt.Timestamp{Wall: 1}, nil)
-	b := puts(storage.Entry{Key: []byte("k"), State: s})
+	b := puts(wire.Entry{Key: []byte("k"), State: s})
 	if err := db.Commit(b); err != nil {
 		t.Fatal(err)
 	}
@@ -23,7 +23,7 @@ func TestCommitReportsHashesOfTheStoredEncodings(t *testing.T) {
 		t.Fatalf("first put: before %x after %x, want 0 and %x", b.Puts[0].Before, b.Puts[0].After, wire.StateHash(enc))
 	}
 	s.Put("a", []byte("two"), crdt.Timestamp{Wall: 2}, nil)
-	b2 := puts(storage.Entry{Key: []byte("k"), State: s})
+	b2 := puts(wire.Entry{Key: []byte("k"), State: s})
 	if err := db.Commit(b2); err != nil {
 		t.Fatal(err)
 	}
@@ -31,7 +31,7 @@ func TestCommitReportsHashesOfTheStoredEncodings(t *testing.T) {
 	if b2.Puts[0].Before != b.Puts[0].After || b2.Puts[0].After != wire.StateHash(enc2) {
 		t.Fatalf("second put: before %x after %x", b2.Puts[0].Before, b2.Puts[0].After)
 	}
-	again := puts(storage.Entry{Key: []byte("k"), State: s})
+	again := puts(wire.Entry{Key: []byte("k"), State: s})
 	if err := db.Commit(again); err != nil || again.Puts[0].Before != again.Puts[0].After {
 		t.Fatalf("an unchanged put must report equal hashes: %+v, %v", again.Puts[0], err)
 	}
@@ -75,7 +75,7 @@ func TestReadsNeverSeeAStateOlderThanTheLastCommit(t *testing.T) {
 					t.Fatal(err)
 				}
 				key := fmt.Sprintf("k%d", k)
-				if err := db.Commit(puts(storage.Entry{Key: []byte(key), State: states[k]})); err != nil {
+				if err := db.Commit(puts(wire.Entry{Key: []byte(key), State: states[k]})); err != nil {
 					t.Fatal(err)
 				}
 				v, _ := states[k].Value()

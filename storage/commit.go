@@ -9,44 +9,6 @@ import (
 	"github.com/meridiankv/meridian/wire"
 )
 
-// Batch is a set of changes committed together. It mirrors the sync
-// package's Batch field for field, so that an adapter is a field copy.
-type Batch struct {
-	Puts        []Entry   // states merged into the keys' stored states
-	Deletes     [][]byte  // keys this replica no longer holds (handed off)
-	Hints       []Hint    // states merged into the hints for (target, key)
-	HintDeletes []HintKey // hints delivered to their target
-}
-
-// Entry is one key's state. Commit sets Before and After to the
-// wire.StateHash of the stored encoding before and after the put (0 when
-// there was none), so that a caller can maintain hashes of what is stored
-// without encoding states itself.
-type Entry struct {
-	Key           []byte
-	State         crdt.State
-	Before, After uint64
-}
-
-// Hint is a write kept for a replica that could not take it, to be replayed
-// when it returns. Hints for the same target and key merge into one.
-type Hint struct {
-	Target crdt.NodeID
-	Key    []byte
-	State  crdt.State
-}
-
-// HintKey names one hint.
-type HintKey struct {
-	Target crdt.NodeID
-	Key    []byte
-}
-
-// IsEmpty reports whether b holds no change.
-func (b *Batch) IsEmpty() bool {
-	return len(b.Puts) == 0 && len(b.Deletes) == 0 && len(b.Hints) == 0 && len(b.HintDeletes) == 0
-}
-
 // Commit applies b and returns once it is as durable as the sync mode
 // promises: under SyncAlways, fsynced; under SyncBatched, handed to the
 // operating system (see the package documentation).
@@ -68,7 +30,7 @@ func (b *Batch) IsEmpty() bool {
 // Commit applies every hint it is given: the hint budget is the caller's
 // rule (package sync keeps it, so that a hint over budget is dropped, never
 // the batch). After a background sync failed, Commit returns that failure.
-func (db *DB) Commit(b *Batch) error {
+func (db *DB) Commit(b *wire.Batch) error {
 	if !db.enter() {
 		return ErrClosed
 	}
@@ -123,14 +85,14 @@ type committer struct {
 	// Changes of the current transaction, published once it commits.
 	writes int
 	n      txnCounts
-	delta  map[crdt.NodeID]HintBacklog
+	delta  map[crdt.NodeID]wire.HintBacklog
 }
 
 type txnCounts struct {
 	keysWritten, putsUnchanged, keysDeleted, hintsWritten, hintsDeleted uint64
 }
 
-func (c *committer) apply(b *Batch, hs []preparedHint, hds [][]byte) error {
+func (c *committer) apply(b *wire.Batch, hs []preparedHint, hds [][]byte) error {
 	for i := range b.Puts {
 		if err := c.put(&b.Puts[i]); err != nil {
 			return err
@@ -160,7 +122,7 @@ func (c *committer) apply(b *Batch, hs []preparedHint, hds [][]byte) error {
 
 // put merges e into the stored state of e.Key and records the hashes of
 // the encodings before and after.
-func (c *committer) put(e *Entry) error {
+func (c *committer) put(e *wire.Entry) error {
 	bk := dataKey(e.Key)
 	stored, before, err := c.read(bk, e.Key)
 	if err != nil {
@@ -205,7 +167,7 @@ func (c *committer) read(bk, key []byte) (crdt.State, uint64, error) {
 }
 
 // keysOf lists the keys b puts or deletes.
-func keysOf(b *Batch) [][]byte {
+func keysOf(b *wire.Batch) [][]byte {
 	out := make([][]byte, 0, len(b.Puts)+len(b.Deletes))
 	for _, e := range b.Puts {
 		out = append(out, e.Key)
@@ -215,7 +177,7 @@ func keysOf(b *Batch) [][]byte {
 
 // hint merges h into the stored hint for (h.Target, h.Key). p holds its
 // badger key and encoding, written as is when no hint is stored yet.
-func (c *committer) hint(h Hint, p preparedHint) error {
+func (c *committer) hint(h wire.Hint, p preparedHint) error {
 	what := fmt.Sprintf("hint for %q, key", h.Target)
 	stored, oldLen, found, err := readState(c.txn, p.key, what, h.Key)
 	if err != nil {
@@ -248,7 +210,7 @@ func (c *committer) hint(h Hint, p preparedHint) error {
 }
 
 // deleteHint removes the hint for hk, if there is one.
-func (c *committer) deleteHint(hk HintKey, bk []byte) error {
+func (c *committer) deleteHint(hk wire.HintKey, bk []byte) error {
 	item, err := c.txn.Get(bk)
 	if errors.Is(err, badger.ErrKeyNotFound) {
 		return nil
@@ -271,7 +233,7 @@ func (c *committer) deleteHint(hk HintKey, bk []byte) error {
 
 func (c *committer) addDelta(target crdt.NodeID, count int, bytes int64) {
 	if c.delta == nil {
-		c.delta = make(map[crdt.NodeID]HintBacklog)
+		c.delta = make(map[crdt.NodeID]wire.HintBacklog)
 	}
 	d := c.delta[target]
 	d.Count += count

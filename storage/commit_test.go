@@ -10,6 +10,7 @@ import (
 
 	"github.com/meridiankv/meridian/crdt"
 	"github.com/meridiankv/meridian/storage"
+	"github.com/meridiankv/meridian/wire"
 	"go.uber.org/goleak"
 )
 
@@ -40,9 +41,9 @@ func TestCommitMerges(t *testing.T) {
 		for _, oneBatch := range []bool{false, true} {
 			t.Run(fmt.Sprintf("%s/oneBatch=%v", tc.name, oneBatch), func(t *testing.T) {
 				db := open(t, storage.Options{InMemory: true})
-				var b storage.Batch
+				var b wire.Batch
 				for _, s := range tc.states {
-					e := storage.Entry{Key: []byte("k"), State: s}
+					e := wire.Entry{Key: []byte("k"), State: s}
 					if oneBatch {
 						b.Puts = append(b.Puts, e)
 					} else {
@@ -71,23 +72,23 @@ func TestCommitDeletes(t *testing.T) {
 	a, b := write(crdt.State{}, "n1", "a", 1), write(crdt.State{}, "n1", "b", 1)
 	tests := []struct {
 		name    string
-		batches []storage.Batch
+		batches []wire.Batch
 		want    map[string]string // key -> value; absent keys must read zero
 	}{
-		{"delete one of two", []storage.Batch{
-			{Puts: []storage.Entry{{Key: []byte("a"), State: a}, {Key: []byte("b"), State: b}}},
+		{"delete one of two", []wire.Batch{
+			{Puts: []wire.Entry{{Key: []byte("a"), State: a}, {Key: []byte("b"), State: b}}},
 			{Deletes: [][]byte{[]byte("a")}},
 		}, map[string]string{"b": "b"}},
-		{"delete of an absent key", []storage.Batch{
+		{"delete of an absent key", []wire.Batch{
 			{Deletes: [][]byte{[]byte("nothing")}},
 		}, map[string]string{}},
-		{"put then delete in one batch ends deleted", []storage.Batch{
-			{Puts: []storage.Entry{{Key: []byte("a"), State: a}}, Deletes: [][]byte{[]byte("a")}},
+		{"put then delete in one batch ends deleted", []wire.Batch{
+			{Puts: []wire.Entry{{Key: []byte("a"), State: a}}, Deletes: [][]byte{[]byte("a")}},
 		}, map[string]string{}},
-		{"put after delete comes back", []storage.Batch{
-			{Puts: []storage.Entry{{Key: []byte("a"), State: a}}},
+		{"put after delete comes back", []wire.Batch{
+			{Puts: []wire.Entry{{Key: []byte("a"), State: a}}},
 			{Deletes: [][]byte{[]byte("a")}},
-			{Puts: []storage.Entry{{Key: []byte("a"), State: a}}},
+			{Puts: []wire.Entry{{Key: []byte("a"), State: a}}},
 		}, map[string]string{"a": "a"}},
 	}
 	for _, tc := range tests {
@@ -115,10 +116,10 @@ func TestCommitDeletes(t *testing.T) {
 func TestCommitSplitsLargeBatches(t *testing.T) {
 	db := open(t, storage.Options{InMemory: true, MemTableBytes: 1 << 20})
 	ks := keys(3000)
-	var b storage.Batch
+	var b wire.Batch
 	big := strings.Repeat("v", 200)
 	for _, k := range ks {
-		b.Puts = append(b.Puts, storage.Entry{Key: []byte(k), State: write(crdt.State{}, "n1", big+k, 1)})
+		b.Puts = append(b.Puts, wire.Entry{Key: []byte(k), State: write(crdt.State{}, "n1", big+k, 1)})
 	}
 	b.Deletes = [][]byte{[]byte(ks[0])}
 	commit(t, db, &b)
@@ -150,7 +151,7 @@ func TestCommitConcurrent(t *testing.T) {
 			for r := range rounds {
 				k := ks[r%len(ks)]
 				mine[k] = write(mine[k], node, fmt.Sprintf("%s-%d", node, r), int64(r))
-				if err := db.Commit(puts(storage.Entry{Key: []byte(k), State: mine[k]})); err != nil {
+				if err := db.Commit(puts(wire.Entry{Key: []byte(k), State: mine[k]})); err != nil {
 					t.Errorf("Commit: %v", err)
 					return
 				}
@@ -183,7 +184,7 @@ func TestClosed(t *testing.T) {
 		"Get":         errGet,
 		"GetMeta":     errMeta,
 		"HintTargets": errTargets,
-		"Commit":      db.Commit(puts(storage.Entry{Key: []byte("k")})),
+		"Commit":      db.Commit(puts(wire.Entry{Key: []byte("k")})),
 		"PutMeta":     db.PutMeta("m", nil),
 		"Scan":        db.Scan(0, 1, func([]byte, crdt.State, uint64) bool { return true }),
 		"ScanHints":   db.ScanHints("n1", noop),
@@ -200,10 +201,10 @@ func TestStats(t *testing.T) {
 	db := openDir(t, dir, storage.Options{})
 	waitFilter(t, db)
 	s := write(crdt.State{}, "n1", "v", 1)
-	commit(t, db, puts(storage.Entry{Key: []byte("a"), State: s}, storage.Entry{Key: []byte("b"), State: s})) // new keys: the filter skips 2 reads
-	commit(t, db, puts(storage.Entry{Key: []byte("a"), State: s}))                                            // unchanged: no transaction
-	commit(t, db, &storage.Batch{Deletes: [][]byte{[]byte("b")}})                                             // one transaction
-	commit(t, db, &storage.Batch{Hints: []storage.Hint{{Target: "n2", Key: []byte("a"), State: s}}})          // one more
+	commit(t, db, puts(wire.Entry{Key: []byte("a"), State: s}, wire.Entry{Key: []byte("b"), State: s})) // new keys: the filter skips 2 reads
+	commit(t, db, puts(wire.Entry{Key: []byte("a"), State: s}))                                         // unchanged: no transaction
+	commit(t, db, &wire.Batch{Deletes: [][]byte{[]byte("b")}})                                          // one transaction
+	commit(t, db, &wire.Batch{Hints: []wire.Hint{{Target: "n2", Key: []byte("a"), State: s}}})          // one more
 	got := db.Stats()
 	want := storage.Stats{Commits: 3, KeysWritten: 2, PutsUnchanged: 1, KeysDeleted: 1, HintsWritten: 1, Syncs: 3,
 		FilterSkips: 2, HintTargets: 1, Hints: 1, HintBytes: db.HintBytes()}
@@ -228,7 +229,7 @@ func TestCloseStopsGoroutines(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i := range 100 {
-		commit(t, db, puts(storage.Entry{Key: fmt.Appendf(nil, "k%d", i), State: write(crdt.State{}, "n1", "v", 1)}))
+		commit(t, db, puts(wire.Entry{Key: fmt.Appendf(nil, "k%d", i), State: write(crdt.State{}, "n1", "v", 1)}))
 	}
 	if err := db.Close(); err != nil {
 		t.Fatalf("Close: %v", err)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/meridiankv/meridian/crdt"
 	"github.com/meridiankv/meridian/storage"
+	"github.com/meridiankv/meridian/wire"
 )
 
 // crashEnv, when set to "<sync mode>:<dir>", turns the test binary into the
@@ -118,7 +119,7 @@ func TestCrashHelper(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i := 0; ; i++ {
-		b := puts(storage.Entry{Key: fmt.Appendf(nil, "k%d", i), State: crashState(i)})
+		b := puts(wire.Entry{Key: fmt.Appendf(nil, "k%d", i), State: crashState(i)})
 		if err := db.Commit(b); err != nil {
 			t.Fatalf("Commit k%d: %v", i, err)
 		}

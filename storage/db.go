@@ -31,7 +31,7 @@ type DB struct {
 	mu sync.Mutex // serializes writers: Commit, PutMeta
 
 	hintMu    sync.Mutex // guards hints and hintTotal
-	hints     map[crdt.NodeID]HintBacklog
+	hints     map[crdt.NodeID]wire.HintBacklog
 	hintTotal int64
 
 	syncLog   func() error          // badger's DB.Sync; tests replace it
@@ -75,7 +75,7 @@ func Open(dir string, opts Options) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("storage: opening %q: %w", dir, err)
 	}
-	db := &DB{bdb: bdb, opts: opts, dir: dir, syncLog: bdb.Sync, hints: make(map[crdt.NodeID]HintBacklog),
+	db := &DB{bdb: bdb, opts: opts, dir: dir, syncLog: bdb.Sync, hints: make(map[crdt.NodeID]wire.HintBacklog),
 		cache: newStateCache(opts.StateCacheEntries), filter: newKeyFilter(opts.KeyFilterBytes)}
 	if err := db.checkFormat(); err != nil {
 		return nil, errors.Join(err, db.bdb.Close())

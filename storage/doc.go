@@ -5,17 +5,18 @@
 // package's Store interface asks for, built on badger
 // (github.com/dgraph-io/badger/v4), whose types never appear in its API.
 //
-// Storage may import only crdt and wire of ours, so it cannot name sync's
-// types: Batch, Entry, Hint, HintKey and HintBacklog mirror them field for
-// field, and the region package adapts a *DB to kvsync.Store by copying
-// fields.
+// Storage may import only crdt and wire of ours. What it keeps is named by
+// wire's batch vocabulary (wire.Batch, wire.Entry, wire.Hint, wire.HintKey,
+// wire.HintBacklog), which sync's Store interface speaks too, so a *DB is a
+// kvsync.Store but for the record of actor epochs, which the region package
+// keeps in a meta value.
 //
 //	db, err := storage.Open(dir, storage.Options{Sync: storage.SyncBatched})
 //	if err != nil {
 //		return err
 //	}
 //	defer db.Close()
-//	err = db.Commit(&storage.Batch{Puts: []storage.Entry{{Key: k, State: delta}}})
+//	err = db.Commit(&wire.Batch{Puts: []wire.Entry{{Key: k, State: delta}}})
 //	s, err := db.Get(k) // the merge of every state committed for k
 //
 // # What it is not

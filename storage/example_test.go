@@ -6,6 +6,7 @@ import (
 
 	"github.com/meridiankv/meridian/crdt"
 	"github.com/meridiankv/meridian/storage"
+	"github.com/meridiankv/meridian/wire"
 )
 
 // A put merges into what is stored: two replicas' concurrent writes end as
@@ -21,7 +22,7 @@ func ExampleDB_Commit() {
 	a.Put("n1", []byte("red"), crdt.Timestamp{Wall: 2}, nil)
 	b.Put("n2", []byte("blue"), crdt.Timestamp{Wall: 1}, nil)
 	for _, s := range []crdt.State{a, b, a} {
-		if err := db.Commit(&storage.Batch{Puts: []storage.Entry{{Key: []byte("color"), State: s}}}); err != nil {
+		if err := db.Commit(&wire.Batch{Puts: []wire.Entry{{Key: []byte("color"), State: s}}}); err != nil {
 			panic(err)
 		}
 	}
@@ -49,9 +50,9 @@ func ExampleDB_ScanHints() {
 
 	var s crdt.State
 	s.Put("n1", []byte("v"), crdt.Timestamp{Wall: 1}, nil)
-	err = db.Commit(&storage.Batch{
-		Puts:  []storage.Entry{{Key: []byte("k"), State: s}},
-		Hints: []storage.Hint{{Target: "n3", Key: []byte("k"), State: s}},
+	err = db.Commit(&wire.Batch{
+		Puts:  []wire.Entry{{Key: []byte("k"), State: s}},
+		Hints: []wire.Hint{{Target: "n3", Key: []byte("k"), State: s}},
 	})
 	if err != nil {
 		panic(err)
@@ -59,13 +60,13 @@ func ExampleDB_ScanHints() {
 	backlog, _ := db.HintTargets()
 	fmt.Printf("%s holds %d hint\n", backlog[0].Target, backlog[0].Count)
 
-	var delivered []storage.HintKey
+	var delivered []wire.HintKey
 	_ = db.ScanHints("n3", func(key []byte, s crdt.State) bool {
 		// ... send s to n3 ...
-		delivered = append(delivered, storage.HintKey{Target: "n3", Key: key})
+		delivered = append(delivered, wire.HintKey{Target: "n3", Key: key})
 		return true
 	})
-	if err := db.Commit(&storage.Batch{HintDeletes: delivered}); err != nil {
+	if err := db.Commit(&wire.Batch{HintDeletes: delivered}); err != nil {
 		panic(err)
 	}
 	backlog, _ = db.HintTargets()

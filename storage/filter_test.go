@@ -8,6 +8,7 @@ import (
 
 	"github.com/meridiankv/meridian/crdt"
 	"github.com/meridiankv/meridian/storage"
+	"github.com/meridiankv/meridian/wire"
 )
 
 // waitFilter waits until db's key filter is filled.
@@ -28,11 +29,11 @@ func TestKeyFilterAfterRestart(t *testing.T) {
 	db := openDir(t, dir, storage.Options{Sync: storage.SyncBatched})
 	const n = 20_000
 	for i := 0; i < n; i += 1000 {
-		batch := make([]storage.Entry, 1000)
+		batch := make([]wire.Entry, 1000)
 		for j := range batch {
-			batch[j] = storage.Entry{Key: fmt.Appendf(nil, "k%d", i+j), State: write(crdt.State{}, "n1", "v", 1)}
+			batch[j] = wire.Entry{Key: fmt.Appendf(nil, "k%d", i+j), State: write(crdt.State{}, "n1", "v", 1)}
 		}
-		if err := db.Commit(&storage.Batch{Puts: batch}); err != nil {
+		if err := db.Commit(&wire.Batch{Puts: batch}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -49,7 +50,7 @@ func TestKeyFilterAfterRestart(t *testing.T) {
 	}
 	// A concurrent write to a stored key keeps both siblings: the commit
 	// read the stored state although the key filter was consulted.
-	if err := db.Commit(&storage.Batch{Puts: []storage.Entry{{Key: []byte("k7"), State: write(crdt.State{}, "n2", "w", 2)}}}); err != nil {
+	if err := db.Commit(&wire.Batch{Puts: []wire.Entry{{Key: []byte("k7"), State: write(crdt.State{}, "n2", "w", 2)}}}); err != nil {
 		t.Fatal(err)
 	}
 	if s, _ := db.Get([]byte("k7")); len(s.Siblings()) != 2 {
@@ -70,11 +71,11 @@ func TestKeyFilterAfterRestart(t *testing.T) {
 func TestKeyFilterFillRacesWithCommits(t *testing.T) {
 	dir := t.TempDir()
 	db := openDir(t, dir, storage.Options{})
-	batch := make([]storage.Entry, 50_000) // so that the fill takes a while
+	batch := make([]wire.Entry, 50_000) // so that the fill takes a while
 	for j := range batch {
-		batch[j] = storage.Entry{Key: fmt.Appendf(nil, "old%d", j), State: write(crdt.State{}, "n1", "v", 1)}
+		batch[j] = wire.Entry{Key: fmt.Appendf(nil, "old%d", j), State: write(crdt.State{}, "n1", "v", 1)}
 	}
-	if err := db.Commit(&storage.Batch{Puts: batch}); err != nil {
+	if err := db.Commit(&wire.Batch{Puts: batch}); err != nil {
 		t.Fatal(err)
 	}
 	if err := db.Close(); err != nil {
@@ -84,8 +85,8 @@ func TestKeyFilterFillRacesWithCommits(t *testing.T) {
 	var wg sync.WaitGroup
 	wg.Go(func() {
 		for i := range 2000 {
-			e := storage.Entry{Key: fmt.Appendf(nil, "new%d", i), State: write(crdt.State{}, "n1", "v", 1)}
-			if err := db.Commit(&storage.Batch{Puts: []storage.Entry{e}}); err != nil {
+			e := wire.Entry{Key: fmt.Appendf(nil, "new%d", i), State: write(crdt.State{}, "n1", "v", 1)}
+			if err := db.Commit(&wire.Batch{Puts: []wire.Entry{e}}); err != nil {
 				t.Error(err)
 				return
 			}

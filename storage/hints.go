@@ -10,29 +10,21 @@ import (
 	"github.com/meridiankv/meridian/wire"
 )
 
-// HintBacklog is the size of the hints held for one target: their number,
-// and their bytes counted as each hint's key plus encoded state.
-type HintBacklog struct {
-	Target crdt.NodeID
-	Count  int
-	Bytes  int64
-}
-
 // HintTargets returns the nodes this DB holds hints for, sorted, with the
 // number and bytes of the hints for each. The figures are kept in memory:
 // counted by Open with one scan of the hints, then updated by each commit.
-func (db *DB) HintTargets() ([]HintBacklog, error) {
+func (db *DB) HintTargets() ([]wire.HintBacklog, error) {
 	if !db.enter() {
 		return nil, ErrClosed
 	}
 	defer db.exit()
 	db.hintMu.Lock()
-	out := make([]HintBacklog, 0, len(db.hints))
+	out := make([]wire.HintBacklog, 0, len(db.hints))
 	for _, b := range db.hints {
 		out = append(out, b)
 	}
 	db.hintMu.Unlock()
-	slices.SortFunc(out, func(a, b HintBacklog) int { return cmp.Compare(a.Target, b.Target) })
+	slices.SortFunc(out, func(a, b wire.HintBacklog) int { return cmp.Compare(a.Target, b.Target) })
 	return out, nil
 }
 
@@ -51,7 +43,7 @@ type preparedHint struct {
 }
 
 // prepareHints computes the badger key and encoding of every hint.
-func (db *DB) prepareHints(hints []Hint) ([]preparedHint, error) {
+func (db *DB) prepareHints(hints []wire.Hint) ([]preparedHint, error) {
 	if len(hints) == 0 {
 		return nil, nil
 	}
@@ -71,7 +63,7 @@ func (db *DB) prepareHints(hints []Hint) ([]preparedHint, error) {
 }
 
 // hintKeys returns the badger keys of hks.
-func hintKeys(hks []HintKey) ([][]byte, error) {
+func hintKeys(hks []wire.HintKey) ([][]byte, error) {
 	out := make([][]byte, len(hks))
 	for i, hk := range hks {
 		k, err := hintKey(hk.Target, hk.Key)
@@ -84,7 +76,7 @@ func hintKeys(hks []HintKey) ([][]byte, error) {
 }
 
 // applyHintDelta adds the backlog changes of a committed transaction.
-func (db *DB) applyHintDelta(delta map[crdt.NodeID]HintBacklog) {
+func (db *DB) applyHintDelta(delta map[crdt.NodeID]wire.HintBacklog) {
 	db.hintMu.Lock()
 	defer db.hintMu.Unlock()
 	for t, d := range delta {

@@ -27,12 +27,12 @@ func hintsOf(t *testing.T, db *storage.DB, target crdt.NodeID) (map[string]crdt.
 }
 
 // backlog recomputes HintTargets from ScanHints and wire.EncodeState.
-func backlog(t *testing.T, db *storage.DB, targets ...crdt.NodeID) []storage.HintBacklog {
+func backlog(t *testing.T, db *storage.DB, targets ...crdt.NodeID) []wire.HintBacklog {
 	t.Helper()
-	var out []storage.HintBacklog
+	var out []wire.HintBacklog
 	for _, target := range targets {
 		hs, _ := hintsOf(t, db, target)
-		b := storage.HintBacklog{Target: target, Count: len(hs)}
+		b := wire.HintBacklog{Target: target, Count: len(hs)}
 		for k, s := range hs {
 			enc, err := wire.EncodeState(s)
 			if err != nil {
@@ -54,25 +54,25 @@ func TestHints(t *testing.T) {
 	targets := []crdt.NodeID{"a", "b"}
 	tests := []struct {
 		name    string
-		batches []storage.Batch
+		batches []wire.Batch
 		want    map[crdt.NodeID]map[string]crdt.State
 	}{
-		{"hints merge per key", []storage.Batch{
-			{Hints: []storage.Hint{{Target: "a", Key: []byte("k"), State: x}}},
-			{Hints: []storage.Hint{{Target: "a", Key: []byte("k"), State: y}, {Target: "a", Key: []byte("k"), State: x2}}},
+		{"hints merge per key", []wire.Batch{
+			{Hints: []wire.Hint{{Target: "a", Key: []byte("k"), State: x}}},
+			{Hints: []wire.Hint{{Target: "a", Key: []byte("k"), State: y}, {Target: "a", Key: []byte("k"), State: x2}}},
 		}, map[crdt.NodeID]map[string]crdt.State{"a": {"k": crdt.Merge(x2, y)}}},
-		{"targets are separate", []storage.Batch{
-			{Hints: []storage.Hint{{Target: "a", Key: []byte("k"), State: x}, {Target: "b", Key: []byte("k"), State: y}}},
+		{"targets are separate", []wire.Batch{
+			{Hints: []wire.Hint{{Target: "a", Key: []byte("k"), State: x}, {Target: "b", Key: []byte("k"), State: y}}},
 		}, map[crdt.NodeID]map[string]crdt.State{"a": {"k": x}, "b": {"k": y}}},
-		{"delete removes one hint", []storage.Batch{
-			{Hints: []storage.Hint{{Target: "a", Key: []byte("k"), State: x}, {Target: "a", Key: []byte("j"), State: y}}},
-			{HintDeletes: []storage.HintKey{{Target: "a", Key: []byte("k")}, {Target: "b", Key: []byte("k")}}},
+		{"delete removes one hint", []wire.Batch{
+			{Hints: []wire.Hint{{Target: "a", Key: []byte("k"), State: x}, {Target: "a", Key: []byte("j"), State: y}}},
+			{HintDeletes: []wire.HintKey{{Target: "a", Key: []byte("k")}, {Target: "b", Key: []byte("k")}}},
 		}, map[crdt.NodeID]map[string]crdt.State{"a": {"j": y}}},
-		{"hint then delete in one batch ends deleted", []storage.Batch{
-			{Hints: []storage.Hint{{Target: "b", Key: []byte("k"), State: x}}, HintDeletes: []storage.HintKey{{Target: "b", Key: []byte("k")}}},
+		{"hint then delete in one batch ends deleted", []wire.Batch{
+			{Hints: []wire.Hint{{Target: "b", Key: []byte("k"), State: x}}, HintDeletes: []wire.HintKey{{Target: "b", Key: []byte("k")}}},
 		}, nil},
-		{"hints do not touch data", []storage.Batch{
-			{Hints: []storage.Hint{{Target: "a", Key: []byte("k"), State: x}}, Deletes: [][]byte{[]byte("k")}},
+		{"hints do not touch data", []wire.Batch{
+			{Hints: []wire.Hint{{Target: "a", Key: []byte("k"), State: x}}, Deletes: [][]byte{[]byte("k")}},
 		}, map[crdt.NodeID]map[string]crdt.State{"a": {"k": x}}},
 	}
 	for _, tc := range tests {
@@ -120,10 +120,10 @@ func TestHints(t *testing.T) {
 func TestScanHintsOrderAndStop(t *testing.T) {
 	db := open(t, storage.Options{InMemory: true})
 	ks := keys(200)
-	var b storage.Batch
+	var b wire.Batch
 	for _, k := range ks {
-		b.Hints = append(b.Hints, storage.Hint{Target: "a", Key: []byte(k), State: write(crdt.State{}, "n1", k, 1)})
-		b.Hints = append(b.Hints, storage.Hint{Target: "ab", Key: []byte(k), State: write(crdt.State{}, "n1", k, 1)})
+		b.Hints = append(b.Hints, wire.Hint{Target: "a", Key: []byte(k), State: write(crdt.State{}, "n1", k, 1)})
+		b.Hints = append(b.Hints, wire.Hint{Target: "ab", Key: []byte(k), State: write(crdt.State{}, "n1", k, 1)})
 	}
 	commit(t, db, &b)
 	got, order := hintsOf(t, db, "a")
@@ -150,14 +150,14 @@ func TestHintBytesCountsEveryHint(t *testing.T) {
 	db := open(t, storage.Options{InMemory: true})
 	small := write(crdt.State{}, "n1", "v", 1)
 	big := write(crdt.State{}, "n1", string(make([]byte, 200)), 1)
-	commit(t, db, &storage.Batch{
-		Puts:  []storage.Entry{{Key: []byte("p"), State: small}},
-		Hints: []storage.Hint{{Target: "a", Key: []byte("s"), State: small}, {Target: "a", Key: []byte("b"), State: big}},
+	commit(t, db, &wire.Batch{
+		Puts:  []wire.Entry{{Key: []byte("p"), State: small}},
+		Hints: []wire.Hint{{Target: "a", Key: []byte("s"), State: small}, {Target: "a", Key: []byte("b"), State: big}},
 	})
 	if get(t, db, "p").IsZero() || db.HintBytes() < 200 {
 		t.Fatalf("HintBytes = %d after a batch with a 200-byte hint", db.HintBytes())
 	}
-	commit(t, db, &storage.Batch{HintDeletes: []storage.HintKey{{Target: "a", Key: []byte("s")}, {Target: "a", Key: []byte("b")}}})
+	commit(t, db, &wire.Batch{HintDeletes: []wire.HintKey{{Target: "a", Key: []byte("s")}, {Target: "a", Key: []byte("b")}}})
 	if db.HintBytes() != 0 {
 		t.Errorf("HintBytes = %d after delivering every hint", db.HintBytes())
 	}

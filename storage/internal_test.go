@@ -39,7 +39,7 @@ func TestBackgroundSync(t *testing.T) {
 	put := func() error {
 		var s crdt.State
 		s.Put("n1", []byte("v"), crdt.Timestamp{Wall: 1}, nil)
-		return db.Commit(&Batch{Puts: []Entry{{Key: []byte("k"), State: s}}})
+		return db.Commit(&wire.Batch{Puts: []wire.Entry{{Key: []byte("k"), State: s}}})
 	}
 
 	tick()
@@ -98,8 +98,8 @@ func TestUndecodableValues(t *testing.T) {
 		"Get":         getErr,
 		"Scan":        db.Scan(0, ^uint64(0), func([]byte, crdt.State, uint64) bool { return true }),
 		"ScanHints":   db.ScanHints("n2", noop),
-		"Commit":      db.Commit(&Batch{Puts: []Entry{{Key: key}}}),
-		"Commit hint": db.Commit(&Batch{Hints: []Hint{{Target: "n2", Key: key}}}),
+		"Commit":      db.Commit(&wire.Batch{Puts: []wire.Entry{{Key: key}}}),
+		"Commit hint": db.Commit(&wire.Batch{Hints: []wire.Hint{{Target: "n2", Key: key}}}),
 	} {
 		if err == nil || !strings.Contains(err.Error(), "626164") || !strings.HasPrefix(err.Error(), "storage: ") {
 			t.Errorf("%s = %v, want a storage error naming key 626164", name, err)

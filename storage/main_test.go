@@ -72,14 +72,14 @@ func value(s crdt.State) string {
 	return string(sib.Value)
 }
 
-func commit(t testing.TB, db *storage.DB, b *storage.Batch) {
+func commit(t testing.TB, db *storage.DB, b *wire.Batch) {
 	t.Helper()
 	if err := db.Commit(b); err != nil {
 		t.Fatalf("Commit: %v", err)
 	}
 }
 
-func puts(entries ...storage.Entry) *storage.Batch { return &storage.Batch{Puts: entries} }
+func puts(entries ...wire.Entry) *wire.Batch { return &wire.Batch{Puts: entries} }
 
 func get(t testing.TB, db *storage.DB, key string) crdt.State {
 	t.Helper()

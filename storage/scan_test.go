@@ -15,9 +15,9 @@ import (
 func TestScan(t *testing.T) {
 	db := open(t, storage.Options{InMemory: true})
 	ks := keys(2000)
-	var b storage.Batch
+	var b wire.Batch
 	for _, k := range ks {
-		b.Puts = append(b.Puts, storage.Entry{Key: []byte(k), State: write(crdt.State{}, "n1", k, 1)})
+		b.Puts = append(b.Puts, wire.Entry{Key: []byte(k), State: write(crdt.State{}, "n1", k, 1)})
 	}
 	commit(t, db, &b)
 	sorted := byHash(ks)
@@ -111,12 +111,12 @@ func TestReopenKeepsEverything(t *testing.T) {
 			opts := storage.Options{Sync: mode}
 			db := openDir(t, dir, opts)
 			ks := keys(500)
-			var b storage.Batch
+			var b wire.Batch
 			for _, k := range ks {
-				b.Puts = append(b.Puts, storage.Entry{Key: []byte(k), State: write(crdt.State{}, "n1", k, 1)})
+				b.Puts = append(b.Puts, wire.Entry{Key: []byte(k), State: write(crdt.State{}, "n1", k, 1)})
 			}
 			b.Deletes = [][]byte{[]byte(ks[0])}
-			b.Hints = []storage.Hint{{Target: "n2", Key: []byte(ks[1]), State: write(crdt.State{}, "n1", "h", 1)}}
+			b.Hints = []wire.Hint{{Target: "n2", Key: []byte(ks[1]), State: write(crdt.State{}, "n1", "h", 1)}}
 			commit(t, db, &b)
 			if err := db.PutMeta("m", []byte("v")); err != nil {
 				t.Fatal(err)
@@ -137,7 +137,7 @@ func TestReopenKeepsEverything(t *testing.T) {
 
 func TestInMemory(t *testing.T) {
 	db := open(t, storage.Options{InMemory: true, Sync: storage.SyncBatched})
-	commit(t, db, puts(storage.Entry{Key: []byte("k"), State: write(crdt.State{}, "n1", "v", 1)}))
+	commit(t, db, puts(wire.Entry{Key: []byte("k"), State: write(crdt.State{}, "n1", "v", 1)}))
 	if v := value(get(t, db, "k")); v != "v" {
 		t.Errorf("Get = %q, want v", v)
 	}

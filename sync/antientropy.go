@@ -75,7 +75,7 @@ func (n *Node) tree(peer crdt.NodeID) *Tree {
 
 // track updates the trees for the puts of a committed batch, from the
 // hashes of the stored encodings before and after that Commit reported.
-func (n *Node) track(puts []Entry) {
+func (n *Node) track(puts []wire.Entry) {
 	if n.ae.trees == nil {
 		return
 	}

@@ -34,7 +34,7 @@ func TestAntiEntropyRepairsAThousandMissedWrites(t *testing.T) {
 			if id == lagging && i%(keys/missed) == 0 {
 				continue
 			}
-			if err := c.stores[id].Commit(&kvsync.Batch{Puts: []kvsync.Entry{{Key: key, State: s}}}); err != nil {
+			if err := c.stores[id].Commit(&wire.Batch{Puts: []wire.Entry{{Key: key, State: s}}}); err != nil {
 				t.Fatal(err)
 			}
 		}

@@ -66,10 +66,10 @@ func (n *Node) hint(target crdt.NodeID, key []byte, s crdt.State) bool {
 	hk := hintKey{target: target, key: string(key)}
 	n.hints.version[hk]++
 	// A hint written after a delivered one in the same batch must survive it.
-	n.batch.HintDeletes = slices.DeleteFunc(n.batch.HintDeletes, func(d HintKey) bool {
+	n.batch.HintDeletes = slices.DeleteFunc(n.batch.HintDeletes, func(d wire.HintKey) bool {
 		return d.Target == target && bytes.Equal(d.Key, key)
 	})
-	n.batch.Hints = append(n.batch.Hints, Hint{Target: target, Key: key, State: s})
+	n.batch.Hints = append(n.batch.Hints, wire.Hint{Target: target, Key: key, State: s})
 	return true
 }
 
@@ -211,7 +211,7 @@ func (h *hintState) acked(n *Node, m wire.Message) bool {
 func (n *Node) deliverHint(s hintSend) {
 	if n.hints.version[s.hintKey] == s.version {
 		delete(n.hints.version, s.hintKey)
-		n.batch.HintDeletes = append(n.batch.HintDeletes, HintKey{Target: s.target, Key: []byte(s.key)})
+		n.batch.HintDeletes = append(n.batch.HintDeletes, wire.HintKey{Target: s.target, Key: []byte(s.key)})
 	}
 }
 

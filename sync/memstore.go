@@ -114,7 +114,7 @@ func (m *MemStore) rememberHint(hk hintKey) {
 }
 
 // Commit applies b.
-func (m *MemStore) Commit(b *Batch) error {
+func (m *MemStore) Commit(b *wire.Batch) error {
 	if m.FailCommits != nil {
 		return m.FailCommits
 	}
@@ -211,22 +211,22 @@ func (m *MemStore) ScanHints(target crdt.NodeID, fn func(key []byte, s crdt.Stat
 
 // HintTargets returns the hint backlog per target; Bytes counts keys and
 // values roughly (a MemStore does not encode).
-func (m *MemStore) HintTargets() ([]HintBacklog, error) {
-	per := map[crdt.NodeID]*HintBacklog{}
+func (m *MemStore) HintTargets() ([]wire.HintBacklog, error) {
+	per := map[crdt.NodeID]*wire.HintBacklog{}
 	for hk := range m.hints {
 		b := per[hk.target]
 		if b == nil {
-			b = &HintBacklog{Target: hk.target}
+			b = &wire.HintBacklog{Target: hk.target}
 			per[hk.target] = b
 		}
 		b.Count++
 		b.Bytes += hintSize([]byte(hk.key), m.hints[hk])
 	}
-	out := make([]HintBacklog, 0, len(per))
+	out := make([]wire.HintBacklog, 0, len(per))
 	for _, b := range per {
 		out = append(out, *b)
 	}
-	slices.SortFunc(out, func(a, b HintBacklog) int { return cmp.Compare(a.Target, b.Target) })
+	slices.SortFunc(out, func(a, b wire.HintBacklog) int { return cmp.Compare(a.Target, b.Target) })
 	return out, nil
 }
 

@@ -100,7 +100,7 @@ type Node struct {
 
 	pending map[string]crdt.State // written since the last Flush
 	deltas  map[string]crdt.State // merged since the last Flush into keys not read: the commit merges them
-	batch   Batch
+	batch   wire.Batch
 	msgs    []wire.Message
 	resps   []Response
 	fresh   []uint64 // write ops created since the last Flush
@@ -312,7 +312,7 @@ func (n *Node) failRound(err error) Ready {
 func (n *Node) endRound() {
 	clear(n.pending)
 	clear(n.deltas)
-	n.batch = Batch{}
+	n.batch = wire.Batch{}
 	// The Ready handed out holds these slices until the next call: see
 	// Ready. Reusing them spares allocating large messages every round.
 	n.msgs, n.resps = n.msgs[:0], n.resps[:0]
@@ -383,7 +383,7 @@ func (n *Node) merge(key []byte, s crdt.State) {
 	} else {
 		n.deltas[string(key)] = s
 	}
-	n.batch.Puts = append(n.batch.Puts, Entry{Key: key, State: s})
+	n.batch.Puts = append(n.batch.Puts, wire.Entry{Key: key, State: s})
 }
 
 func (n *Node) send(m wire.Message) {

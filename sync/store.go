@@ -1,6 +1,9 @@
 package sync
 
-import "github.com/meridiankv/meridian/crdt"
+import (
+	"github.com/meridiankv/meridian/crdt"
+	"github.com/meridiankv/meridian/wire"
+)
 
 // Store is the durable storage a Node reads and writes: the states of the keys
 // this replica holds, and the hints it keeps for replicas that were
@@ -23,7 +26,7 @@ type Store interface {
 	// Every put is merged into the stored state (read-merge-write in one
 	// transaction), so committing a state twice, or an older one, is harmless.
 	// It sets each put's Before and After.
-	Commit(b *Batch) error
+	Commit(b *wire.Batch) error
 
 	// Scan calls fn for each key whose hash h satisfies lo <= h <= hi, in
 	// (hash, key) order, until fn returns false or an error occurs. hash is
@@ -36,7 +39,7 @@ type Store interface {
 
 	// HintTargets returns the nodes this store holds hints for, sorted, with
 	// the number of hints and their encoded bytes for each.
-	HintTargets() ([]HintBacklog, error)
+	HintTargets() ([]wire.HintBacklog, error)
 
 	// Epochs returns the record of the epochs this replica's actors are
 	// numbered from: the zero Epochs for a store that never had one.
@@ -64,48 +67,4 @@ type Epochs struct {
 	// restart carries on under it rather than adding an actor to every key
 	// it writes.
 	Clean uint64
-}
-
-// Batch is a set of changes committed together.
-type Batch struct {
-	Puts        []Entry   // states merged into the keys' stored states
-	Deletes     [][]byte  // keys this replica no longer holds (handed off)
-	Hints       []Hint    // states merged into the hints for (target, key)
-	HintDeletes []HintKey // hints delivered to their target
-}
-
-// Entry is one key's state. Commit sets Before and After to the
-// wire.StateHash of the key's stored encoding before and after the put, 0
-// for none: anti-entropy keeps its Merkle trees from them without encoding
-// states again.
-type Entry struct {
-	Key           []byte
-	State         crdt.State
-	Before, After uint64
-}
-
-// Hint is a write kept for a replica that could not take it, to be replayed
-// when it returns. Hints for the same target and key merge into one.
-type Hint struct {
-	Target crdt.NodeID
-	Key    []byte
-	State  crdt.State
-}
-
-// HintKey names one hint.
-type HintKey struct {
-	Target crdt.NodeID
-	Key    []byte
-}
-
-// HintBacklog is the size of the hints held for one target.
-type HintBacklog struct {
-	Target crdt.NodeID
-	Count  int
-	Bytes  int64
-}
-
-// IsEmpty reports whether b holds no change.
-func (b *Batch) IsEmpty() bool {
-	return len(b.Puts) == 0 && len(b.Deletes) == 0 && len(b.Hints) == 0 && len(b.HintDeletes) == 0
 }

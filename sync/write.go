@@ -103,7 +103,7 @@ func (n *Node) applyWrite(w *writeOp, replies map[crdt.NodeID]crdt.State) {
 	if !before.Equal(local) {
 		mine = st // this replica lacked what the others had: store it all
 	}
-	n.batch.Puts = append(n.batch.Puts, Entry{Key: key, State: mine})
+	n.batch.Puts = append(n.batch.Puts, wire.Entry{Key: key, State: mine})
 
 	owners := n.owners(key) // the view may have changed while it read
 	if !slices.Contains(owners, n.cfg.ID) {

@@ -165,6 +165,15 @@
 // Reading the envelope allocates nothing; the node table, a string per node
 // ID, at most MaxNodes of them.
 //
+// # What a replica keeps
+//
+// Batch, Entry, Hint, HintKey and HintBacklog (batch.go) name what a
+// replica commits: key states, hints for replicas that were unreachable,
+// and their deletions. They are not sent between nodes; they live here
+// because both the package that decides what to keep (sync) and the one
+// that keeps it (storage) need them, and storage may not import sync: one
+// vocabulary, one rung below both.
+//
 // # Errors
 //
 // Every error a decoder returns for bad input matches exactly one sentinel:

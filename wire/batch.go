@@ -1,0 +1,53 @@
+package wire
+
+import "github.com/meridiankv/meridian/crdt"
+
+// This file is the vocabulary of what a replica keeps, shared by the
+// package that decides it (sync) and the one that keeps it on disk
+// (storage): storage may not import sync, so the types live one rung down,
+// here, once. Keys are ordered by KeyHash, then by their bytes.
+
+// Batch is a set of changes committed together.
+type Batch struct {
+	Puts        []Entry   // states merged into the keys' stored states
+	Deletes     [][]byte  // keys this replica no longer holds (handed off)
+	Hints       []Hint    // states merged into the hints for (target, key)
+	HintDeletes []HintKey // hints delivered to their target
+}
+
+// IsEmpty reports whether b holds no change.
+func (b *Batch) IsEmpty() bool {
+	return len(b.Puts) == 0 && len(b.Deletes) == 0 && len(b.Hints) == 0 && len(b.HintDeletes) == 0
+}
+
+// Entry is one key's state. A commit sets Before and After to the StateHash
+// of the key's stored encoding before and after the put, 0 for none, so
+// that a caller (anti-entropy's Merkle trees) can keep hashes of what is
+// stored without encoding states again.
+type Entry struct {
+	Key           []byte
+	State         crdt.State
+	Before, After uint64
+}
+
+// Hint is a write kept for a replica that could not take it, to be replayed
+// when it returns. Hints for the same target and key merge into one.
+type Hint struct {
+	Target crdt.NodeID
+	Key    []byte
+	State  crdt.State
+}
+
+// HintKey names one hint.
+type HintKey struct {
+	Target crdt.NodeID
+	Key    []byte
+}
+
+// HintBacklog is the size of the hints held for one target: their number,
+// and their bytes counted as each hint's key plus encoded state.
+type HintBacklog struct {
+	Target crdt.NodeID
+	Count  int
+	Bytes  int64
+}
