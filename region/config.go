@@ -93,6 +93,8 @@ type Config struct {
 
 	// Logger receives the node's logs. Default slog.Default().
 	Logger *slog.Logger
+	// Clock is the time the node's loop runs on. Default SystemClock.
+	Clock Clock
 }
 
 // DefaultConfig returns the defaults for node id.

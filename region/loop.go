@@ -22,9 +22,10 @@ var maxFrameMessages = wire.DefaultLimits().MaxFrameMessages
 
 func (n *Node) loop() {
 	defer close(n.done)
-	tick := time.NewTicker(10 * time.Millisecond)
+	clock := n.cfg.Clock
+	tick := clock.NewTicker(10 * time.Millisecond)
 	defer tick.Stop()
-	view := time.NewTicker(100 * time.Millisecond)
+	view := clock.NewTicker(100 * time.Millisecond)
 	defer view.Stop()
 	for {
 		select {
@@ -35,12 +36,12 @@ func (n *Node) loop() {
 			n.submit(r)
 		case msgs := <-n.inbound:
 			n.step(msgs)
-		case <-tick.C:
-			n.sm.Tick(time.Now().UnixNano())
-		case <-view.C:
-			n.refreshView(time.Now().UnixNano())
+		case <-tick.C():
+			n.sm.Tick(clock.Now().UnixNano())
+		case <-view.C():
+			n.refreshView(clock.Now().UnixNano())
 		case <-n.g.notify:
-			n.refreshView(time.Now().UnixNano())
+			n.refreshView(clock.Now().UnixNano())
 		case fn := <-n.admin:
 			fn()
 		}
@@ -65,11 +66,11 @@ func (n *Node) drain() {
 
 func (n *Node) submit(r request) {
 	n.waiters[r.id] = r.ch
-	n.sm.Submit(time.Now().UnixNano(), kvsync.Request{ID: r.id, Op: r.op})
+	n.sm.Submit(n.cfg.Clock.Now().UnixNano(), kvsync.Request{ID: r.id, Op: r.op})
 }
 
 func (n *Node) step(msgs []wire.Message) {
-	now := time.Now().UnixNano()
+	now := n.cfg.Clock.Now().UnixNano()
 	for _, m := range msgs {
 		if m.To == crdt.NodeID(n.cfg.ID) {
 			n.sm.Step(now, m)

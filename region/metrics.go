@@ -41,13 +41,14 @@ func newMetrics(reg *prometheus.Registry, n *Node) *metrics {
 	return m
 }
 
-func (m *metrics) observe(op wire.Op, start time.Time, r kvsync.Response) {
+// observe records an operation that took d.
+func (m *metrics) observe(op wire.Op, d time.Duration, r kvsync.Response) {
 	lvl := kvsync.DefaultLevel
 	if op.Level != 0 {
 		lvl = kvsync.Level(op.Level)
 	}
 	name := opNames[op.Kind]
-	m.latency.WithLabelValues(name, lvl.String()).Observe(time.Since(start).Seconds())
+	m.latency.WithLabelValues(name, lvl.String()).Observe(d.Seconds())
 	m.requests.WithLabelValues(name, lvl.String(), result(r.Err)).Inc()
 }
 

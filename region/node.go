@@ -94,6 +94,9 @@ func start(cfg Config, mem *transport.MemNetwork) (_ *Node, err error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
+	if cfg.Clock == nil {
+		cfg.Clock = SystemClock{}
+	}
 	n := &Node{cfg: cfg, log: cfg.Logger.With("node", cfg.ID), reqs: make(chan request, 1024),
 		inbound: make(chan []wire.Message, 1024), stop: make(chan struct{}), done: make(chan struct{}),
 		waiters: map[uint64]chan kvsync.Response{}, admin: make(chan func())}
@@ -120,7 +123,7 @@ func start(cfg Config, mem *transport.MemNetwork) (_ *Node, err error) {
 	if err != nil {
 		return nil, err
 	}
-	now := time.Now().UnixNano()
+	now := cfg.Clock.Now().UnixNano()
 	n.sm, err = kvsync.NewNode(n.syncConfig(), n.store, now)
 	if err != nil {
 		return nil, err
@@ -253,9 +256,9 @@ func (n *Node) Do(ctx context.Context, op wire.Op) kvsync.Response {
 			op.Level = uint8(n.cfg.ReadLevel)
 		}
 	}
-	start := time.Now()
+	start := n.cfg.Clock.Now()
 	r := n.do(ctx, op)
-	n.met.observe(op, start, r)
+	n.met.observe(op, n.cfg.Clock.Now().Sub(start), r)
 	return r
 }
 
