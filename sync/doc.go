@@ -34,6 +34,15 @@
 // simulations package drives many Nodes this way in one process,
 // deterministically from a seed.
 //
+// # Parts
+//
+// Node is a facade (Submit, Step, Tick, Flush) over parts that each keep
+// their own state and share a core: the coordinator (clients' writes and
+// reads, forwards), the hinter (hints and their replay), the handoff (keys
+// that move when the ring changes) and anti-entropy (Merkle exchanges).
+// Every id a part hands out carries the part in its low bits, so an
+// acknowledgement finds its part without a search.
+//
 // # Writes
 //
 // Any node takes any request. A write is coordinated by the node that took

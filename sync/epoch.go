@@ -21,23 +21,23 @@ func ActorOf(base crdt.NodeID, epoch uint64) crdt.NodeID {
 // stopped cleanly under, else the first epoch never reserved, reserving a
 // block above it. Either way the record is saved durably first, so that a
 // crash of this run makes the next one take a new epoch.
-func (n *Node) startEpoch() error {
+func (n *core) startEpoch() error {
 	e, err := n.store.Epochs()
 	if err != nil {
 		return fmt.Errorf("sync: reading the epochs record: %w", err)
 	}
 	if e.Clean != 0 && e.Clean < e.Reserved {
-		n.epoch = e.Clean
+		n.actorEpoch = e.Clean
 	} else {
-		n.epoch = max(e.Reserved, 1)
-		e.Reserved = n.epoch + epochBlock
+		n.actorEpoch = max(e.Reserved, 1)
+		e.Reserved = n.actorEpoch + epochBlock
 	}
 	e.Clean = 0
 	if err := n.store.SaveEpochs(e); err != nil {
 		return fmt.Errorf("sync: recording the epochs record: %w", err)
 	}
 	n.epochs = e
-	n.actor = ActorOf(n.cfg.actor(), n.epoch)
+	n.actor = ActorOf(n.cfg.actor(), n.actorEpoch)
 	return nil
 }
 
@@ -45,18 +45,18 @@ func (n *Node) startEpoch() error {
 // equal one minted before. Within the reserved block it is free; past it,
 // the next block is reserved durably, and until that succeeds the node
 // mints nothing (see mintable).
-func (n *Node) bumpEpoch() {
-	n.epoch++
-	n.actor = ActorOf(n.cfg.actor(), n.epoch)
+func (n *core) bumpEpoch() {
+	n.actorEpoch++
+	n.actor = ActorOf(n.cfg.actor(), n.actorEpoch)
 	n.stats.EpochBumps++
 	n.reserveEpochs()
 }
 
-func (n *Node) reserveEpochs() {
-	if n.epoch < n.epochs.Reserved {
+func (n *core) reserveEpochs() {
+	if n.actorEpoch < n.epochs.Reserved {
 		return
 	}
-	e := Epochs{Reserved: n.epoch + epochBlock}
+	e := Epochs{Reserved: n.actorEpoch + epochBlock}
 	if err := n.store.SaveEpochs(e); err != nil {
 		n.epochErr = err
 		return
@@ -66,8 +66,8 @@ func (n *Node) reserveEpochs() {
 
 // mintable returns an error when the current epoch is not durably
 // reserved, trying the reservation again first.
-func (n *Node) mintable() error {
-	if n.epoch >= n.epochs.Reserved {
+func (n *core) mintable() error {
+	if n.actorEpoch >= n.epochs.Reserved {
 		n.reserveEpochs()
 	}
 	if n.epochErr != nil {
@@ -84,7 +84,7 @@ func (n *Node) Actor() crdt.NodeID { return n.actor }
 // giving every key it writes another actor. Call it once, after the last
 // Flush; the node must not be used afterwards.
 func (n *Node) Close() error {
-	if err := n.store.SaveEpochs(Epochs{Reserved: n.epochs.Reserved, Clean: n.epoch}); err != nil {
+	if err := n.store.SaveEpochs(Epochs{Reserved: n.epochs.Reserved, Clean: n.actorEpoch}); err != nil {
 		return fmt.Errorf("sync: recording a clean stop: %w", err)
 	}
 	return nil

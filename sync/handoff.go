@@ -15,7 +15,8 @@ import (
 // ranges to a joining one do it after the joiner is active. A pass scans the
 // store in bounded chunks with a bounded number of keys in flight, so a big
 // move cannot flood the network; it starts over until every key went.
-type handoffState struct {
+type handoff struct {
+	*core
 	epoch    uint64
 	cursor   uint64
 	scanned  bool  // the scan reached the end of the hash space
@@ -33,29 +34,34 @@ type handoffKey struct {
 	deadline int64
 }
 
-func (h *handoffState) reset(epoch uint64) {
-	*h = handoffState{epoch: epoch, inflight: map[uint64]*handoffKey{}, bumped: h.bumped}
+func newHandoff(c *core) *handoff { return &handoff{core: c} }
+
+// reset starts the handoff over for the ring of view epoch.
+func (h *handoff) reset(epoch uint64) {
+	*h = handoff{core: h.core, epoch: epoch, inflight: map[uint64]*handoffKey{}, bumped: h.bumped}
 }
 
 // HandedOff reports whether a full handoff pass since the ring last changed
 // found no key left to push: a leaving node may then exit.
 func (n *Node) HandedOff() bool { return n.handoff.done && n.handoff.epoch == n.view.Epoch }
 
-func (n *Node) tickHandoff() {
-	h := &n.handoff
-	if n.view.Placement == nil {
+// handoff is the part of a Node that pushes the keys it will not own once
+// the ring change under way completes to their next owners, and drops them.
+
+func (h *handoff) tick() {
+	if h.view.Placement == nil {
 		return
 	}
-	if h.inflight == nil || h.epoch != n.view.Epoch {
-		h.reset(n.view.Epoch)
+	if h.inflight == nil || h.epoch != h.view.Epoch {
+		h.reset(h.view.Epoch)
 	}
 	for id, k := range h.inflight {
-		if k.deadline <= n.now {
+		if k.deadline <= h.now {
 			delete(h.inflight, id)
 			h.redo = true
 		}
 	}
-	if h.done || len(h.inflight) >= n.cfg.HintsInFlight {
+	if h.done || len(h.inflight) >= h.cfg.HintsInFlight {
 		return
 	}
 	if h.scanned {
@@ -67,33 +73,32 @@ func (n *Node) tickHandoff() {
 			return
 		}
 		if h.again == 0 {
-			h.again = n.now + 10*int64(n.cfg.HintInterval)
+			h.again = h.now + 10*int64(h.cfg.HintInterval)
 		}
-		if n.now < h.again {
+		if h.now < h.again {
 			return
 		}
 		h.cursor, h.scanned, h.redo, h.again = 0, false, false, 0
 	}
-	n.handoffScan()
+	h.scan()
 }
 
-// handoffScan pushes the next chunk of keys this node will not own.
-func (n *Node) handoffScan() {
-	h := &n.handoff
+// scan pushes the next chunk of keys this node will not own.
+func (h *handoff) scan() {
 	count, last, stopped := 0, uint64(0), false
-	err := n.store.Scan(h.cursor, math.MaxUint64, func(key []byte, s crdt.State, _ uint64) bool {
+	err := h.store.Scan(h.cursor, math.MaxUint64, func(key []byte, s crdt.State, _ uint64) bool {
 		hash := wire.KeyHash(key)
-		if (count >= n.cfg.AntiEntropyScan || len(h.inflight) >= n.cfg.HintsInFlight) && hash != last {
+		if (count >= h.cfg.AntiEntropyScan || len(h.inflight) >= h.cfg.HintsInFlight) && hash != last {
 			h.cursor, stopped = hash, true
 			return false
 		}
 		count, last = count+1, hash
-		if p, ok := n.pending[string(key)]; ok {
+		if p, ok := h.pending[string(key)]; ok {
 			s = p
-		} else if d, ok := n.deltas[string(key)]; ok {
+		} else if d, ok := h.deltas[string(key)]; ok {
 			s = crdt.Merge(s, d)
 		}
-		n.handoffKey(key, s)
+		h.push(key, s)
 		return true
 	})
 	if err != nil {
@@ -104,15 +109,15 @@ func (n *Node) handoffScan() {
 	}
 }
 
-func (n *Node) handoffKey(key []byte, s crdt.State) {
-	next := n.nextOwners(key)
-	if slices.Contains(next, n.cfg.ID) {
+func (h *handoff) push(key []byte, s crdt.State) {
+	next := h.nextOwners(key)
+	if slices.Contains(next, h.cfg.ID) {
 		return
 	}
 	var targets []crdt.NodeID
 	for _, p := range next {
-		if n.view.Down[p] {
-			n.handoff.redo = true // try again when it is back
+		if h.view.Down[p] {
+			h.redo = true // try again when it is back
 			return
 		}
 		targets = append(targets, p)
@@ -120,52 +125,50 @@ func (n *Node) handoffKey(key []byte, s crdt.State) {
 	if len(targets) == 0 {
 		return // no owner at all: keep the data
 	}
-	id := n.newID()
-	n.handoff.inflight[id] = &handoffKey{key: key, state: s, waiting: targets, deadline: n.now + 4*int64(n.cfg.RequestTimeout)}
+	id := h.newID(partHandoff)
+	h.inflight[id] = &handoffKey{key: key, state: s, waiting: targets, deadline: h.now + 4*int64(h.cfg.RequestTimeout)}
 	for _, p := range targets {
-		n.send(wire.Message{Type: wire.MsgWrite, To: p, ID: id, Key: key, State: s})
+		h.send(wire.Message{Type: wire.MsgWrite, To: p, ID: id, Key: key, State: s})
 	}
 }
 
-// handoffAcked handles an acknowledgement of a handed-off key and reports
-// whether m was one.
-func (n *Node) handoffAcked(m wire.Message) bool {
-	k, ok := n.handoff.inflight[m.ID]
+// acked handles an acknowledgement of a handed-off key.
+func (h *handoff) acked(m wire.Message) {
+	k, ok := h.inflight[m.ID]
 	if !ok {
-		return false
+		return
 	}
 	i := slices.Index(k.waiting, m.From)
 	if i < 0 {
-		return true
+		return
 	}
 	if m.Code != wire.CodeOK {
-		delete(n.handoff.inflight, m.ID)
-		n.handoff.redo = true
-		return true
+		delete(h.inflight, m.ID)
+		h.redo = true
+		return
 	}
 	k.waiting = slices.Delete(k.waiting, i, i+1)
 	if len(k.waiting) > 0 {
-		return true
+		return
 	}
-	delete(n.handoff.inflight, m.ID)
-	n.stats.HandoffPushed++
-	if slices.Contains(n.owners(k.key), n.cfg.ID) {
-		return true // still serving it until the ring change completes
+	delete(h.inflight, m.ID)
+	h.stats.HandoffPushed++
+	if slices.Contains(h.owners(k.key), h.cfg.ID) {
+		return // still serving it until the ring change completes
 	}
-	if cur, err := n.get(k.key); err != nil || !cur.Equal(k.state) {
-		n.handoff.redo = true // written meanwhile: push again
-		return true
+	if cur, err := h.get(k.key); err != nil || !cur.Equal(k.state) {
+		h.redo = true // written meanwhile: push again
+		return
 	}
-	if n.handoff.bumped != n.view.Epoch {
+	if h.bumped != h.view.Epoch {
 		// This node may own the key again one day, holding nothing of
 		// what it minted for it: from now on it mints under a new actor.
 		// Once per ring: the keys dropped under this ring are ones it has
 		// not owned, so not written, since the ring began.
-		n.handoff.bumped = n.view.Epoch
-		n.bumpEpoch()
+		h.bumped = h.view.Epoch
+		h.bumpEpoch()
 	}
-	delete(n.pending, string(k.key))
-	n.batch.Deletes = append(n.batch.Deletes, k.key)
-	n.stats.HandedOff++
-	return true
+	delete(h.pending, string(k.key))
+	h.batch.Deletes = append(h.batch.Deletes, k.key)
+	h.stats.HandedOff++
 }

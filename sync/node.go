@@ -91,36 +91,19 @@ type Ready struct {
 // Writes are acknowledged only after they are durable: a Node holds the
 // messages and responses it produces until Flush has committed the writes
 // made since the last Flush, in one batch (group commit).
+//
+// A Node is a facade over parts, each its own type with its own state,
+// sharing the core (configuration, store, view, time, actor and the round):
+// the coordinator (client reads and writes, forwards; coordinator.go,
+// write.go, read.go), the hinter (hints.go), the handoff (handoff.go) and
+// anti-entropy (antientropy.go). Step hands each message to its part; an
+// acknowledgement goes to the part whose id it echoes (partOf).
 type Node struct {
-	cfg   Config
-	store Store
-	clock *crdt.Clock
-	now   int64
-	view  View
-
-	pending map[string]crdt.State // written since the last Flush
-	deltas  map[string]crdt.State // merged since the last Flush into keys not read: the commit merges them
-	batch   wire.Batch
-	msgs    []wire.Message
-	resps   []Response
-	fresh   []uint64 // write ops created since the last Flush
-
-	nextID   uint64
-	writes   map[uint64]*writeOp
-	reads    map[uint64]*readOp
-	forwards map[uint64]*forwardOp
-	seen     map[origin]int64 // forwarded requests taken, until when to remember them
-	hints    hintState
-	ae       aeState
-	handoff  handoffState
-	stats    Stats
-	aeStats  AEStats
-
-	// The actor dots are minted under (see Epochs).
-	epoch    uint64
-	epochs   Epochs
-	epochErr error // the last reservation failed: mint nothing
-	actor    crdt.NodeID
+	*core
+	coord   *coordinator
+	hints   *hinter
+	handoff *handoff
+	ae      *antiEntropy
 }
 
 // Stats counts what a Node did since it started.
@@ -148,23 +131,20 @@ func NewNode(cfg Config, store Store, now int64) (*Node, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	n := &Node{
-		cfg:      cfg,
-		store:    store,
-		clock:    crdt.NewClock(cfg.MaxSkew),
-		now:      now,
-		pending:  map[string]crdt.State{},
-		deltas:   map[string]crdt.State{},
-		writes:   map[uint64]*writeOp{},
-		reads:    map[uint64]*readOp{},
-		forwards: map[uint64]*forwardOp{},
-		seen:     map[origin]int64{},
-		hints:    newHintState(),
+	c := &core{
+		cfg:     cfg,
+		store:   store,
+		clock:   crdt.NewClock(cfg.MaxSkew),
+		now:     now,
+		pending: map[string]crdt.State{},
+		deltas:  map[string]crdt.State{},
 		// Ids start at the clock so that they do not repeat across restarts:
 		// a node that deduplicates forwarded requests by (sender, id) must
 		// not mistake a new request for an old one.
 		nextID: uint64(max(now, 0)),
 	}
+	hints := newHinter(c)
+	n := &Node{core: c, coord: newCoordinator(c, hints), hints: hints, handoff: newHandoff(c), ae: newAntiEntropy(c)}
 	if err := n.startEpoch(); err != nil {
 		return nil, err
 	}
@@ -177,7 +157,7 @@ func (n *Node) ID() crdt.NodeID { return n.cfg.ID }
 // Stats returns the node's counters.
 func (n *Node) Stats() Stats {
 	s := n.stats
-	s.AE = n.aeStats
+	s.AE = n.ae.stats
 	return s
 }
 
@@ -190,71 +170,74 @@ func (n *Node) SetView(now int64, v View) {
 // Submit takes a client request. Its Response comes out of a later Flush.
 func (n *Node) Submit(now int64, r Request) {
 	n.advance(now)
-	o := origin{client: r.ID}
-	if err := n.validate(&r.Op); err != nil {
-		n.answer(o, Response{Err: err})
-		return
-	}
-	if r.Op.Kind == wire.OpGet || r.Op.Kind == wire.OpInspect {
-		n.coordinateRead(o, &r.Op)
-		return
-	}
-	owners := n.owners(r.Op.Key)
-	if slices.Contains(owners, n.cfg.ID) {
-		n.coordinateWrite(o, &r.Op, owners)
-		return
-	}
-	for _, id := range owners {
-		if !n.view.Down[id] {
-			n.forward(o, &r.Op, id)
-			return
-		}
-	}
-	n.answer(o, Response{Err: &UnavailableError{Level: level(&r.Op), Need: level(&r.Op).Required(len(owners)), Write: true}})
+	n.coord.submit(r)
 }
 
-// Step takes a message from another node.
+// Step takes a message from another node. Each kind goes to the part that
+// handles it; an acknowledgement of a write goes to the part that sent the
+// write, which the acknowledged id names (partOf).
 func (n *Node) Step(now int64, m wire.Message) {
 	n.advance(now)
 	switch m.Type {
 	case wire.MsgWrite:
 		n.onWrite(m)
 	case wire.MsgWriteAck:
-		n.onWriteAck(m)
+		switch partOf(m.ID) {
+		case partHints:
+			n.hints.acked(m)
+		case partHandoff:
+			n.handoff.acked(m)
+		case partCoordinator:
+			n.coord.acked(m)
+		}
 	case wire.MsgRead:
-		n.onRead(m)
+		n.coord.onRead(m)
 	case wire.MsgReadReply:
-		n.onReadReply(m)
+		n.coord.onReadReply(m)
 	case wire.MsgForward:
-		n.onForward(m)
+		n.coord.onForward(m)
 	case wire.MsgForwardReply:
-		n.onForwardReply(m)
+		n.coord.onForwardReply(m)
 	case wire.MsgTreeRequest:
-		n.onTreeRequest(m)
+		n.ae.onTreeRequest(m)
 	case wire.MsgTreeReply:
-		n.onTreeReply(m)
+		n.ae.onTreeReply(m)
 	case wire.MsgKeysRequest:
-		n.onKeysRequest(m)
+		n.ae.onKeysRequest(m)
 	case wire.MsgKeysReply:
-		n.onKeysReply(m)
+		n.ae.onKeysReply(m)
 	}
 }
 
+// onWrite merges a replicated write, or keeps it as a hint for its target,
+// and acknowledges it. The writes of every part arrive here: a
+// coordinator's copy, a fallback's hint, a replayed hint, a handed-off key,
+// a read repair, an anti-entropy repair.
+func (n *Node) onWrite(m wire.Message) {
+	var err error
+	switch {
+	case m.Target != "" && m.Target != n.cfg.ID:
+		err = n.hints.take(m.Target, m.Key, m.State)
+	default:
+		n.stats.ReplicaWrites++
+		n.merge(m.Key, m.State)
+	}
+	if m.ID == 0 {
+		return
+	}
+	ack := wire.Message{Type: wire.MsgWriteAck, To: m.From, ID: m.ID}
+	ack.Code, ack.Err = encodeErr(err)
+	n.send(ack)
+}
+
 // Tick lets time pass: requests past their deadline are answered, hints are
-// replayed.
+// replayed, handoff and anti-entropy move on.
 func (n *Node) Tick(now int64) {
 	n.advance(now)
-	n.expireWrites()
-	n.expireReads()
-	n.expireForwards()
-	for o, until := range n.seen {
-		if until <= n.now {
-			delete(n.seen, o)
-		}
-	}
-	n.tickHints()
-	n.tickAE()
-	n.tickHandoff()
+	n.coord.tick()
+	n.hints.tick()
+	n.ae.tick()
+	n.handoff.tick()
 }
 
 // Flush commits the writes made since the last Flush in one batch and
@@ -265,7 +248,7 @@ func (n *Node) Flush() (Ready, error) {
 		if err := n.store.Commit(&n.batch); err != nil {
 			return n.failRound(err), err
 		}
-		n.track(n.batch.Puts)
+		n.ae.track(n.batch.Puts)
 	}
 	r := Ready{Messages: n.msgs, Responses: n.resps}
 	n.endRound()
@@ -292,13 +275,7 @@ func (n *Node) failRound(err error) Ready {
 			msgs = append(msgs, wire.Message{Type: m.Type, From: m.From, To: m.To, ID: m.ID, Code: code, Err: text})
 		}
 	}
-	for _, id := range n.fresh {
-		w := n.writes[id]
-		delete(n.writes, id)
-		if w == nil || w.answered {
-			continue
-		}
-		w.answered = true
+	for _, w := range n.coord.forgetFresh() {
 		if w.origin.node == "" {
 			resps = append(resps, Response{ID: w.origin.client, Err: fail})
 		} else {
@@ -307,106 +284,6 @@ func (n *Node) failRound(err error) Ready {
 	}
 	n.endRound()
 	return Ready{Messages: msgs, Responses: resps}
-}
-
-func (n *Node) endRound() {
-	clear(n.pending)
-	clear(n.deltas)
-	n.batch = wire.Batch{}
-	// The Ready handed out holds these slices until the next call: see
-	// Ready. Reusing them spares allocating large messages every round.
-	n.msgs, n.resps = n.msgs[:0], n.resps[:0]
-	n.fresh = nil
-}
-
-func (n *Node) advance(now int64) { n.now = max(n.now, now) }
-
-func (n *Node) newID() uint64 {
-	n.nextID++
-	return n.nextID
-}
-
-// owners returns the replicas of key under the current view.
-func (n *Node) owners(key []byte) []crdt.NodeID {
-	if n.view.Placement == nil {
-		return nil
-	}
-	return n.view.Placement.Owners(key, n.cfg.Replicas)
-}
-
-// nextOwners returns the replicas of key once membership changes complete.
-func (n *Node) nextOwners(key []byte) []crdt.NodeID {
-	if n.view.Next == nil {
-		return n.owners(key)
-	}
-	return n.view.Next.Owners(key, n.cfg.Replicas)
-}
-
-// get returns the state of key as this replica holds it, uncommitted writes
-// included. The state may be shared: do not change it (see own).
-func (n *Node) get(key []byte) (crdt.State, error) {
-	if s, ok := n.pending[string(key)]; ok {
-		return s, nil
-	}
-	s, err := n.store.Get(key)
-	if err != nil {
-		return s, err
-	}
-	if d, ok := n.deltas[string(key)]; ok {
-		s.Merge(d) // a state read from the store is the caller's
-		n.pending[string(key)] = s
-		delete(n.deltas, string(key))
-	}
-	return s, nil
-}
-
-// own returns the state of key like get, as a copy the caller may change:
-// a state read from the store is already one.
-func (n *Node) own(key []byte) (crdt.State, error) {
-	_, pending := n.pending[string(key)]
-	_, delta := n.deltas[string(key)]
-	if pending || delta {
-		s, err := n.get(key)
-		return s.Clone(), err
-	}
-	return n.store.Get(key)
-}
-
-// merge merges s into this replica's state of key. Unless the key was read
-// in this round, it does not read the key: the commit's read-merge-write
-// does, once.
-func (n *Node) merge(key []byte, s crdt.State) {
-	if cur, ok := n.pending[string(key)]; ok {
-		n.pending[string(key)] = crdt.Merge(cur, s)
-	} else if d, ok := n.deltas[string(key)]; ok {
-		n.deltas[string(key)] = crdt.Merge(d, s)
-	} else {
-		n.deltas[string(key)] = s
-	}
-	n.batch.Puts = append(n.batch.Puts, wire.Entry{Key: key, State: s})
-}
-
-func (n *Node) send(m wire.Message) {
-	m.From = n.cfg.ID
-	n.msgs = append(n.msgs, m)
-}
-
-// origin says whom to answer: a local client, or the node that forwarded
-// the request.
-type origin struct {
-	client uint64
-	node   crdt.NodeID
-	fwd    uint64
-}
-
-func (n *Node) answer(o origin, r Response) {
-	if o.node == "" {
-		r.ID = o.client
-		n.resps = append(n.resps, r)
-		return
-	}
-	code, text := encodeErr(r.Err)
-	n.send(wire.Message{Type: wire.MsgForwardReply, To: o.node, ID: o.fwd, State: r.State, Changed: r.Changed, Code: code, Err: text})
 }
 
 // sortedIDs returns the keys of m in order, so that expiry is deterministic.

@@ -7,7 +7,7 @@ import (
 
 // validate refuses a request that must not be tried, before anything is
 // applied.
-func (n *Node) validate(op *wire.Op) error {
+func (n *core) validate(op *wire.Op) error {
 	switch {
 	case len(op.Key) == 0:
 		return rejectf("empty key: keys are 1 to %d bytes", n.cfg.MaxKeySize)
@@ -47,7 +47,7 @@ func level(op *wire.Op) Level {
 
 // apply runs op on st as this node at time ts and returns the delta and
 // what changed.
-func (n *Node) apply(st *crdt.State, op *wire.Op, ts crdt.Timestamp) (crdt.State, int64, error) {
+func (n *core) apply(st *crdt.State, op *wire.Op, ts crdt.Timestamp) (crdt.State, int64, error) {
 	return Apply(st, n.actor, op, ts)
 }
 
@@ -99,7 +99,7 @@ func elems(st *crdt.State, op *wire.Op, present bool) ([]string, int64) {
 
 // timestamp returns the time of a new write to st: after every timestamp st
 // holds, unless one is too far in the future to trust.
-func (n *Node) timestamp(st crdt.State) crdt.Timestamp {
+func (n *core) timestamp(st crdt.State) crdt.Timestamp {
 	w, ok := st.Get() // the winner carries the highest timestamp
 	if !ok || w.Time.IsZero() {
 		return n.clock.Now(n.now)

@@ -44,51 +44,51 @@ type readOp struct {
 	unrepaired []crdt.NodeID // replicas sent the merged state, not acknowledged yet
 }
 
-func (n *Node) coordinateRead(o origin, op *wire.Op) {
-	n.stats.Reads++
+func (c *coordinator) coordinateRead(o origin, op *wire.Op) {
+	c.stats.Reads++
 	lvl := level(op)
-	owners := n.owners(op.Key)
+	owners := c.owners(op.Key)
 	need := lvl.Required(len(owners))
 	inspect := op.Kind == wire.OpInspect
-	r, err := n.newRead(op.Key, lvl, need, owners, inspect)
+	r, err := c.newRead(op.Key, lvl, need, owners, inspect)
 	if err != nil {
-		n.answer(o, Response{Err: err})
+		c.answer(o, Response{Err: err})
 		return
 	}
 	r.origin = o
-	if _, local := r.replies[n.cfg.ID]; local && need == 1 && !inspect {
+	if _, local := r.replies[c.cfg.ID]; local && need == 1 && !inspect {
 		// ONE served by this replica: no remote round trip, no repair.
-		n.answer(o, Response{State: r.replies[n.cfg.ID]})
+		c.answer(o, Response{State: r.replies[c.cfg.ID]})
 		return
 	}
-	n.sendReads(r)
+	c.sendReads(r)
 }
 
 // startPrepare starts the prepare phase of w: a read of quorum owners,
 // this one included.
-func (n *Node) startPrepare(w *writeOp, quorum int) {
-	r, err := n.newRead(w.op.Key, Quorum, quorum, w.owners, false)
+func (c *coordinator) startPrepare(w *writeOp, quorum int) {
+	r, err := c.newRead(w.op.Key, Quorum, quorum, w.owners, false)
 	if err != nil {
 		var ue *UnavailableError
 		if errors.As(err, &ue) {
 			ue.Write = true
 		}
-		n.answerWrite(w, Response{Err: err})
+		c.answerWrite(w, Response{Err: err})
 		return
 	}
 	r.origin, r.write, r.deadline = w.origin, w, w.deadline
-	n.sendReads(r)
+	c.sendReads(r)
 }
 
 // newRead builds a read of key from owners, with this node's own reply in
 // it when it is one, or returns why it cannot be tried.
-func (n *Node) newRead(key []byte, lvl Level, need int, owners []crdt.NodeID, inspect bool) (*readOp, error) {
+func (c *coordinator) newRead(key []byte, lvl Level, need int, owners []crdt.NodeID, inspect bool) (*readOp, error) {
 	var reachable []crdt.NodeID
 	local := false
 	for _, id := range owners {
-		if id == n.cfg.ID {
+		if id == c.cfg.ID {
 			local = true
-		} else if !n.view.Down[id] {
+		} else if !c.view.Down[id] {
 			reachable = append(reachable, id)
 		}
 	}
@@ -111,56 +111,56 @@ func (n *Node) newRead(key []byte, lvl Level, need int, owners []crdt.NodeID, in
 	r := &readOp{key: key, level: lvl, need: need,
 		asked: reachable[:remote:remote], spare: reachable[remote:],
 		replies: make(map[crdt.NodeID]crdt.State, len(reachable)+1), failed: map[crdt.NodeID]string{},
-		retryAt: n.now + int64(n.cfg.ReadRetryAfter), deadline: n.now + int64(n.cfg.RequestTimeout),
+		retryAt: c.now + int64(c.cfg.ReadRetryAfter), deadline: c.now + int64(c.cfg.RequestTimeout),
 		inspect: inspect, owners: owners}
 	if local {
-		st, err := n.get(key)
+		st, err := c.get(key)
 		if err != nil {
 			// This replica cannot read its own copy: ask another owner.
-			r.failed[n.cfg.ID] = err.Error()
-			r.asked = append([]crdt.NodeID{n.cfg.ID}, r.asked...)
+			r.failed[c.cfg.ID] = err.Error()
+			r.asked = append([]crdt.NodeID{c.cfg.ID}, r.asked...)
 			if len(r.spare) > 0 {
 				r.asked = append(r.asked, r.spare[0])
 				r.spare = r.spare[1:]
 			}
 			return r, nil
 		}
-		r.asked = append([]crdt.NodeID{n.cfg.ID}, r.asked...)
-		r.replies[n.cfg.ID] = st
+		r.asked = append([]crdt.NodeID{c.cfg.ID}, r.asked...)
+		r.replies[c.cfg.ID] = st
 	}
 	return r, nil
 }
 
 // sendReads asks the remote owners r lists, and registers r.
-func (n *Node) sendReads(r *readOp) {
-	id := n.newID()
+func (c *coordinator) sendReads(r *readOp) {
+	id := c.newID(partCoordinator)
 	for _, p := range r.asked {
-		if p != n.cfg.ID {
-			n.send(wire.Message{Type: wire.MsgRead, To: p, ID: id, Key: r.key})
+		if p != c.cfg.ID {
+			c.send(wire.Message{Type: wire.MsgRead, To: p, ID: id, Key: r.key})
 		}
 	}
-	n.reads[id] = r
-	n.progress(id, r)
+	c.reads[id] = r
+	c.progress(id, r)
 }
 
 // widen asks the spare owners too: a replica failed, or the level was not
 // reached by the time the first ones should have answered.
-func (n *Node) widen(id uint64, r *readOp) {
+func (c *coordinator) widen(id uint64, r *readOp) {
 	for _, p := range r.spare {
-		n.send(wire.Message{Type: wire.MsgRead, To: p, ID: id, Key: r.key})
+		c.send(wire.Message{Type: wire.MsgRead, To: p, ID: id, Key: r.key})
 		r.asked = append(r.asked, p)
 	}
 	r.spare = nil
 }
 
-func (n *Node) onRead(m wire.Message) {
-	st, err := n.get(m.Key)
+func (c *coordinator) onRead(m wire.Message) {
+	st, err := c.get(m.Key)
 	code, text := encodeErr(err)
-	n.send(wire.Message{Type: wire.MsgReadReply, To: m.From, ID: m.ID, Key: m.Key, State: st, Code: code, Err: text})
+	c.send(wire.Message{Type: wire.MsgReadReply, To: m.From, ID: m.ID, Key: m.Key, State: st, Code: code, Err: text})
 }
 
-func (n *Node) onReadReply(m wire.Message) {
-	r, ok := n.reads[m.ID]
+func (c *coordinator) onReadReply(m wire.Message) {
+	r, ok := c.reads[m.ID]
 	if !ok || !slices.Contains(r.asked, m.From) {
 		return
 	}
@@ -169,11 +169,11 @@ func (n *Node) onReadReply(m wire.Message) {
 	}
 	if m.Code != wire.CodeOK {
 		r.failed[m.From] = cmp.Or(m.Err, "failed")
-		n.widen(m.ID, r)
+		c.widen(m.ID, r)
 	} else {
 		r.replies[m.From] = m.State
 	}
-	n.progress(m.ID, r)
+	c.progress(m.ID, r)
 }
 
 // failures lists the replicas that failed and why, in order.
@@ -188,33 +188,33 @@ func (r *readOp) failures() []string {
 // progress acts on what r has gathered: it answers, hands the replies to
 // the write r prepares, starts a blocking repair, or gives up when every
 // owner asked has answered without making the level.
-func (n *Node) progress(id uint64, r *readOp) {
+func (c *coordinator) progress(id uint64, r *readOp) {
 	if !r.answered && !r.repairing && !r.inspect && len(r.replies) >= r.need {
 		switch {
 		case r.write != nil:
 			r.answered = true
-			n.applyWrite(r.write, r.replies)
+			c.applyWrite(r.write, r.replies)
 		case r.level == One || r.level == LocalOne:
 			r.answered = true
-			n.answer(r.origin, Response{State: r.merge()})
+			c.answer(r.origin, Response{State: r.merge()})
 		default:
-			n.startRepair(id, r)
+			c.startRepair(id, r)
 		}
 	}
 	// Owners not asked (spares) need not answer: a failure asks them (widen).
 	done := len(r.replies)+len(r.failed) >= len(r.asked)
 	if done && !r.answered && !r.repairing && !r.inspect {
-		n.failRead(r, fmt.Sprintf("the replicas asked answered with errors: %s", strings.Join(r.failures(), "; ")))
+		c.failRead(r, fmt.Sprintf("the replicas asked answered with errors: %s", strings.Join(r.failures(), "; ")))
 	}
 	if done && !r.repairing {
-		n.finishRead(id, r)
+		c.finishRead(id, r)
 	}
 }
 
 // startRepair answers a QUORUM or ALL read once the merged state is held
 // by as many owners as the level needs: at once when enough replies are
 // equal to it, else after the replicas that had less acknowledge it.
-func (n *Node) startRepair(id uint64, r *readOp) {
+func (c *coordinator) startRepair(id uint64, r *readOp) {
 	r.merged = r.merge()
 	r.holds = 0
 	var stale []crdt.NodeID
@@ -224,10 +224,10 @@ func (n *Node) startRepair(id uint64, r *readOp) {
 		case !ok:
 		case s.Equal(r.merged):
 			r.holds++
-		case p == n.cfg.ID:
+		case p == c.cfg.ID:
 			// Committed before the answer leaves: it holds it.
-			n.stats.ReadRepairs++
-			n.merge(r.key, r.merged)
+			c.stats.ReadRepairs++
+			c.merge(r.key, r.merged)
 			r.replies[p] = r.merged
 			r.holds++
 		default:
@@ -236,21 +236,21 @@ func (n *Node) startRepair(id uint64, r *readOp) {
 	}
 	if r.holds >= r.need {
 		r.answered = true
-		n.answer(r.origin, Response{State: r.merged})
+		c.answer(r.origin, Response{State: r.merged})
 		return
 	}
 	r.repairing = true
 	for _, p := range stale {
-		n.stats.ReadRepairs++
-		n.send(wire.Message{Type: wire.MsgWrite, To: p, ID: id, Key: r.key, State: r.merged})
+		c.stats.ReadRepairs++
+		c.send(wire.Message{Type: wire.MsgWrite, To: p, ID: id, Key: r.key, State: r.merged})
 		r.unrepaired = append(r.unrepaired, p)
 	}
 }
 
 // repairAcked handles the acknowledgement of a blocking read repair and
 // reports whether m was one.
-func (n *Node) repairAcked(m wire.Message) bool {
-	r, ok := n.reads[m.ID]
+func (c *coordinator) repairAcked(m wire.Message) bool {
+	r, ok := c.reads[m.ID]
 	if !ok || !r.repairing {
 		return false
 	}
@@ -264,35 +264,35 @@ func (n *Node) repairAcked(m wire.Message) bool {
 		r.holds++
 		if r.holds >= r.need && !r.answered {
 			r.answered = true
-			n.answer(r.origin, Response{State: r.merged})
+			c.answer(r.origin, Response{State: r.merged})
 		}
 	}
 	if r.answered || len(r.unrepaired) == 0 {
 		r.repairing = false
 		if !r.answered {
-			n.failRead(r, "the replicas sent the merged state did not all take it")
+			c.failRead(r, "the replicas sent the merged state did not all take it")
 		}
-		n.progress(m.ID, r)
+		c.progress(m.ID, r)
 	}
 	return true
 }
 
 // failRead answers a read, or the write it prepares, that cannot reach its
 // level.
-func (n *Node) failRead(r *readOp, why string) {
+func (c *coordinator) failRead(r *readOp, why string) {
 	r.answered = true
-	n.stats.Timeouts++
+	c.stats.Timeouts++
 	if r.write != nil {
-		n.answerWrite(r.write, Response{Err: &UnavailableError{Level: r.write.level, Alive: len(r.replies),
+		c.answerWrite(r.write, Response{Err: &UnavailableError{Level: r.write.level, Alive: len(r.replies),
 			Need: r.need, Write: true, Prepare: why}})
 		return
 	}
-	n.answer(r.origin, Response{Err: &TimeoutError{Level: r.level, Got: len(r.replies), Need: r.need,
-		Timeout: n.cfg.RequestTimeout, Refused: r.failures()}})
+	c.answer(r.origin, Response{Err: &TimeoutError{Level: r.level, Got: len(r.replies), Need: r.need,
+		Timeout: c.cfg.RequestTimeout, Refused: r.failures()}})
 }
 
 // finishRead answers an inspection, repairs and forgets the read.
-func (n *Node) finishRead(id uint64, r *readOp) {
+func (c *coordinator) finishRead(id uint64, r *readOp) {
 	if r.inspect && !r.answered {
 		r.answered = true
 		resp := Response{State: r.merge()}
@@ -305,36 +305,36 @@ func (n *Node) finishRead(id uint64, r *readOp) {
 			} else if r.failed[p] != "" {
 				rs.Err = fmt.Errorf("replica %s failed to read its copy", p)
 			} else {
-				rs.Err = fmt.Errorf("replica %s did not answer within %s", p, n.cfg.RequestTimeout)
+				rs.Err = fmt.Errorf("replica %s did not answer within %s", p, c.cfg.RequestTimeout)
 			}
 			resp.Replicas = append(resp.Replicas, rs)
 		}
-		n.answer(r.origin, resp)
+		c.answer(r.origin, resp)
 	}
 	if r.write == nil {
-		n.repair(r)
+		c.repair(r)
 	}
-	delete(n.reads, id)
+	delete(c.reads, id)
 }
 
-func (n *Node) expireReads() {
-	for _, id := range sortedIDs(n.reads) {
-		r := n.reads[id]
-		if len(r.spare) > 0 && !r.answered && r.retryAt <= n.now {
-			n.widen(id, r)
+func (c *coordinator) expireReads() {
+	for _, id := range sortedIDs(c.reads) {
+		r := c.reads[id]
+		if len(r.spare) > 0 && !r.answered && r.retryAt <= c.now {
+			c.widen(id, r)
 		}
-		if r.deadline > n.now {
+		if r.deadline > c.now {
 			continue
 		}
 		if !r.answered && !r.inspect {
 			if r.write != nil {
-				n.failRead(r, fmt.Sprintf("%d of the %d owners needed answered within %s", len(r.replies), r.need, n.cfg.RequestTimeout))
+				c.failRead(r, fmt.Sprintf("%d of the %d owners needed answered within %s", len(r.replies), r.need, c.cfg.RequestTimeout))
 			} else {
-				n.failRead(r, "")
+				c.failRead(r, "")
 			}
 		}
 		r.repairing = false
-		n.finishRead(id, r)
+		c.finishRead(id, r)
 	}
 }
 
@@ -350,7 +350,7 @@ func (r *readOp) merge() crdt.State {
 }
 
 // repair sends the merged state to every replica that answered with less.
-func (n *Node) repair(r *readOp) {
+func (c *coordinator) repair(r *readOp) {
 	if len(r.replies) < 2 {
 		return
 	}
@@ -360,11 +360,11 @@ func (n *Node) repair(r *readOp) {
 		if !ok || s.Equal(m) {
 			continue
 		}
-		n.stats.ReadRepairs++
-		if id == n.cfg.ID {
-			n.merge(r.key, m)
+		c.stats.ReadRepairs++
+		if id == c.cfg.ID {
+			c.merge(r.key, m)
 		} else {
-			n.send(wire.Message{Type: wire.MsgWrite, To: id, Key: r.key, State: m})
+			c.send(wire.Message{Type: wire.MsgWrite, To: id, Key: r.key, State: m})
 		}
 	}
 }

@@ -45,72 +45,72 @@ func prepares(lvl Level) bool { return lvl != One && lvl != LocalOne }
 // ALL it reads a quorum of owners first (startPrepare), then applies op
 // here, minting the write's dot, and sends the result to the other owners,
 // or to fallbacks as hints for the ones down.
-func (n *Node) coordinateWrite(o origin, op *wire.Op, owners []crdt.NodeID) {
+func (c *coordinator) coordinateWrite(o origin, op *wire.Op, owners []crdt.NodeID) {
 	lvl := level(op)
 	need := lvl.Required(len(owners))
-	plan := n.plan(op.Key, owners)
+	plan := c.plan(op.Key, owners)
 	if reach := 1 + len(plan.direct) + len(plan.fallback); reach < need {
-		n.answer(o, Response{Err: &UnavailableError{Level: lvl, Alive: reach, Need: need, Write: true}})
+		c.answer(o, Response{Err: &UnavailableError{Level: lvl, Alive: reach, Need: need, Write: true}})
 		return
 	}
 	w := &writeOp{origin: o, op: *op, owners: owners, level: lvl, need: need,
-		deadline: n.now + int64(n.cfg.RequestTimeout)}
+		deadline: c.now + int64(c.cfg.RequestTimeout)}
 	if prepares(lvl) && len(owners) > 1 {
 		quorum := Quorum.Required(len(owners))
 		if 1+len(plan.direct) >= quorum {
-			n.startPrepare(w, quorum)
+			c.startPrepare(w, quorum)
 			return
 		}
 		// Too few owners reachable to read a quorum of them: the write goes
 		// ahead on the fallbacks (a sloppy quorum), without the guarantee.
 		w.sloppy = true
 	}
-	n.applyWrite(w, nil)
+	c.applyWrite(w, nil)
 }
 
 // applyWrite applies w's operation to this replica's state merged with the
 // replies of its prepare phase (nil for none), and sends the result out.
-func (n *Node) applyWrite(w *writeOp, replies map[crdt.NodeID]crdt.State) {
+func (c *coordinator) applyWrite(w *writeOp, replies map[crdt.NodeID]crdt.State) {
 	key := w.op.Key
-	if err := n.mintable(); err != nil {
-		n.answerWrite(w, Response{Err: err})
+	if err := c.mintable(); err != nil {
+		c.answerWrite(w, Response{Err: err})
 		return
 	}
-	st, err := n.own(key)
+	st, err := c.own(key)
 	if err != nil {
-		n.answerWrite(w, Response{Err: err})
+		c.answerWrite(w, Response{Err: err})
 		return
 	}
 	local := st.Clone()
 	for _, id := range sortedNodes(replies) {
-		if id != n.cfg.ID {
+		if id != c.cfg.ID {
 			st.Merge(replies[id])
 		}
 	}
 	before := st.Clone()
-	delta, changed, err := n.apply(&st, &w.op, n.timestamp(st))
+	delta, changed, err := c.apply(&st, &w.op, c.timestamp(st))
 	if err != nil {
 		if !before.Equal(local) {
-			n.merge(key, before) // what the prepare phase read: a read repair
+			c.merge(key, before) // what the prepare phase read: a read repair
 		}
-		n.answerWrite(w, Response{Err: err})
+		c.answerWrite(w, Response{Err: err})
 		return
 	}
 	w.applied, w.delta, w.result, w.changed, w.acks = true, delta, st, changed, 1
-	n.stats.Coordinated++
-	n.pending[string(key)] = st
+	c.stats.Coordinated++
+	c.pending[string(key)] = st
 	mine := delta
 	if !before.Equal(local) {
 		mine = st // this replica lacked what the others had: store it all
 	}
-	n.batch.Puts = append(n.batch.Puts, wire.Entry{Key: key, State: mine})
+	c.batch.Puts = append(c.batch.Puts, wire.Entry{Key: key, State: mine})
 
-	owners := n.owners(key) // the view may have changed while it read
-	if !slices.Contains(owners, n.cfg.ID) {
+	owners := c.owners(key) // the view may have changed while it read
+	if !slices.Contains(owners, c.cfg.ID) {
 		owners = w.owners
 	}
-	plan := n.plan(key, owners)
-	id := n.newID()
+	plan := c.plan(key, owners)
+	id := c.newID(partCoordinator)
 	// A replica whose prepare reply lacked something gets the whole state,
 	// so that what this write observed is on every replica that acknowledges
 	// it; the others get the delta.
@@ -121,31 +121,31 @@ func (n *Node) applyWrite(w *writeOp, replies map[crdt.NodeID]crdt.State) {
 		return delta
 	}
 	for _, p := range plan.direct {
-		n.send(wire.Message{Type: wire.MsgWrite, To: p, ID: id, Key: key, State: payload(p)})
+		c.send(wire.Message{Type: wire.MsgWrite, To: p, ID: id, Key: key, State: payload(p)})
 		w.waiting = append(w.waiting, ackWait{peer: p, target: p})
 	}
 	for _, f := range plan.fallback {
-		n.send(wire.Message{Type: wire.MsgWrite, To: f.peer, ID: id, Key: key, State: payload(f.target), Target: f.target})
+		c.send(wire.Message{Type: wire.MsgWrite, To: f.peer, ID: id, Key: key, State: payload(f.target), Target: f.target})
 		w.waiting = append(w.waiting, f)
 	}
 	for _, t := range plan.local {
-		n.hint(t, key, payload(t))
+		c.hints.hint(t, key, payload(t))
 	}
-	if n.view.Next != nil {
-		for _, p := range n.nextOwners(key) {
+	if c.view.Next != nil {
+		for _, p := range c.nextOwners(key) {
 			// Future owners get the write too, without counting towards
 			// the level; anti-entropy covers a lost one.
-			if p != n.cfg.ID && !slices.Contains(owners, p) && !n.view.Down[p] {
-				n.send(wire.Message{Type: wire.MsgWrite, To: p, Key: key, State: st})
+			if p != c.cfg.ID && !slices.Contains(owners, p) && !c.view.Down[p] {
+				c.send(wire.Message{Type: wire.MsgWrite, To: p, Key: key, State: st})
 			}
 		}
 	}
-	n.settle(w)
+	c.settle(w)
 	if len(w.waiting) > 0 {
-		n.writes[id] = w
-		n.fresh = append(n.fresh, id)
+		c.writes[id] = w
+		c.fresh = append(c.fresh, id)
 	} else if !w.answered {
-		n.failWrite(w)
+		c.failWrite(w)
 	}
 }
 
@@ -156,13 +156,13 @@ type writePlan struct {
 	local    []crdt.NodeID // owners down with no fallback: hinted here
 }
 
-func (n *Node) plan(key []byte, owners []crdt.NodeID) writePlan {
+func (c *coordinator) plan(key []byte, owners []crdt.NodeID) writePlan {
 	var p writePlan
 	var down []crdt.NodeID
 	for _, id := range owners {
 		switch {
-		case id == n.cfg.ID:
-		case n.view.Down[id]:
+		case id == c.cfg.ID:
+		case c.view.Down[id]:
 			down = append(down, id)
 		default:
 			p.direct = append(p.direct, id)
@@ -172,12 +172,12 @@ func (n *Node) plan(key []byte, owners []crdt.NodeID) writePlan {
 		return p
 	}
 	// Fallbacks are the next nodes along the key's preference list.
-	ext := n.view.Placement.Owners(key, len(n.view.Members))
+	ext := c.view.Placement.Owners(key, len(c.view.Members))
 	for _, f := range ext[min(len(owners), len(ext)):] {
 		if len(down) == 0 {
 			break
 		}
-		if f != n.cfg.ID && !n.view.Down[f] {
+		if f != c.cfg.ID && !c.view.Down[f] {
 			p.fallback = append(p.fallback, ackWait{peer: f, target: down[0]})
 			down = down[1:]
 		}
@@ -187,59 +187,42 @@ func (n *Node) plan(key []byte, owners []crdt.NodeID) writePlan {
 }
 
 // settle answers the write once enough replicas acknowledged it.
-func (n *Node) settle(w *writeOp) {
+func (c *coordinator) settle(w *writeOp) {
 	if !w.answered && w.acks >= w.need {
 		if w.sloppy {
-			n.stats.SloppyWrites++
+			c.stats.SloppyWrites++
 		}
-		n.answerWrite(w, Response{State: w.result, Changed: w.changed, Sloppy: w.sloppy})
+		c.answerWrite(w, Response{State: w.result, Changed: w.changed, Sloppy: w.sloppy})
 	}
 }
 
 // answerWrite answers w's client once.
-func (n *Node) answerWrite(w *writeOp, r Response) {
+func (c *coordinator) answerWrite(w *writeOp, r Response) {
 	if w.answered {
 		return
 	}
 	w.answered = true
-	n.answer(w.origin, r)
+	c.answer(w.origin, r)
 }
 
 // failWrite answers a write that can no longer reach its level: every
 // replica asked has answered or timed out.
-func (n *Node) failWrite(w *writeOp) {
+func (c *coordinator) failWrite(w *writeOp) {
 	if w.answered {
 		return
 	}
-	n.stats.Timeouts++
-	n.answerWrite(w, Response{Err: &TimeoutError{Level: w.level, Got: w.acks, Need: w.need,
-		Timeout: n.cfg.RequestTimeout, Write: true, Refused: w.refused}})
+	c.stats.Timeouts++
+	c.answerWrite(w, Response{Err: &TimeoutError{Level: w.level, Got: w.acks, Need: w.need,
+		Timeout: c.cfg.RequestTimeout, Write: true, Refused: w.refused}})
 }
 
-// onWrite merges a replicated write, or keeps it as a hint for its target,
-// and acknowledges it.
-func (n *Node) onWrite(m wire.Message) {
-	var err error
-	switch {
-	case m.Target != "" && m.Target != n.cfg.ID:
-		err = n.takeHint(m.Target, m.Key, m.State)
-	default:
-		n.stats.ReplicaWrites++
-		n.merge(m.Key, m.State)
-	}
-	if m.ID == 0 {
+// acked handles an acknowledgement of a write this part sent: a write it
+// coordinates, or the copy of a blocking read repair.
+func (c *coordinator) acked(m wire.Message) {
+	if c.repairAcked(m) {
 		return
 	}
-	ack := wire.Message{Type: wire.MsgWriteAck, To: m.From, ID: m.ID}
-	ack.Code, ack.Err = encodeErr(err)
-	n.send(ack)
-}
-
-func (n *Node) onWriteAck(m wire.Message) {
-	if n.hints.acked(n, m) || n.handoffAcked(m) || n.repairAcked(m) {
-		return
-	}
-	w, ok := n.writes[m.ID]
+	w, ok := c.writes[m.ID]
 	if !ok {
 		return
 	}
@@ -254,32 +237,32 @@ func (n *Node) onWriteAck(m wire.Message) {
 		if a.peer != a.target && !w.answered {
 			w.sloppy = true
 		}
-		n.settle(w)
+		c.settle(w)
 	} else {
 		w.refused = append(w.refused, string(m.From)+": "+m.Err)
 		if a.peer == a.target {
-			n.hint(a.target, w.op.Key, w.delta)
+			c.hints.hint(a.target, w.op.Key, w.delta)
 		}
 	}
 	if len(w.waiting) == 0 {
-		delete(n.writes, m.ID)
-		n.failWrite(w)
+		delete(c.writes, m.ID)
+		c.failWrite(w)
 	}
 }
 
 // expireWrites hints the replicas that did not answer in time and answers
 // the writes that did not reach their level.
-func (n *Node) expireWrites() {
-	for _, id := range sortedIDs(n.writes) {
-		w := n.writes[id]
-		if w.deadline > n.now {
+func (c *coordinator) expireWrites() {
+	for _, id := range sortedIDs(c.writes) {
+		w := c.writes[id]
+		if w.deadline > c.now {
 			continue
 		}
 		for _, a := range w.waiting {
-			n.hint(a.target, w.op.Key, w.delta)
+			c.hints.hint(a.target, w.op.Key, w.delta)
 		}
-		n.failWrite(w)
-		delete(n.writes, id)
+		c.failWrite(w)
+		delete(c.writes, id)
 	}
 }
 
@@ -290,52 +273,52 @@ type forwardOp struct {
 	deadline int64
 }
 
-func (n *Node) forward(o origin, op *wire.Op, coordinator crdt.NodeID) {
-	n.stats.Forwarded++
-	id := n.newID()
-	n.forwards[id] = &forwardOp{origin: o, op: *op, deadline: n.now + int64(n.cfg.RequestTimeout)*3/2}
-	n.send(wire.Message{Type: wire.MsgForward, To: coordinator, ID: id, Op: op})
+func (c *coordinator) forward(o origin, op *wire.Op, coordinator crdt.NodeID) {
+	c.stats.Forwarded++
+	id := c.newID(partCoordinator)
+	c.forwards[id] = &forwardOp{origin: o, op: *op, deadline: c.now + int64(c.cfg.RequestTimeout)*3/2}
+	c.send(wire.Message{Type: wire.MsgForward, To: coordinator, ID: id, Op: op})
 }
 
 // onForward coordinates a write another node forwarded here.
-func (n *Node) onForward(m wire.Message) {
+func (c *coordinator) onForward(m wire.Message) {
 	o := origin{node: m.From, fwd: m.ID}
-	if _, dup := n.seen[o]; dup || m.Op == nil {
+	if _, dup := c.seen[o]; dup || m.Op == nil {
 		return // a duplicate delivery: the first one is answered
 	}
-	n.seen[o] = n.now + 4*int64(n.cfg.RequestTimeout)
-	if err := n.validate(m.Op); err != nil {
-		n.answer(o, Response{Err: err})
+	c.seen[o] = c.now + 4*int64(c.cfg.RequestTimeout)
+	if err := c.validate(m.Op); err != nil {
+		c.answer(o, Response{Err: err})
 		return
 	}
-	owners := n.owners(m.Op.Key)
-	if !slices.Contains(owners, n.cfg.ID) {
-		n.answer(o, Response{Err: rejectf("node %s is not a replica of this key in its view of the ring: membership is changing, retry", n.cfg.ID)})
+	owners := c.owners(m.Op.Key)
+	if !slices.Contains(owners, c.cfg.ID) {
+		c.answer(o, Response{Err: rejectf("node %s is not a replica of this key in its view of the ring: membership is changing, retry", c.cfg.ID)})
 		return
 	}
-	n.coordinateWrite(o, m.Op, owners)
+	c.coordinateWrite(o, m.Op, owners)
 }
 
-func (n *Node) onForwardReply(m wire.Message) {
-	f, ok := n.forwards[m.ID]
+func (c *coordinator) onForwardReply(m wire.Message) {
+	f, ok := c.forwards[m.ID]
 	if !ok {
 		return
 	}
-	delete(n.forwards, m.ID)
-	n.answer(f.origin, Response{State: m.State, Changed: m.Changed, Err: decodeErr(m.Code, m.Err)})
+	delete(c.forwards, m.ID)
+	c.answer(f.origin, Response{State: m.State, Changed: m.Changed, Err: decodeErr(m.Code, m.Err)})
 }
 
-func (n *Node) expireForwards() {
-	for _, id := range sortedIDs(n.forwards) {
-		f := n.forwards[id]
-		if f.deadline > n.now {
+func (c *coordinator) expireForwards() {
+	for _, id := range sortedIDs(c.forwards) {
+		f := c.forwards[id]
+		if f.deadline > c.now {
 			continue
 		}
-		delete(n.forwards, id)
-		n.stats.Timeouts++
+		delete(c.forwards, id)
+		c.stats.Timeouts++
 		lvl := level(&f.op)
-		n.answer(f.origin, Response{Err: &TimeoutError{Level: lvl, Got: 0, Need: lvl.Required(n.cfg.Replicas),
-			Timeout: n.cfg.RequestTimeout * 3 / 2, Write: true}})
+		c.answer(f.origin, Response{Err: &TimeoutError{Level: lvl, Got: 0, Need: lvl.Required(c.cfg.Replicas),
+			Timeout: c.cfg.RequestTimeout * 3 / 2, Write: true}})
 	}
 }
 

@@ -1,0 +1,82 @@
+package sync
+
+import (
+	"slices"
+
+	"github.com/meridiankv/meridian/wire"
+)
+
+// coordinator is the part of a Node that serves clients: it coordinates
+// the writes (write.go) and reads (read.go) of the keys this node owns,
+// forwards the writes of keys it does not own to an owner, and answers
+// the replicas' reads. A write it cannot deliver to an owner becomes a
+// hint (hinter).
+type coordinator struct {
+	*core
+	hints *hinter
+
+	writes   map[uint64]*writeOp
+	reads    map[uint64]*readOp
+	forwards map[uint64]*forwardOp
+	seen     map[origin]int64 // forwarded requests taken, until when to remember them
+}
+
+func newCoordinator(c *core, h *hinter) *coordinator {
+	return &coordinator{core: c, hints: h, writes: map[uint64]*writeOp{}, reads: map[uint64]*readOp{},
+		forwards: map[uint64]*forwardOp{}, seen: map[origin]int64{}}
+}
+
+// submit takes a client request: a read is coordinated here, a write here
+// when this node owns the key, else forwarded to its first reachable owner.
+func (c *coordinator) submit(r Request) {
+	o := origin{client: r.ID}
+	if err := c.validate(&r.Op); err != nil {
+		c.answer(o, Response{Err: err})
+		return
+	}
+	if r.Op.Kind == wire.OpGet || r.Op.Kind == wire.OpInspect {
+		c.coordinateRead(o, &r.Op)
+		return
+	}
+	owners := c.owners(r.Op.Key)
+	if slices.Contains(owners, c.cfg.ID) {
+		c.coordinateWrite(o, &r.Op, owners)
+		return
+	}
+	for _, id := range owners {
+		if !c.view.Down[id] {
+			c.forward(o, &r.Op, id)
+			return
+		}
+	}
+	c.answer(o, Response{Err: &UnavailableError{Level: level(&r.Op), Need: level(&r.Op).Required(len(owners)), Write: true}})
+}
+
+// tick answers the requests past their deadline.
+func (c *coordinator) tick() {
+	c.expireWrites()
+	c.expireReads()
+	c.expireForwards()
+	for o, until := range c.seen {
+		if until <= c.now {
+			delete(c.seen, o)
+		}
+	}
+}
+
+// forgetFresh forgets the writes started in this round that are still
+// unanswered, and returns them, for a round whose commit failed: their
+// copies were never sent.
+func (c *coordinator) forgetFresh() []*writeOp {
+	var out []*writeOp
+	for _, id := range c.fresh {
+		w := c.writes[id]
+		delete(c.writes, id)
+		if w == nil || w.answered {
+			continue
+		}
+		w.answered = true
+		out = append(out, w)
+	}
+	return out
+}
