@@ -1,14 +1,11 @@
 package region
 
 import (
-	"context"
 	"errors"
-	"fmt"
 	gosync "sync"
 	"testing"
 	"time"
 
-	"github.com/meridiankv/meridian/region/transport"
 	kvsync "github.com/meridiankv/meridian/sync"
 )
 
@@ -79,52 +76,25 @@ func (h *manualTickerHandle) Stop() {
 // stays pending while the node's clock stands still, however long the
 // test waits, and fails once the clock passes the request timeout.
 func TestRequestTimeoutsFollowTheNodesClock(t *testing.T) {
-	clock := newManualClock()
-	mem := transport.NewMemNetwork()
-	var nodes []*Node
-	t.Cleanup(func() {
-		for _, n := range nodes {
-			n.Close()
-		}
-	})
-	for i := 1; i <= 2; i++ {
-		c := DefaultConfig(fmt.Sprintf("n%d", i))
-		ip := fmt.Sprintf("127.0.203.%d", i)
-		c.InMemory, c.Replicas, c.Clock, c.Logger = true, 2, clock, testLogger()
-		c.RESPAddr, c.HTTPAddr = ip+":16379", ip+":18080"
-		c.PeerAddr, c.GossipAddr = ip+":17000", ip+":17946"
-		c.ProbeInterval, c.ProbeTimeout = 200*time.Millisecond, 100*time.Millisecond
-		c.RequestTimeout = 200 * time.Millisecond
-		if i > 1 {
-			c.Join = []string{"127.0.203.1:17946"}
-		}
-		n, err := start(c, mem)
-		if err != nil {
-			t.Fatalf("starting n%d: %v", i, err)
-		}
-		nodes = append(nodes, n)
-	}
-	r := &testRegion{t: t, nodes: nodes}
-	// The joiner bootstraps on the nodes' clock: move it along meanwhile.
-	waitFor(t, "both nodes active", 20*time.Second, func() bool {
-		clock.Advance(50 * time.Millisecond)
-		return r.settled()
-	})
-	ctx := context.Background()
-	if res := nodes[0].Do(ctx, put("k", "v1", kvsync.Quorum)); res.Err != nil {
+	const timeout = 200 * time.Millisecond
+	r := newMemRegion(t, 2, func(c *Config) { c.Replicas, c.RequestTimeout = 2, timeout })
+	r.until("both nodes active", 30*time.Second, r.settled)
+	ctx := t.Context()
+	if res := r.nodes[0].Do(ctx, put("k", "v1", kvsync.Quorum)); res.Err != nil {
 		t.Fatalf("a QUORUM write with both nodes up: %v", res.Err)
 	}
 
-	mem.Cut("127.0.203.1:17000", "127.0.203.2:17000")
+	r.tr.Cut(r.cfgs[0].PeerAddr, r.cfgs[1].PeerAddr)
 	answer := make(chan kvsync.Response, 1)
-	go func() { answer <- nodes[0].Do(ctx, put("k", "v2", kvsync.Quorum)) }()
+	go func() { answer <- r.nodes[0].Do(ctx, put("k", "v2", kvsync.Quorum)) }()
 	select {
 	case res := <-answer:
 		t.Fatalf("answered while the node's clock stood still: %v", res.Err)
-	case <-time.After(5 * 200 * time.Millisecond): // five request timeouts of the machine's time
+	case <-time.After(5 * timeout): // five request timeouts of the machine's time
 	}
-	for range 30 { // 300ms of the node's time: past the request timeout
-		clock.Advance(10 * time.Millisecond)
+	r.clock.Advance(timeout + 10*time.Millisecond)
+	for range 3 { // the loop takes the tick as the clock passes the deadline
+		r.clock.Advance(10 * time.Millisecond)
 	}
 	select {
 	case res := <-answer:

@@ -21,13 +21,15 @@
 // # Seams
 //
 // The logic reads time from Config.Clock (SystemClock by default), so a
-// test can stop or move a node's clock (TestRequestTimeoutsFollowTheNodesClock).
-// The transport is an interface with an in-memory twin
-// (transport.MemNetwork), and membership decisions sit behind
-// membership.Gossip, with memberlist as this package's implementation
-// (gossip.go) and membership.MemNetwork as the simulator's. What is left to
-// do so that region tests need no socket: the gossip and the endpoints
-// still listen on loopback addresses.
+// test can stop or move a node's clock. The transport has an in-memory
+// twin (transport.MemNetwork), and the membership decisions sit behind
+// membership.Gossip, which memberlist implements here (gossip.go) and
+// membership.MemNetwork in memory. The package's tests start nodes over
+// those twins with no client endpoint (start and its seams): a region in
+// one process with no socket, on a clock the test moves
+// (TestRegionOverInMemoryNetworks, TestRequestTimeoutsFollowTheNodesClock).
+// The tests that exercise QUIC, memberlist and the endpoints themselves
+// bind loopback addresses.
 //
 // # Files
 //

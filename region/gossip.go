@@ -34,7 +34,23 @@ type gossip struct {
 	self   string
 }
 
-var _ membership.Gossip = (*gossip)(nil)
+var _ gossiper = (*gossip)(nil)
+
+// gossiper is what a node needs of its region's gossip: the
+// membership.Gossip its Manager runs against, a signal when the roster or
+// the members' health changed, and a way out. gossip (memberlist) is the
+// one meridiand runs; tests run nodes over an in-memory one.
+type gossiper interface {
+	membership.Gossip
+	// changed is signalled, without blocking, when the roster changed.
+	changed() <-chan struct{}
+	// leave tells the others this node is going.
+	leave(timeout time.Duration) error
+	// stop stops gossiping and waits for its goroutines.
+	stop() error
+}
+
+func (g *gossip) changed() <-chan struct{} { return g.notify }
 
 // gossipDelegate adapts gossip to memberlist's callbacks, serf style.
 type gossipDelegate struct{ g *gossip }

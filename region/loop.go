@@ -40,7 +40,7 @@ func (n *Node) loop() {
 			n.sm.Tick(clock.Now().UnixNano())
 		case <-view.C():
 			n.refreshView(clock.Now().UnixNano())
-		case <-n.g.notify:
+		case <-n.g.changed():
 			n.refreshView(clock.Now().UnixNano())
 		case fn := <-n.admin:
 			fn()

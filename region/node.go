@@ -42,7 +42,7 @@ type Node struct {
 	store kvsync.Store
 	sm    *kvsync.Node
 	tr    peerTransport
-	g     *gossip
+	g     gossiper
 	reg   *prometheus.Registry
 	met   *metrics
 	http  *httpapi.Server
@@ -82,12 +82,25 @@ type request struct {
 
 // Start opens the node's storage, joins the region and starts serving.
 func Start(cfg Config) (*Node, error) {
-	return start(cfg, nil)
+	return start(cfg, seams{})
 }
 
-// start starts a node; mem, when not nil, replaces QUIC with an in-memory
-// network (tests).
-func start(cfg Config, mem *transport.MemNetwork) (_ *Node, err error) {
+// seams replace a node's I/O for tests: nil or false fields keep what
+// meridiand runs.
+type seams struct {
+	// transport replaces QUIC with an in-memory network.
+	transport *transport.MemNetwork
+	// gossip replaces memberlist: it returns the gossip of a node whose
+	// entry is self, with the roster stored with its data, that was
+	// (joined = false) or was not asked to join a region.
+	gossip func(self membership.Member, stored membership.Roster, joined bool) (gossiper, error)
+	// noEndpoints starts no Redis-protocol or HTTP listener: the test
+	// calls Do.
+	noEndpoints bool
+}
+
+// start starts a node over the seams given.
+func start(cfg Config, sm seams) (_ *Node, err error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -108,7 +121,7 @@ func start(cfg Config, mem *transport.MemNetwork) (_ *Node, err error) {
 	if err := n.openStorage(); err != nil {
 		return nil, err
 	}
-	if err := n.openTransport(mem); err != nil {
+	if err := n.openTransport(sm.transport); err != nil {
 		return nil, err
 	}
 	roster, err := n.loadRoster()
@@ -117,10 +130,7 @@ func start(cfg Config, mem *transport.MemNetwork) (_ *Node, err error) {
 	}
 	mcfg := n.membershipConfig()
 	self := membership.Initial(mcfg, roster, len(cfg.Join) > 0)
-	n.g, err = startGossip(gossipConfig{self: self, roster: roster, join: cfg.Join,
-		probeInterval: cfg.ProbeInterval, probeTimeout: cfg.ProbeTimeout, suspicionMult: cfg.SuspicionMult,
-		pushPull: 5 * time.Second, reconnect: max(time.Second, 4*cfg.ProbeInterval), logger: n.log})
-	if err != nil {
+	if err := n.startGossip(sm, self, roster); err != nil {
 		return nil, err
 	}
 	now := cfg.Clock.Now().UnixNano()
@@ -135,6 +145,10 @@ func start(cfg Config, mem *transport.MemNetwork) (_ *Node, err error) {
 	n.reg = prometheus.NewRegistry()
 	n.met = newMetrics(n.reg, n)
 	go n.loop()
+	if sm.noEndpoints {
+		n.log.Info("node started without client endpoints", "region", cfg.Region, "actor", n.sm.Actor(), "status", self.Status)
+		return n, nil
+	}
 	if err := n.serve(); err != nil {
 		n.mu.Lock()
 		n.closed = true
@@ -146,6 +160,28 @@ func start(cfg Config, mem *transport.MemNetwork) (_ *Node, err error) {
 	n.log.Info("node started", "region", cfg.Region, "actor", n.sm.Actor(), "status", self.Status,
 		"peer", cfg.PeerAddr, "gossip", cfg.GossipAddr)
 	return n, nil
+}
+
+// startGossip starts the node's gossip: memberlist, or the seam's. n.g
+// stays nil when it fails, so that closeAll has nothing to stop.
+func (n *Node) startGossip(sm seams, self membership.Member, roster membership.Roster) error {
+	cfg := n.cfg
+	if sm.gossip != nil {
+		g, err := sm.gossip(self, roster, len(cfg.Join) == 0)
+		if err != nil {
+			return err
+		}
+		n.g = g
+		return nil
+	}
+	g, err := startGossip(gossipConfig{self: self, roster: roster, join: cfg.Join,
+		probeInterval: cfg.ProbeInterval, probeTimeout: cfg.ProbeTimeout, suspicionMult: cfg.SuspicionMult,
+		pushPull: 5 * time.Second, reconnect: max(time.Second, 4*cfg.ProbeInterval), logger: n.log})
+	if err != nil {
+		return err
+	}
+	n.g = g
+	return nil
 }
 
 func (n *Node) syncConfig() kvsync.Config {

@@ -1,0 +1,252 @@
+package region
+
+import (
+	"fmt"
+	"path/filepath"
+	gosync "sync"
+	"testing"
+	"time"
+
+	"github.com/meridiankv/meridian/region/membership"
+	"github.com/meridiankv/meridian/region/transport"
+	kvsync "github.com/meridiankv/meridian/sync"
+	"github.com/meridiankv/meridian/wire"
+	"go.uber.org/goleak"
+)
+
+// memGossipNet is membership's in-memory gossip made safe for nodes that
+// run in goroutines: one lock around the network and its endpoints. A
+// round of gossip runs when the test calls spread.
+type memGossipNet struct {
+	mu  gosync.Mutex
+	net *membership.MemNetwork
+	eps map[string]*memGossip
+}
+
+func newMemGossipNet() *memGossipNet {
+	return &memGossipNet{net: membership.NewMemNetwork(), eps: map[string]*memGossip{}}
+}
+
+// start is seams.gossip: it adds the node's endpoint (replacing the one of
+// a previous run).
+func (g *memGossipNet) start(self membership.Member, stored membership.Roster, joined bool) (gossiper, error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	ep := &memGossip{net: g, id: self.ID, ep: g.net.Add(self, stored, joined), notify: make(chan struct{}, 1)}
+	g.eps[self.ID] = ep
+	return ep, nil
+}
+
+// spread runs one round of gossip and tells every node to look.
+func (g *memGossipNet) spread() {
+	g.mu.Lock()
+	g.net.Spread()
+	eps := make([]*memGossip, 0, len(g.eps))
+	for _, ep := range g.eps {
+		eps = append(eps, ep)
+	}
+	g.mu.Unlock()
+	for _, ep := range eps {
+		ep.signal()
+	}
+}
+
+// memGossip is one node's endpoint of a memGossipNet.
+type memGossip struct {
+	net    *memGossipNet
+	id     string
+	ep     *membership.MemGossip
+	notify chan struct{}
+}
+
+func (m *memGossip) Snapshot() (membership.Roster, map[string]membership.Health) {
+	m.net.mu.Lock()
+	defer m.net.mu.Unlock()
+	return m.ep.Snapshot()
+}
+
+func (m *memGossip) Update(x membership.Member) membership.Member {
+	m.net.mu.Lock()
+	r := m.ep.Update(x)
+	m.net.mu.Unlock()
+	m.signal()
+	return r
+}
+
+func (m *memGossip) Joined() bool {
+	m.net.mu.Lock()
+	defer m.net.mu.Unlock()
+	return m.ep.Joined()
+}
+
+func (m *memGossip) changed() <-chan struct{}  { return m.notify }
+func (m *memGossip) leave(time.Duration) error { return nil } // the roster says Left; spread carries it
+func (m *memGossip) signal() {
+	select {
+	case m.notify <- struct{}{}:
+	default:
+	}
+}
+
+func (m *memGossip) stop() error {
+	m.net.mu.Lock()
+	defer m.net.mu.Unlock()
+	if m.net.eps[m.id] == m {
+		m.net.net.Stop(m.id)
+		delete(m.net.eps, m.id)
+	}
+	return nil
+}
+
+// memRegion runs n nodes in this process with no socket: the in-memory
+// transport and gossip, data on disk in a temporary directory (so a
+// restart keeps it), no client endpoints, and one manual clock. Time moves
+// only in step.
+type memRegion struct {
+	t      *testing.T
+	clock  *manualClock
+	tr     *transport.MemNetwork
+	gossip *memGossipNet
+	cfgs   []Config
+	nodes  []*Node
+}
+
+// newMemRegion starts n nodes; tune, when not nil, changes each node's
+// configuration first.
+func newMemRegion(t *testing.T, n int, tune func(*Config)) *memRegion {
+	t.Helper()
+	// Registered first, so run last: once every node is closed, none of
+	// their goroutines is left.
+	before := goleak.IgnoreCurrent()
+	t.Cleanup(func() { goleak.VerifyNone(t, before) })
+	r := &memRegion{t: t, clock: newManualClock(), tr: transport.NewMemNetwork(), gossip: newMemGossipNet()}
+	dir := t.TempDir()
+	for i := 1; i <= n; i++ {
+		id := fmt.Sprintf("n%d", i)
+		c := DefaultConfig(id)
+		c.DataDir, c.TLSDir = filepath.Join(dir, id), "unused: the transport is in memory"
+		c.PeerAddr, c.GossipAddr = id+":7000", id+":7946" // names on the in-memory networks
+		c.RESPAddr, c.HTTPAddr = id+":6379", id+":8080"   // not listened on
+		if i > 1 {
+			c.Join = []string{"n1:7946"}
+		}
+		c.Clock, c.Logger = r.clock, testLogger()
+		if tune != nil {
+			tune(&c)
+		}
+		r.cfgs = append(r.cfgs, c)
+	}
+	r.nodes = make([]*Node, n)
+	t.Cleanup(func() {
+		for _, nd := range r.nodes {
+			if nd != nil {
+				nd.Close()
+			}
+		}
+	})
+	for i := range n {
+		r.start(i)
+	}
+	return r
+}
+
+func (r *memRegion) start(i int) {
+	r.t.Helper()
+	n, err := start(r.cfgs[i], seams{transport: r.tr, gossip: r.gossip.start, noEndpoints: true})
+	if err != nil {
+		r.t.Fatalf("starting %s: %v", r.cfgs[i].ID, err)
+	}
+	r.nodes[i] = n
+	r.gossip.spread()
+}
+
+func (r *memRegion) stop(i int) {
+	r.t.Helper()
+	if err := r.nodes[i].Close(); err != nil {
+		r.t.Fatalf("stopping %s: %v", r.cfgs[i].ID, err)
+	}
+	r.nodes[i] = nil
+	r.gossip.spread()
+}
+
+// until moves time on, 10ms of the nodes' clock and a round of gossip per
+// step, until cond holds, and fails the test after limit of the nodes'
+// time. Between steps it gives the nodes' loops a moment of the machine's
+// time to handle what the step delivered: the clock runs at most about ten
+// times faster than the machine's, so a loop that is slow under the race
+// detector does not see its requests time out for that alone.
+func (r *memRegion) until(what string, limit time.Duration, cond func() bool) {
+	r.t.Helper()
+	for elapsed := time.Duration(0); !cond(); elapsed += 10 * time.Millisecond {
+		if elapsed > limit {
+			r.t.Fatalf("%s: not within %s of the nodes' time", what, limit)
+		}
+		r.clock.Advance(10 * time.Millisecond)
+		r.gossip.spread()
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// settled: every running node sees every member active and alive.
+func (r *memRegion) settled() bool {
+	return (&testRegion{nodes: r.nodes}).settled()
+}
+
+// TestRegionOverInMemoryNetworks is TestRegionServesAndHealsAfterANodeStops
+// without a socket: three nodes over the in-memory transport and gossip on
+// one manual clock. Writes at ALL, reads at QUORUM, a node stopped while
+// QUORUM writes go on, restarted, and caught up by its hints.
+func TestRegionOverInMemoryNetworks(t *testing.T) {
+	r := newMemRegion(t, 3, nil)
+	r.until("the region settles", 30*time.Second, r.settled)
+	ctx := t.Context()
+	for i := range 30 {
+		if resp := r.nodes[i%3].Do(ctx, put(fmt.Sprintf("k%d", i), "v1", kvsync.All)); resp.Err != nil {
+			t.Fatalf("put at ALL: %v", resp.Err)
+		}
+	}
+	for i := range 30 {
+		if resp := r.nodes[(i+1)%3].Do(ctx, get(fmt.Sprintf("k%d", i), kvsync.Quorum)); valueOf(resp) != "v1" {
+			t.Fatalf("get: %q, %v", valueOf(resp), resp.Err)
+		}
+	}
+	r.stop(2)
+	r.until("the others see n3 down", 10*time.Second, func() bool {
+		for _, n := range r.nodes[:2] {
+			for _, m := range n.Cluster().Members {
+				if m.ID == "n3" && m.Health == membership.Alive {
+					return false
+				}
+			}
+		}
+		return true
+	})
+	for i := range 30 {
+		if resp := r.nodes[i%2].Do(ctx, put(fmt.Sprintf("k%d", i), "v2", kvsync.Quorum)); resp.Err != nil {
+			t.Fatalf("put at QUORUM with a node down: %v", resp.Err)
+		}
+	}
+	r.until("hints are kept for n3", time.Second, func() bool {
+		held := 0
+		for _, n := range r.nodes[:2] {
+			for _, m := range n.Cluster().Members {
+				if m.ID == "n3" {
+					held += m.HintsPending
+				}
+			}
+		}
+		return held > 0
+	})
+	r.start(2)
+	r.until("the restarted node catches up", 30*time.Second, func() bool {
+		for i := range 30 {
+			resp := r.nodes[2].Do(ctx, wire.Op{Kind: wire.OpInspect, Key: []byte(fmt.Sprintf("k%d", i))})
+			for _, rs := range resp.Replicas {
+				if w, ok := rs.State.Get(); rs.Err != nil || !ok || string(w.Value) != "v2" {
+					return false
+				}
+			}
+		}
+		return true
+	})
+}
