@@ -125,3 +125,18 @@ func (n *Node) Remove(ctx context.Context, id string, force bool) error {
 	}
 	return err
 }
+
+// ReloadGossipKeys installs the keys the gossip key file holds now, the
+// first one the primary (see NewGossipKey for rotating a key). meridiand
+// calls it on SIGHUP.
+func (n *Node) ReloadGossipKeys() error {
+	g, ok := n.g.(*gossip)
+	if !ok {
+		return fmt.Errorf("%w: this node's gossip is not memberlist's: there is no key to reload", ErrGossipKey)
+	}
+	if err := g.reloadKeys(n.cfg.gossipKeyFile()); err != nil {
+		return err
+	}
+	n.log.Info("gossip keys reloaded", "file", n.cfg.gossipKeyFile(), "keys", len(g.keyring.GetKeys()))
+	return nil
+}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -39,6 +40,11 @@ type Config struct {
 	// TLSDir holds ca.crt and the node's certificate and key (<id>.crt, <id>.key)
 	// for mutual TLS between nodes. Required unless InMemory.
 	TLSDir string
+	// GossipKeyFile holds the cluster's gossip keys (see NewGossipKey): the
+	// same file on every node. Default <TLSDir>/gossip.key; required when
+	// there is a TLSDir. A node without a TLSDir (InMemory, tests) gossips
+	// in plain text.
+	GossipKeyFile string
 
 	// Replicas is N, the copies of each key. Default 3.
 	Replicas int
@@ -122,6 +128,17 @@ func DefaultConfig(id string) Config {
 		ProbeTimeout:        150 * time.Millisecond,
 		SuspicionMult:       4,
 	}
+}
+
+// gossipKeyFile returns the key file the node's gossip uses, "" for none.
+func (c Config) gossipKeyFile() string {
+	switch {
+	case c.GossipKeyFile != "":
+		return c.GossipKeyFile
+	case c.TLSDir != "":
+		return filepath.Join(c.TLSDir, GossipKeyFile)
+	}
+	return ""
 }
 
 // Validate reports every problem with c at once. Each message starts with

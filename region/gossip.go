@@ -7,6 +7,7 @@ import (
 	"net"
 	"slices"
 	"strconv"
+	"strings"
 	gosync "sync"
 	"sync/atomic"
 	"time"
@@ -28,6 +29,8 @@ type gossip struct {
 	stopJoin chan struct{}
 	joinDone chan struct{} // closed when the join loop ends; nil without one
 	redialed chan struct{} // closed when the reconnect loop ends
+
+	keyring *memberlist.Keyring // nil: plain text
 
 	mu     gosync.Mutex
 	roster membership.Roster
@@ -90,7 +93,8 @@ type gossipConfig struct {
 	probeTimeout  time.Duration
 	suspicionMult int
 	pushPull      time.Duration
-	reconnect     time.Duration // how often members held dead are joined again
+	reconnect     time.Duration       // how often members held dead are joined again
+	keyring       *memberlist.Keyring // nil: plain text
 	logger        *slog.Logger
 }
 
@@ -118,11 +122,15 @@ func startGossip(c gossipConfig) (*gossip, error) {
 	// timeout keeps a join of an unreachable member from holding up Close.
 	cfg.TCPTimeout = 2 * time.Second
 	cfg.Delegate = gossipDelegate{g}
+	if c.keyring != nil {
+		g.keyring, cfg.Keyring = c.keyring, c.keyring
+		cfg.GossipVerifyIncoming, cfg.GossipVerifyOutgoing = true, true
+	}
 	// The queue must exist before memberlist starts: a peer's push-pull
 	// can arrive while Create is still running.
 	g.queue = &memberlist.TransmitLimitedQueue{NumNodes: g.size, RetransmitMult: cfg.RetransmitMult}
 	cfg.LogOutput = nil
-	cfg.Logger = log.New(slogWriter{c.logger}, "", 0)
+	cfg.Logger = log.New(&slogWriter{l: c.logger}, "", 0)
 	nt, err := memberlist.NewNetTransport(&memberlist.NetTransportConfig{BindAddrs: []string{host}, BindPort: port, Logger: cfg.Logger})
 	if err != nil {
 		return nil, fmt.Errorf("region: gossip on %s: %w", c.self.Gossip, err)
@@ -193,8 +201,12 @@ func (g *gossip) joinLoop(addrs []string, logger *slog.Logger) {
 			g.joined.Store(true)
 			g.signal()
 			return
-		} else if i == 0 || i%30 == 0 {
-			logger.Warn("could not reach a node to join yet; retrying every second", "join", addrs, "err", err)
+		} else if i%30 == 0 { // the first failure, then every 30 s
+			if keyRefusal(err.Error()) {
+				logger.Error("could not join: the nodes asked do not hold this node's gossip key (or it does not hold theirs): give every node the same key file (--gossip-key); retrying every second", "join", addrs, "err", err)
+			} else {
+				logger.Warn("could not reach a node to join yet; retrying every second", "join", addrs, "err", err)
+			}
 		}
 		select {
 		case <-g.stopJoin:
@@ -309,10 +321,64 @@ func (g *gossip) stop() error {
 	return g.ml.Shutdown()
 }
 
-// slogWriter turns memberlist's log lines into slog debug records.
-type slogWriter struct{ l *slog.Logger }
+// slogWriter turns memberlist's log lines into slog records: errors and
+// warnings at their level, the rest as debug. A refusal for want of the
+// gossip key gets a record of its own that says so and what to do.
+// Refusals are logged once per keyLogInterval at most, with the number
+// left out since: a stranger probes several times a second.
+type slogWriter struct {
+	l          *slog.Logger
+	mu         gosync.Mutex
+	lastKeyLog time.Time
+	suppressed int
+}
 
-func (w slogWriter) Write(p []byte) (int, error) {
-	w.l.Debug(string(p), "component", "memberlist")
+// keyLogInterval spaces the log records of gossip refused for its key.
+const keyLogInterval = 10 * time.Second
+
+func (w *slogWriter) Write(p []byte) (int, error) {
+	line := strings.TrimSpace(string(p))
+	switch {
+	case keyRefusal(line):
+		w.mu.Lock()
+		now := time.Now()
+		if now.Sub(w.lastKeyLog) < keyLogInterval {
+			w.suppressed++
+			w.mu.Unlock()
+			return len(p), nil
+		}
+		left := w.suppressed
+		w.lastKeyLog, w.suppressed = now, 0
+		w.mu.Unlock()
+		w.l.Error("gossip refused: the other node does not hold this cluster's gossip key, or this node does not hold its cluster's: give every node the same key file (--gossip-key)",
+			"component", "memberlist", "detail", line, "refused_since_last_record", left)
+	case strings.HasPrefix(line, "[ERR]"):
+		w.l.Error(line, "component", "memberlist")
+	case strings.HasPrefix(line, "[WARN]"):
+		w.l.Warn(line, "component", "memberlist")
+	default:
+		w.l.Debug(line, "component", "memberlist")
+	}
 	return len(p), nil
+}
+
+// keyRefusal reports whether a memberlist log line or error says that a
+// message could not be decrypted, or was not encrypted when it had to be.
+func keyRefusal(s string) bool {
+	s = strings.ToLower(s)
+	return strings.Contains(s, "no installed keys could decrypt") || strings.Contains(s, "not encrypted") ||
+		strings.Contains(s, "decrypt packet failed") || strings.Contains(s, "encryption is configured")
+}
+
+// reloadKeys installs the keys of the key file path in the keyring.
+func (g *gossip) reloadKeys(path string) error {
+	kr := g.keyring
+	if kr == nil {
+		return fmt.Errorf("%w: this node gossips in plain text (it has no TLS directory): there is no key to reload", ErrGossipKey)
+	}
+	keys, err := readGossipKeys(path)
+	if err != nil {
+		return err
+	}
+	return installKeys(kr, keys)
 }

@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/hashicorp/memberlist"
 	"github.com/meridiankv/meridian/crdt"
 	"github.com/meridiankv/meridian/region/httpapi"
 	"github.com/meridiankv/meridian/region/membership"
@@ -174,9 +175,16 @@ func (n *Node) startGossip(sm seams, self membership.Member, roster membership.R
 		n.g = g
 		return nil
 	}
+	var kr *memberlist.Keyring
+	if path := cfg.gossipKeyFile(); path != "" {
+		var err error
+		if kr, err = newKeyring(path); err != nil {
+			return err
+		}
+	}
 	g, err := startGossip(gossipConfig{self: self, roster: roster, join: cfg.Join,
 		probeInterval: cfg.ProbeInterval, probeTimeout: cfg.ProbeTimeout, suspicionMult: cfg.SuspicionMult,
-		pushPull: 5 * time.Second, reconnect: max(time.Second, 4*cfg.ProbeInterval), logger: n.log})
+		pushPull: 5 * time.Second, reconnect: max(time.Second, 4*cfg.ProbeInterval), keyring: kr, logger: n.log})
 	if err != nil {
 		return err
 	}

@@ -21,6 +21,7 @@ import (
 // with QUIC and TLS as in production, data on disk, and short timeouts.
 type testRegion struct {
 	t     *testing.T
+	ca    *transport.CA
 	dir   string
 	net   int
 	cfgs  []Config
@@ -34,8 +35,12 @@ func newTestRegion(t *testing.T, n, subnet int) *testRegion {
 	if err != nil {
 		t.Fatal(err)
 	}
+	r.ca = ca
 	tlsDir := filepath.Join(r.dir, "tls")
 	if err := ca.Write(tlsDir); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteGossipKeyFile(filepath.Join(tlsDir, GossipKeyFile)); err != nil {
 		t.Fatal(err)
 	}
 	for i := 1; i <= n; i++ {
@@ -68,6 +73,11 @@ func newTestRegion(t *testing.T, n, subnet int) *testRegion {
 		}
 	})
 	return r
+}
+
+// issue makes the TLS files of node id at ip with the region's CA.
+func (r *testRegion) issue(id, ip string) error {
+	return r.ca.IssueFiles(filepath.Join(r.dir, "tls"), id, []net.IP{net.ParseIP(ip)})
 }
 
 func testLogger() *slog.Logger {

@@ -22,6 +22,7 @@ Commands:
 		fmt.Fprintf(t, "  %s\t%s\n", strings.TrimSpace(c.name+" "+c.args), c.summary)
 	}
 	fmt.Fprintf(t, "  dev\trun a local development cluster (meridian dev -h)\n")
+	fmt.Fprintf(t, "  gossip-key\tprint a new gossip key for the nodes' key file, and how to rotate it\n")
 	fmt.Fprintf(t, "  help [COMMAND]\thelp on a command, with examples\n")
 	t.Flush()
 	fmt.Fprint(w, `
@@ -77,6 +78,9 @@ func help(args []string, stdout, stderr io.Writer) error {
 		return nil
 	case args[0] == "dev":
 		return runDev([]string{"-h"}, stdout, stderr)
+	case args[0] == "gossip-key":
+		fmt.Fprintln(stdout, gossipKeyUsage)
+		return nil
 	case args[0] == "help":
 		fmt.Fprintln(stdout, "Usage:\n  meridian help [COMMAND]\n\nPrints the list of commands, or the flags and examples of one.")
 		return nil

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/meridiankv/meridian/client"
+	"github.com/meridiankv/meridian/region"
 )
 
 // defaultAddr is the node --addr names when neither it nor $MERIDIAN_ADDR is
@@ -60,6 +61,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return help(rest[1:], stdout, stderr)
 	case "dev":
 		return runDev(rest[1:], stdout, stderr)
+	case "gossip-key":
+		return runGossipKey(rest[1:], stdout)
 	}
 	cmd, rest, err := lookup(rest)
 	if err != nil {
@@ -228,5 +231,32 @@ func explain(err error, addr string) error {
 	case strings.Contains(err.Error(), "connection refused") || strings.Contains(err.Error(), "no such host"):
 		return fmt.Errorf("cannot reach a node at %s: %w\nis a node running there? point --addr or MERIDIAN_ADDR at a node's HTTP address", addr, err)
 	}
+	return err
+}
+
+// gossipKeyUsage is the help of meridian gossip-key.
+const gossipKeyUsage = `Usage:
+  meridian gossip-key > gossip.key
+
+Prints a new random gossip key (32 bytes, base64). Every node of a cluster
+reads the same key file (meridiand --gossip-key, default TLS-DIR/gossip.key):
+the first key encrypts gossip, every key decrypts it. To rotate a key without
+downtime, on every node in turn edit the file and send meridiand SIGHUP:
+add the new key as a second line; then move it first; then remove the old one.`
+
+// runGossipKey prints a new gossip key.
+func runGossipKey(args []string, stdout io.Writer) error {
+	if len(args) == 1 && (args[0] == "-h" || args[0] == "--help") {
+		fmt.Fprintln(stdout, gossipKeyUsage)
+		return nil
+	}
+	if len(args) > 0 {
+		return fmt.Errorf("gossip-key takes no argument, got %q: run 'meridian help gossip-key'", args)
+	}
+	k, err := region.NewGossipKey()
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintln(stdout, k)
 	return err
 }

@@ -33,7 +33,8 @@ func main() {
 	}
 }
 
-// run parses flags, starts the node and serves until SIGINT or SIGTERM.
+// run parses flags, starts the node and serves until SIGINT or SIGTERM;
+// SIGHUP reloads the gossip keys.
 func run(args []string, stderr io.Writer) error {
 	cfg, opts, err := parseFlags(args, stderr)
 	if err != nil {
@@ -57,8 +58,14 @@ func run(args []string, stderr io.Writer) error {
 		go func() { logger.Warn("pprof listener stopped", "err", http.ListenAndServe(addr, nil)) }()
 	}
 	sigs := make(chan os.Signal, 1)
-	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
 	sig := <-sigs
+	for sig == syscall.SIGHUP { // reload the gossip keys: a key rotation step
+		if err := node.ReloadGossipKeys(); err != nil {
+			logger.Error("SIGHUP: the gossip keys were not reloaded; the node keeps the keys it had", "err", err)
+		}
+		sig = <-sigs
+	}
 	signal.Stop(sigs)
 	if sig == syscall.SIGTERM && opts.leaveOnTerm {
 		logger.Info("SIGTERM: leaving the region before exiting")
@@ -95,6 +102,7 @@ func parseFlags(args []string, stderr io.Writer) (region.Config, options, error)
 	fs.StringVar(&cfg.Region, "region", cfg.Region, "region name")
 	fs.StringVar(&cfg.DataDir, "data", "", "data directory (required)")
 	fs.StringVar(&cfg.TLSDir, "tls-dir", "", "directory with ca.crt, ID.crt and ID.key for mutual TLS between nodes (required; meridian dev makes them)")
+	fs.StringVar(&cfg.GossipKeyFile, "gossip-key", "", "file with the cluster's gossip keys, base64, one per line, the first one used to encrypt (default TLS-DIR/gossip.key; meridian dev makes it, `meridian gossip-key` prints a new key; SIGHUP reloads it)")
 	fs.StringVar(&cfg.RESPAddr, "resp", cfg.RESPAddr, "Redis-protocol listen address")
 	fs.StringVar(&cfg.HTTPAddr, "http", cfg.HTTPAddr, "HTTP/JSON listen address")
 	fs.StringVar(&cfg.PeerAddr, "peer", cfg.PeerAddr, "QUIC listen address for node-to-node traffic (outgoing traffic leaves from its IP)")

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/meridiankv/meridian/client"
+	"github.com/meridiankv/meridian/region"
 	"github.com/meridiankv/meridian/region/transport"
 )
 
@@ -110,6 +111,9 @@ func (c *Cluster) plan() error {
 		}
 	}
 	c.ca = ca
+	if err := region.WriteGossipKeyFile(filepath.Join(tlsDir, region.GossipKeyFile)); err != nil {
+		return fmt.Errorf("devcluster: %w", err)
+	}
 	for r := 1; r <= c.cfg.Regions; r++ {
 		for i := 1; i <= c.cfg.Nodes; i++ {
 			if err := c.addNode(r, i); err != nil {
@@ -217,6 +221,23 @@ func (c *Cluster) StartNode(id string) error {
 	n.PID = cmd.Process.Pid
 	c.procs[id], c.exits[id] = cmd, exited
 	return c.writeManifest()
+}
+
+// Reload sends SIGHUP to node id, which reloads its gossip key file
+// (TLSDir/gossip.key), and returns at once.
+func (c *Cluster) Reload(id string) error {
+	c.mu.Lock()
+	cmd, ok := c.procs[id]
+	c.mu.Unlock()
+	if !ok {
+		return fmt.Errorf("devcluster: %s is not running", id)
+	}
+	return cmd.Process.Signal(syscall.SIGHUP)
+}
+
+// GossipKeyFile returns the gossip key file every node of the cluster reads.
+func (c *Cluster) GossipKeyFile() string {
+	return filepath.Join(c.cfg.Dir, "tls", region.GossipKeyFile)
 }
 
 // Kill sends SIGKILL to node id and waits for it to die: a crash.
