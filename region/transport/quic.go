@@ -85,13 +85,66 @@ func Listen(cfg Config, h Handler) (*QUIC, error) {
 	t.tls.NextProtos = []string{ALPN}
 	t.tls.MinVersion = tls.VersionTLS13
 	t.tr = &quic.Transport{Conn: udp, StatelessResetKey: resetKey(cfg.TLS, t.addr)}
-	if t.ln, err = t.tr.Listen(t.tls, t.qconf); err != nil {
+	if t.ln, err = t.tr.Listen(t.serverTLS(), t.qconf); err != nil {
 		err = errors.Join(err, t.tr.Close(), udp.Close())
 		return nil, fmt.Errorf("transport: listening on %s: %w", t.addr, err)
 	}
 	t.ctx, t.cancel = context.WithCancel(context.Background())
 	t.wg.Go(t.accept)
 	return t, nil
+}
+
+// serverTLS returns the TLS configuration of the listener: t.tls, except
+// that it checks the client's certificate itself, by the rules of
+// RequireAndVerifyClientCert (the cluster CA, client authentication), so
+// that it can log a peer it refuses and why: crypto/tls tells only the
+// peer.
+func (t *QUIC) serverTLS() *tls.Config {
+	srv := t.tls.Clone()
+	srv.GetConfigForClient = func(hello *tls.ClientHelloInfo) (*tls.Config, error) {
+		peer := "unknown"
+		if hello.Conn != nil {
+			peer = hello.Conn.RemoteAddr().String()
+		}
+		c := t.tls.Clone()
+		c.ClientAuth = tls.RequestClientCert
+		c.VerifyPeerCertificate = func(raw [][]byte, _ [][]*x509.Certificate) error {
+			err := verifyClient(raw, t.tls.ClientCAs)
+			if err != nil {
+				t.cfg.Logger.Warn("transport: refused a peer whose certificate is not from this cluster's CA: give every node certificates of one CA (--tls-dir)",
+					"local", t.addr, "peer", peer, "err", err)
+			}
+			return err
+		}
+		return c, nil
+	}
+	return srv
+}
+
+// verifyClient checks a client's certificate chain as
+// tls.RequireAndVerifyClientCert does: present, issued by a CA of roots,
+// for client authentication.
+func verifyClient(raw [][]byte, roots *x509.CertPool) error {
+	if len(raw) == 0 {
+		return errors.New("transport: the peer presented no certificate")
+	}
+	certs := make([]*x509.Certificate, len(raw))
+	for i, b := range raw {
+		c, err := x509.ParseCertificate(b)
+		if err != nil {
+			return fmt.Errorf("transport: the peer's certificate does not parse: %w", err)
+		}
+		certs[i] = c
+	}
+	inter := x509.NewCertPool()
+	for _, c := range certs[1:] {
+		inter.AddCert(c)
+	}
+	_, err := certs[0].Verify(x509.VerifyOptions{Roots: roots, Intermediates: inter, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}})
+	if err != nil {
+		return fmt.Errorf("transport: the peer's certificate: %w", err)
+	}
+	return nil
 }
 
 // quicConfig returns the QUIC settings of both ends: peers open one

@@ -3,9 +3,12 @@ package transport
 import (
 	"bufio"
 	"context"
+	"crypto/x509"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"net"
+	"strings"
 	"sync"
 	"time"
 
@@ -124,12 +127,18 @@ func (t *QUIC) connect(p *peer, timer *time.Timer) error {
 			return ErrClosed
 		}
 		p.dialErrors.Add(1)
-		t.cfg.Logger.Warn("transport: dial failed", "local", t.addr, "peer", p.addr, "failures", p.failures, "err", err)
+		if certRefusal(err) {
+			t.cfg.Logger.Warn("transport: dial failed: the peer's certificate is not from this cluster's CA (or not for its address), or it refused this node's: give every node certificates of one CA (--tls-dir)",
+				"local", t.addr, "peer", p.addr, "failures", p.failures, "err", err)
+		} else {
+			t.cfg.Logger.Warn("transport: dial failed", "local", t.addr, "peer", p.addr, "failures", p.failures, "err", err)
+		}
 		return err
 	}
 	if !p.setConn(conn) {
 		return ErrClosed
 	}
+	t.wg.Go(func() { t.watch(conn, p.addr) })
 	p.dials.Add(1)
 	if p.dialed {
 		p.reconnects.Add(1)
@@ -251,4 +260,28 @@ func (d deadlineWriter) Write(b []byte) (int, error) {
 		}
 	}
 	return n, nil
+}
+
+// watch waits for an outbound connection to end and logs it when the peer
+// refused this node's certificate: under TLS 1.3 the dial has returned by
+// then, and the sender would only see its next write fail.
+func (t *QUIC) watch(conn *quic.Conn, addr string) {
+	<-conn.Context().Done()
+	if err := context.Cause(conn.Context()); err != nil && t.ctx.Err() == nil && !isClosing(err) && certRefusal(err) {
+		t.cfg.Logger.Warn("transport: the peer refused this node's certificate: give every node certificates of one CA (--tls-dir)",
+			"local", t.addr, "peer", addr, "err", err)
+	}
+}
+
+// certRefusal reports whether a dial failed on a certificate: this node
+// did not trust the peer's, or the peer refused this node's.
+func certRefusal(err error) bool {
+	var unknown x509.UnknownAuthorityError
+	var host x509.HostnameError
+	var invalid x509.CertificateInvalidError
+	if errors.As(err, &unknown) || errors.As(err, &host) || errors.As(err, &invalid) {
+		return true
+	}
+	s := err.Error()
+	return strings.Contains(s, "certificate") || strings.Contains(s, "x509")
 }
