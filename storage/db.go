@@ -15,6 +15,10 @@ import (
 // second Close. Use errors.Is(err, ErrClosed).
 var ErrClosed = errors.New("storage: closed")
 
+// ErrLayoutVersion is what Open returns, wrapped, for a data directory
+// written with a layout this build does not read. Use errors.Is.
+var ErrLayoutVersion = errors.New("storage: unknown layout version")
+
 // DB is a replica's durable store of key states, hints and meta values. It
 // is safe for concurrent use; commits (Commit, PutMeta) are serialized, reads
 // run in parallel with them and with each other, each on a consistent
@@ -104,7 +108,8 @@ func (db *DB) checkFormat() error {
 			return fmt.Errorf("storage: reading the layout version: %w", err)
 		}
 		if len(v) != 1 || v[0] != formatVersion {
-			return fmt.Errorf("storage: layout version %x in %q, this build reads %d", v, db.dir, formatVersion)
+			return fmt.Errorf("%w: layout version %x in %q, this build reads version %d: run the build that wrote it, or start the node on an empty data directory so that it joins again and pulls its ranges from the others",
+				ErrLayoutVersion, v, db.dir, formatVersion)
 		}
 		return nil
 	})
