@@ -1,6 +1,7 @@
 package region
 
 import (
+	"encoding/json"
 	"fmt"
 	"log"
 	"log/slog"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/hashicorp/memberlist"
 	"github.com/meridiankv/meridian/region/membership"
+	"github.com/meridiankv/meridian/wire"
 )
 
 // gossip runs memberlist for the region: failure detection (who is alive,
@@ -60,7 +62,7 @@ type gossipDelegate struct{ g *gossip }
 
 var _ memberlist.Delegate = gossipDelegate{}
 
-func (d gossipDelegate) NodeMeta(limit int) []byte { return nil }
+func (d gossipDelegate) NodeMeta(limit int) []byte { return nodeMeta }
 func (d gossipDelegate) NotifyMsg(b []byte)        { d.g.mergeBytes(b) }
 func (d gossipDelegate) GetBroadcasts(overhead, limit int) [][]byte {
 	return d.g.queue.GetBroadcasts(overhead, limit)
@@ -301,6 +303,27 @@ func (g *gossip) Snapshot() (membership.Roster, map[string]membership.Health) {
 		}
 	}
 	return r, health
+}
+
+// nodeMeta is what this node announces in memberlist's own node metadata,
+// which only the node itself sets and which older builds pass on intact
+// (unlike roster entries, whose unknown fields they drop): the message
+// protocol it speaks.
+var nodeMeta = []byte(fmt.Sprintf(`{"proto":%d}`, wire.Protocol))
+
+// Protocols returns the protocol each member memberlist sees announced;
+// a member of a build that announced none is absent.
+func (g *gossip) Protocols() map[string]int {
+	out := map[string]int{}
+	for _, n := range g.ml.Members() {
+		var meta struct {
+			Proto int `json:"proto"`
+		}
+		if json.Unmarshal(n.Meta, &meta) == nil && meta.Proto > 0 {
+			out[n.Name] = meta.Proto
+		}
+	}
+	return out
 }
 
 // Joined reports whether a join succeeded, or none was asked for.

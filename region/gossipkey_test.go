@@ -15,6 +15,7 @@ import (
 
 	"github.com/hashicorp/memberlist"
 	"github.com/meridiankv/meridian/region/membership"
+	"github.com/meridiankv/meridian/wire"
 )
 
 func TestReadGossipKeys(t *testing.T) {
@@ -197,5 +198,22 @@ func TestGossipKeyRotationWithoutDowntime(t *testing.T) {
 	}
 	waitFor(t, "the node left on the old key to be cut off", 20*time.Second, func() bool {
 		return len(r.nodes[1].Cluster().Members) == 3 && r.nodes[1].Cluster().Members[0].Health != membership.Alive
+	})
+}
+
+// TestNodesAnnounceTheirProtocol: every node announces wire.Protocol in
+// memberlist's node metadata, and its view sends its peers protocol 2's
+// kinds.
+func TestNodesAnnounceTheirProtocol(t *testing.T) {
+	r := newTestRegion(t, 2, 206)
+	waitFor(t, "the region settles", 20*time.Second, r.settled)
+	waitFor(t, "both nodes announce protocol 2", 10*time.Second, func() bool {
+		for _, n := range r.nodes {
+			p := n.g.Protocols()
+			if p["n1"] != wire.Protocol || p["n2"] != wire.Protocol {
+				return false
+			}
+		}
+		return true
 	})
 }

@@ -71,6 +71,12 @@ func (m *memGossip) Update(x membership.Member) membership.Member {
 	return r
 }
 
+func (m *memGossip) Protocols() map[string]int {
+	m.net.mu.Lock()
+	defer m.net.mu.Unlock()
+	return m.ep.Protocols()
+}
+
 func (m *memGossip) Joined() bool {
 	m.net.mu.Lock()
 	defer m.net.mu.Unlock()

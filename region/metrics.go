@@ -76,6 +76,7 @@ var (
 	descHints     = prometheus.NewDesc("meridian_hints_pending", "Hints this node holds for a replica that could not take a write.", []string{"target"}, nil)
 	descOwnership = prometheus.NewDesc("meridian_ring_ownership", "Fraction of keys each member is primary for, in this node's ring.", []string{"member"}, nil)
 	descUp        = prometheus.NewDesc("meridian_member_up", "1 when the failure detector sees the member alive.", []string{"member", "health", "status"}, nil)
+	descTaken     = prometheus.NewDesc("meridian_states_taken_total", "States taken from other nodes, by the kind of message that carried them (write, hint, replay, handoff, repair; a node of an older build sends them all as write).", []string{"kind"}, nil)
 )
 
 // counters are the state machine's counters, exported as they are.
@@ -119,5 +120,10 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 	}
 	for _, x := range counters {
 		ch <- prometheus.MustNewConstMetric(x.desc, prometheus.CounterValue, float64(x.get(st)))
+	}
+	tk := st.Taken
+	for kind, v := range map[wire.MsgType]int64{wire.MsgWrite: tk.Writes, wire.MsgHint: tk.Hints, wire.MsgReplay: tk.Replays,
+		wire.MsgHandoff: tk.Handoffs, wire.MsgRepair: tk.Repairs} {
+		ch <- prometheus.MustNewConstMetric(descTaken, prometheus.CounterValue, float64(v), kind.String())
 	}
 }

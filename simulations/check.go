@@ -3,6 +3,7 @@ package simulations
 import (
 	"errors"
 	"fmt"
+	"github.com/meridiankv/meridian/wire"
 	"slices"
 	"strings"
 
@@ -28,6 +29,9 @@ func (s *Sim) check() error {
 		}
 	}
 	add(s.checkAnswered()...)
+	if s.refused > 0 {
+		add(fmt.Errorf("%d frames held message kinds of protocol %d for %s, which announced protocol 1 and refuses them", s.refused, wire.Protocol, s.legacy))
+	}
 	s.settleStrictness()
 	final, diverged := s.finalStates()
 	add(diverged...)

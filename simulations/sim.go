@@ -39,6 +39,8 @@ type Sim struct {
 	faulty     bool // in the fault phase
 	batched    bool
 	hintBudget int64
+	legacy     string // the node that announces message protocol 1, if any
+	refused    int    // frames it refused: they held kinds protocol 1 does not know
 	trace      hash.Hash64
 	hist       history
 	clients    []*client
@@ -97,6 +99,12 @@ func New(cfg Config) (*Sim, error) {
 	s.mnet = membership.NewMemNetwork()
 	s.mnet.SetReach(s.reaches)
 	s.mnet.SetHealth(s.health)
+	if s.rng.IntN(3) == 0 {
+		// A node of the previous build in a rolling upgrade: it announces
+		// message protocol 1, so the others send it only protocol 1's kinds.
+		s.legacy = fmt.Sprintf("n%d", 1+s.rng.IntN(cfg.Nodes))
+		s.mnet.SetProtocol(s.legacy, 1)
+	}
 	founding := membership.Roster{}
 	for range cfg.Nodes {
 		n := s.newNode()
@@ -113,7 +121,7 @@ func New(cfg Config) (*Sim, error) {
 	if s.batched {
 		s.at(int64(syncInterval), event{kind: evSync})
 	}
-	s.record("config", s.batched, s.hintBudget)
+	s.record("config", s.batched, s.hintBudget, s.legacy)
 	return s, nil
 }
 
@@ -325,6 +333,12 @@ func (s *Sim) deliver(e event) {
 	msgs, err := wire.DecodeFrame(e.frame)
 	if err != nil {
 		panic(fmt.Sprintf("simulations: decoding a frame we encoded: %v", err))
+	}
+	if string(e.node) == s.legacy && slices.ContainsFunc(msgs, func(m wire.Message) bool { return wire.Legacy(m.Type) != m.Type }) {
+		// A node of the previous build refuses the whole frame.
+		s.refused++
+		s.record("refused", e.node, e.from)
+		return
 	}
 	for _, m := range msgs {
 		s.record("deliver", m.To, m.From, m.Type, m.ID, string(m.Key))

@@ -43,6 +43,7 @@ var violationKinds = []struct{ name, phrase string }{
 	{"phantom", "no write that may have applied"},
 	{"phantom-member", "every add of it"},
 	{"dot-reused", "minted twice"},
+	{"protocol", "refuses them"},
 	{"ring", "fewer members than replicas"},
 	{"ring", "disagree on the ring"},
 }

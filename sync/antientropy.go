@@ -250,7 +250,7 @@ func (ae *antiEntropy) onKeysRequest(m wire.Message) {
 		mine[string(key)] = true
 		if d, ok := theirs[string(key)]; !ok || d != hash {
 			ae.stats.KeysSent++
-			ae.send(wire.Message{Type: wire.MsgWrite, To: m.From, Key: key, State: s})
+			ae.send(wire.Message{Type: wire.MsgRepair, To: m.From, Key: key, State: s})
 			if ok {
 				want = append(want, wire.KeyDigest{Key: key})
 			}
@@ -277,7 +277,7 @@ func (ae *antiEntropy) onKeysReply(m wire.Message) {
 			continue
 		}
 		ae.stats.KeysSent++
-		ae.send(wire.Message{Type: wire.MsgWrite, To: m.From, Key: k.Key, State: s})
+		ae.send(wire.Message{Type: wire.MsgRepair, To: m.From, Key: k.Key, State: s})
 	}
 }
 

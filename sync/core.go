@@ -131,6 +131,9 @@ func (n *core) merge(key []byte, s crdt.State) {
 
 func (n *core) send(m wire.Message) {
 	m.From = n.cfg.ID
+	if !n.view.Current[m.To] {
+		m.Type = wire.Legacy(m.Type)
+	}
 	n.msgs = append(n.msgs, m)
 }
 

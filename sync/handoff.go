@@ -128,7 +128,7 @@ func (h *handoff) push(key []byte, s crdt.State) {
 	id := h.newID(partHandoff)
 	h.inflight[id] = &handoffKey{key: key, state: s, waiting: targets, deadline: h.now + 4*int64(h.cfg.RequestTimeout)}
 	for _, p := range targets {
-		h.send(wire.Message{Type: wire.MsgWrite, To: p, ID: id, Key: key, State: s})
+		h.send(wire.Message{Type: wire.MsgHandoff, To: p, ID: id, Key: key, State: s})
 	}
 }
 

@@ -54,6 +54,18 @@ type cluster struct {
 	cfg     func(*kvsync.Config)
 	observe func(wire.Message)    // sees every message delivered
 	skew    map[crdt.NodeID]int64 // each node's wall clock minus the cluster's time
+	legacy  map[crdt.NodeID]bool  // nodes every view says speak only protocol 1
+}
+
+// current is the View.Current of every node: all but the legacy ones.
+func (c *cluster) current() map[crdt.NodeID]bool {
+	out := map[crdt.NodeID]bool{}
+	for _, id := range c.ids {
+		if !c.legacy[id] {
+			out[id] = true
+		}
+	}
+	return out
 }
 
 // clock is node id's wall clock.
@@ -99,7 +111,7 @@ func (c *cluster) setViews() {
 				down[d] = true
 			}
 		}
-		c.nodes[id].SetView(c.clock(id), kvsync.View{Placement: c.place, Members: c.ids, Down: down})
+		c.nodes[id].SetView(c.clock(id), kvsync.View{Placement: c.place, Members: c.ids, Down: down, Current: c.current()})
 	}
 }
 
@@ -209,7 +221,7 @@ func (c *cluster) setRing(epoch uint64, placement, next rendezvous) {
 				down[d] = true
 			}
 		}
-		v := kvsync.View{Placement: placement, Members: c.ids, Down: down, Epoch: epoch}
+		v := kvsync.View{Placement: placement, Members: c.ids, Down: down, Epoch: epoch, Current: c.current()}
 		if next != nil {
 			v.Next = next
 			v.Joining = slices.Contains(next, id) && !slices.Contains(placement, id)

@@ -150,7 +150,7 @@ func (h *hinter) replay(target crdt.NodeID, member bool) {
 				continue
 			}
 			send.waiting = append(send.waiting, p)
-			h.send(wire.Message{Type: wire.MsgWrite, To: p, ID: id, Key: key, State: s})
+			h.send(wire.Message{Type: wire.MsgReplay, To: p, ID: id, Key: key, State: s})
 		}
 		h.stats.HintsSent++
 		if len(send.waiting) == 0 {

@@ -38,6 +38,11 @@ type View struct {
 	// Down holds the members believed unreachable (suspect or dead): writes
 	// for them go to fallbacks as hints, reads skip them.
 	Down map[crdt.NodeID]bool
+	// Current holds the nodes that announced message protocol
+	// wire.Protocol. Every other node (an older build, or one not heard
+	// from) is sent only the kinds of protocol 1 (wire.Legacy), so that a
+	// rolling upgrade never sends a frame its receiver would refuse.
+	Current map[crdt.NodeID]bool
 }
 
 // Request is an operation a client asked this node for.
@@ -123,7 +128,18 @@ type Stats struct {
 	HandedOff     int64 // keys handed off and then dropped here
 	EpochBumps    int64 // new epochs taken while running (not counting the start)
 	SloppyWrites  int64 // writes acknowledged with a fallback's help, or without a first read of a quorum of owners
+	Taken         Taken // states taken from other nodes, by kind
 	AE            AEStats
+}
+
+// Taken counts the states a node took from others, by the kind of message
+// that carried them (a protocol-1 peer sends them all as writes).
+type Taken struct {
+	Writes   int64 // coordinators' copies (MsgWrite)
+	Hints    int64 // hints kept as a fallback (MsgHint)
+	Replays  int64 // hints delivered (MsgReplay)
+	Handoffs int64 // keys handed off (MsgHandoff)
+	Repairs  int64 // read and anti-entropy repairs (MsgRepair)
 }
 
 // NewNode returns a node with configuration cfg over store, at time now.
@@ -179,7 +195,7 @@ func (n *Node) Submit(now int64, r Request) {
 func (n *Node) Step(now int64, m wire.Message) {
 	n.advance(now)
 	switch m.Type {
-	case wire.MsgWrite:
+	case wire.MsgWrite, wire.MsgHint, wire.MsgReplay, wire.MsgHandoff, wire.MsgRepair:
 		n.onWrite(m)
 	case wire.MsgWriteAck:
 		switch partOf(m.ID) {
@@ -209,17 +225,28 @@ func (n *Node) Step(now int64, m wire.Message) {
 	}
 }
 
-// onWrite merges a replicated write, or keeps it as a hint for its target,
-// and acknowledges it. The writes of every part arrive here: a
-// coordinator's copy, a fallback's hint, a replayed hint, a handed-off key,
-// a read repair, an anti-entropy repair.
+// onWrite merges a state another node sent, or keeps it as a hint for
+// its target, and acknowledges it: a coordinator's copy (MsgWrite), a hint
+// for an owner that is down (MsgHint, or a protocol-1 MsgWrite with a
+// Target), a replayed hint, a handed-off key, a repair.
 func (n *Node) onWrite(m wire.Message) {
 	var err error
 	switch {
 	case m.Target != "" && m.Target != n.cfg.ID:
+		n.stats.Taken.Hints++
 		err = n.hints.take(m.Target, m.Key, m.State)
 	default:
 		n.stats.ReplicaWrites++
+		switch m.Type {
+		case wire.MsgReplay:
+			n.stats.Taken.Replays++
+		case wire.MsgHandoff:
+			n.stats.Taken.Handoffs++
+		case wire.MsgRepair:
+			n.stats.Taken.Repairs++
+		default:
+			n.stats.Taken.Writes++
+		}
 		n.merge(m.Key, m.State)
 	}
 	if m.ID == 0 {

@@ -50,7 +50,7 @@ func TestSilentReplicasMakeTheOutcomeUnknownAndGetHints(t *testing.T) {
 	coord := owners[0]
 	cut := true
 	// The replicas answer the write's prepare read, then go silent.
-	c.drop = func(m wire.Message) bool { return cut && m.From != m.To && m.To != coord && m.Type == wire.MsgWrite }
+	c.drop = func(m wire.Message) bool { return cut && m.From != m.To && m.To != coord && wire.Carries(m.Type) }
 	id := c.submit(coord, put("k", "v", kvsync.Quorum))
 	c.run()
 	c.advance(1100 * time.Millisecond)
@@ -142,7 +142,7 @@ func TestQuorumReadRepairsAStaleReplica(t *testing.T) {
 	c := newCluster(t, 3, func(cfg *kvsync.Config) { cfg.MaxHintBytes = 0 })
 	owners, _ := c.owners("k")
 	stale := owners[2]
-	c.drop = func(m wire.Message) bool { return m.To == stale && m.Type == wire.MsgWrite }
+	c.drop = func(m wire.Message) bool { return m.To == stale && wire.Carries(m.Type) }
 	if r := c.do(owners[0], put("k", "v", kvsync.Quorum)); r.Err != nil {
 		t.Fatal(r.Err)
 	}
@@ -282,7 +282,7 @@ func TestAntiEntropyRepairsWritesNobodyHinted(t *testing.T) {
 	})
 	c.advance(100 * time.Millisecond) // build the (empty) trees
 	lagging := c.ids[2]
-	c.drop = func(m wire.Message) bool { return m.To == lagging && m.Type == wire.MsgWrite }
+	c.drop = func(m wire.Message) bool { return m.To == lagging && wire.Carries(m.Type) }
 	for i := range 200 {
 		key := "key-" + string(rune('a'+i%26)) + string(rune('a'+i/26))
 		if r := c.do(c.ids[0], put(key, "v", kvsync.One)); r.Err != nil {
@@ -316,7 +316,7 @@ func TestInspectShowsEachReplica(t *testing.T) {
 	c := newCluster(t, 3, func(cfg *kvsync.Config) { cfg.MaxHintBytes = 0 })
 	owners, _ := c.owners("k")
 	stale := owners[2]
-	c.drop = func(m wire.Message) bool { return m.To == stale && m.Type == wire.MsgWrite }
+	c.drop = func(m wire.Message) bool { return m.To == stale && wire.Carries(m.Type) }
 	if r := c.do(owners[0], put("k", "v", kvsync.Quorum)); r.Err != nil {
 		t.Fatal(r.Err)
 	}

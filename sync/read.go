@@ -242,7 +242,7 @@ func (c *coordinator) startRepair(id uint64, r *readOp) {
 	r.repairing = true
 	for _, p := range stale {
 		c.stats.ReadRepairs++
-		c.send(wire.Message{Type: wire.MsgWrite, To: p, ID: id, Key: r.key, State: r.merged})
+		c.send(wire.Message{Type: wire.MsgRepair, To: p, ID: id, Key: r.key, State: r.merged})
 		r.unrepaired = append(r.unrepaired, p)
 	}
 }
@@ -364,7 +364,7 @@ func (c *coordinator) repair(r *readOp) {
 		if id == c.cfg.ID {
 			c.merge(r.key, m)
 		} else {
-			c.send(wire.Message{Type: wire.MsgWrite, To: id, Key: r.key, State: m})
+			c.send(wire.Message{Type: wire.MsgRepair, To: id, Key: r.key, State: m})
 		}
 	}
 }

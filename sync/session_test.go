@@ -127,7 +127,7 @@ func TestQuorumReadAnswersWhatAQuorumHolds(t *testing.T) {
 	if r := c.do(owners2[0], put("k2", "w", kvsync.One)); r.Err != nil {
 		t.Fatal(r.Err)
 	}
-	c.drop = func(m wire.Message) bool { return m.Type == wire.MsgWrite && m.To != owners2[0] }
+	c.drop = func(m wire.Message) bool { return wire.Carries(m.Type) && m.To != owners2[0] }
 	r = c.do(other2, get("k2", kvsync.All))
 	if r.Err == nil {
 		t.Fatalf("ALL read answered %q although the stale replicas never took it", value(t, r.State))

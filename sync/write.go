@@ -125,7 +125,7 @@ func (c *coordinator) applyWrite(w *writeOp, replies map[crdt.NodeID]crdt.State)
 		w.waiting = append(w.waiting, ackWait{peer: p, target: p})
 	}
 	for _, f := range plan.fallback {
-		c.send(wire.Message{Type: wire.MsgWrite, To: f.peer, ID: id, Key: key, State: payload(f.target), Target: f.target})
+		c.send(wire.Message{Type: wire.MsgHint, To: f.peer, ID: id, Key: key, State: payload(f.target), Target: f.target})
 		w.waiting = append(w.waiting, f)
 	}
 	for _, t := range plan.local {

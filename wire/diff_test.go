@@ -312,7 +312,7 @@ var genMessage = rapid.Custom(func(t *rapid.T) wire.Message {
 // valid reports whether a decoder takes m back: its type, code and
 // operation kind are known ones.
 func valid(m wire.Message) bool {
-	return m.Type >= wire.MsgWrite && m.Type <= wire.MsgKeysReply && m.Code <= wire.CodeInternal &&
+	return m.Type >= wire.MsgWrite && m.Type <= wire.MsgRepair && m.Code <= wire.CodeInternal &&
 		(m.Op == nil || m.Op.Kind >= wire.OpGet && m.Op.Kind <= wire.OpInspect)
 }
 

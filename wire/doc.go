@@ -120,6 +120,13 @@
 // frame, a state's node table is checked against the limits after decoding;
 // the frame's size bounds it until then.
 //
+// Message kinds are versioned apart from frames, by Protocol: protocol 2
+// split MsgHint, MsgReplay, MsgHandoff and MsgRepair from MsgWrite, which
+// protocol 1 used for all of them. A decoder of protocol 1 refuses a frame
+// holding a later kind, so a node announces its protocol (memberlist node
+// metadata) and is sent only the kinds it announced (Legacy maps them
+// back); every build takes protocol 1's MsgWrite, with Target for a hint.
+//
 // # Hashes
 //
 // KeyHash (xxhash64 of a key) is a key's position: storage orders keys by it,

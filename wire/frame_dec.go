@@ -175,7 +175,7 @@ func (c *Codec) readMessage(r *reader, m *Message, names *stringCache, version u
 		return malformed("frame", "%v", err)
 	}
 
-	if m.Type < MsgWrite || m.Type > MsgKeysReply {
+	if m.Type < MsgWrite || m.Type > lastMsgType {
 		return malformed("frame", "unknown message type %d", m.Type)
 	}
 	if m.Code > CodeInternal {

@@ -133,3 +133,33 @@ func FuzzDecodeFrame(f *testing.F) {
 		}
 	})
 }
+
+// TestProtocol2Kinds: the kinds protocol 2 split from MsgWrite travel in a
+// frame like any other, and Legacy maps each back to MsgWrite for a peer
+// of protocol 1 (a hint keeps its Target).
+func TestProtocol2Kinds(t *testing.T) {
+	msgs := []wire.Message{
+		{Type: wire.MsgHint, From: "eu-1", To: "eu-4", ID: 21, Key: []byte("k"), State: registerFixture(), Target: "eu-2"},
+		{Type: wire.MsgReplay, From: "eu-4", To: "eu-2", ID: 22, Key: []byte("k"), State: registerFixture()},
+		{Type: wire.MsgHandoff, From: "eu-1", To: "eu-5", ID: 23, Key: []byte("s"), State: setFixture()},
+		{Type: wire.MsgRepair, From: "eu-1", To: "eu-3", Key: []byte("c"), State: counterFixture()},
+	}
+	b, err := wire.EncodeFrame(msgs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := wire.DecodeFrame(b)
+	if err != nil || !messagesEqual(got, msgs) {
+		t.Fatalf("round trip: %+v, %v", got, err)
+	}
+	for _, m := range msgs {
+		if wire.Legacy(m.Type) != wire.MsgWrite || !wire.Carries(m.Type) {
+			t.Errorf("%v: Legacy %v, Carries %v", m.Type, wire.Legacy(m.Type), wire.Carries(m.Type))
+		}
+	}
+	for _, k := range []wire.MsgType{wire.MsgWriteAck, wire.MsgRead, wire.MsgForward, wire.MsgTreeRequest, wire.MsgKeysReply} {
+		if wire.Legacy(k) != k || wire.Carries(k) {
+			t.Errorf("%v: Legacy %v, Carries %v", k, wire.Legacy(k), wire.Carries(k))
+		}
+	}
+}

@@ -1,14 +1,20 @@
 package wire
 
-import "github.com/meridiankv/meridian/crdt"
+import (
+	"fmt"
+
+	"github.com/meridiankv/meridian/crdt"
+)
 
 // MsgType says what a Message asks for or answers.
 type MsgType uint8
 
-// The node-to-node message types.
+// The node-to-node message types. Every kind that carries a state for the
+// receiver to merge or keep is answered by MsgWriteAck when its ID is not
+// 0; the ID's low bits name the sender's part that waits for it.
 const (
-	MsgWrite        MsgType = iota + 1 // merge State into Key (or keep it as a hint for Target); ack if ID != 0
-	MsgWriteAck                        // answers MsgWrite: Code says whether it was taken
+	MsgWrite        MsgType = iota + 1 // a coordinator's copy of a write, for an owner (or a future owner) to merge into Key; protocol 1 sent every kind below as MsgWrite, a hint with Target set
+	MsgWriteAck                        // answers MsgWrite, MsgHint, MsgReplay, MsgHandoff, MsgRepair: Code says whether it was taken
 	MsgRead                            // send back your state of Key
 	MsgReadReply                       // answers MsgRead with State
 	MsgForward                         // coordinate Op, which this node does not own
@@ -17,7 +23,46 @@ const (
 	MsgTreeReply                       // anti-entropy: the hashes asked for
 	MsgKeysRequest                     // anti-entropy: list your keys in these segments
 	MsgKeysReply                       // anti-entropy: keys with the hashes of their states
+	MsgHint                            // keep State as a hint for Target, an owner that is down: the receiver is a fallback (protocol 2)
+	MsgReplay                          // a hint delivered, to its target or the key's owners: merge State into Key (protocol 2)
+	MsgHandoff                         // a key the sender will not own once the ring change completes: merge State into Key (protocol 2)
+	MsgRepair                          // the merged state of Key, for a replica that had less (read repair, anti-entropy): merge it (protocol 2)
+
+	lastMsgType = MsgRepair
 )
+
+// Protocol is the version of the message kinds this build sends and takes.
+// Protocol 1 knew MsgWrite through MsgKeysReply and refuses a frame holding
+// any later kind, so a node sends a peer that has not announced protocol 2
+// only the kinds of protocol 1 (Legacy).
+const Protocol = 2
+
+// Legacy returns the kind a message of type t travels as to a peer of
+// protocol 1: MsgWrite for the kinds that protocol 2 split from it, t
+// itself for the others.
+func Legacy(t MsgType) MsgType {
+	if t >= MsgHint && t <= MsgRepair {
+		return MsgWrite
+	}
+	return t
+}
+
+// Carries reports whether messages of type t carry a state for the
+// receiver to merge, or keep as a hint: the kinds MsgWriteAck answers.
+func Carries(t MsgType) bool { return t == MsgWrite || (t >= MsgHint && t <= MsgRepair) }
+
+var msgNames = [...]string{MsgWrite: "write", MsgWriteAck: "write_ack", MsgRead: "read", MsgReadReply: "read_reply",
+	MsgForward: "forward", MsgForwardReply: "forward_reply", MsgTreeRequest: "tree_request", MsgTreeReply: "tree_reply",
+	MsgKeysRequest: "keys_request", MsgKeysReply: "keys_reply", MsgHint: "hint", MsgReplay: "replay", MsgHandoff: "handoff",
+	MsgRepair: "repair"}
+
+// String returns the kind's name, as metrics label it.
+func (t MsgType) String() string {
+	if t >= MsgWrite && t <= lastMsgType {
+		return msgNames[t]
+	}
+	return fmt.Sprintf("MsgType(%d)", uint8(t))
+}
 
 // ErrCode classifies the error a reply carries, so that the receiver can
 // rebuild an error that errors.Is recognises.
@@ -47,8 +92,8 @@ type Message struct {
 	// (MsgReadReply, and MsgWriteAck of a counter write, whose reply is
 	// the counter's value) or a coordinator's result (MsgForwardReply).
 	State crdt.State
-	// Target is the replica a MsgWrite is a hint for, empty when the
-	// receiver is a replica itself.
+	// Target is the replica a MsgHint (or a protocol-1 MsgWrite) is a hint
+	// for, empty when the receiver is a replica itself.
 	Target crdt.NodeID
 	// Op is the forwarded operation (MsgForward).
 	Op *Op

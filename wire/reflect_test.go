@@ -402,7 +402,7 @@ func messageToV2(m Message, l Limits) (messageV2, error) {
 }
 
 func messageFromV2(w messageV2, l Limits) (Message, error) {
-	if w.Type < MsgWrite || w.Type > MsgKeysReply {
+	if w.Type < MsgWrite || w.Type > lastMsgType {
 		return Message{}, malformed("frame", "unknown message type %d", w.Type)
 	}
 	if w.Code > CodeInternal {

@@ -18,6 +18,11 @@ type Gossip interface {
 	// Joined reports whether this node has reached its region (true when
 	// no join was asked for).
 	Joined() bool
+	// Protocols returns the message protocol (wire.Protocol) each node it
+	// hears announced, by id, itself included. A node absent from the map,
+	// or announcing less than wire.Protocol, is sent the kinds of protocol
+	// 1 (kvsync.View.Current). The caller may modify the map.
+	Protocols() map[string]int
 }
 
 // Replica is the replication state machine the Manager installs views in

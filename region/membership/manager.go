@@ -7,6 +7,7 @@ import (
 
 	"github.com/meridiankv/meridian/crdt"
 	kvsync "github.com/meridiankv/meridian/sync"
+	"github.com/meridiankv/meridian/wire"
 )
 
 // Manager is this node's membership logic: it turns the roster and the
@@ -169,8 +170,14 @@ func (m *Manager) installView(now int64, roster Roster, health map[string]Health
 			down[crdt.NodeID(mem.ID)] = true
 		}
 	}
+	current := map[crdt.NodeID]bool{}
+	for id, p := range m.g.Protocols() { // every node gossip hears, whatever its status
+		if p >= wire.Protocol {
+			current[crdt.NodeID(id)] = true
+		}
+	}
 	v := kvsync.View{Placement: Placement(m.rings.now), Members: ids, Down: down, Epoch: m.rings.epoch,
-		Joining: roster[m.cfg.ID].Status == Joining}
+		Joining: roster[m.cfg.ID].Status == Joining, Current: current}
 	if ringSig(inRing) != ringSig(inNext) {
 		v.Next = Placement(m.rings.next)
 	}

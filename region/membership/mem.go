@@ -3,6 +3,8 @@ package membership
 import (
 	"maps"
 	"slices"
+
+	"github.com/meridiankv/meridian/wire"
 )
 
 // MemNetwork is an in-memory twin of the region's gossip, for simulations
@@ -13,6 +15,7 @@ import (
 // calls give the same results.
 type MemNetwork struct {
 	eps    map[string]*MemGossip
+	proto  map[string]int // protocols set by SetProtocol; wire.Protocol otherwise
 	reach  func(from, to string) bool
 	health func(observer, member string) Health
 }
@@ -51,6 +54,22 @@ func (n *MemNetwork) Add(self Member, stored Roster, joined bool) *MemGossip {
 	}
 	n.eps[self.ID] = g
 	return g
+}
+
+// SetProtocol makes the endpoint of id announce message protocol p, as a
+// node of an older build would (0: none at all).
+func (n *MemNetwork) SetProtocol(id string, p int) {
+	if n.proto == nil {
+		n.proto = map[string]int{}
+	}
+	n.proto[id] = p
+}
+
+func (n *MemNetwork) protocolOf(id string) int {
+	if p, ok := n.proto[id]; ok {
+		return p
+	}
+	return wire.Protocol
 }
 
 // Stop takes the endpoint of id off the network, as a crash or a shutdown
@@ -142,6 +161,21 @@ func (g *MemGossip) Update(m Member) Member {
 
 // Joined reports whether the endpoint has reached its region.
 func (g *MemGossip) Joined() bool { return g.joined }
+
+// Protocols returns the protocol of each member with an endpoint that this
+// one sees alive or suspect, and its own.
+func (g *MemGossip) Protocols() map[string]int {
+	out := map[string]int{g.id: g.net.protocolOf(g.id)}
+	if g.stopped {
+		return out
+	}
+	for id := range g.roster {
+		if _, up := g.net.eps[id]; up && id != g.id && g.net.healthOf(g.id, id) != Dead {
+			out[id] = g.net.protocolOf(id)
+		}
+	}
+	return out
+}
 
 // Roster returns a copy of the endpoint's roster.
 func (g *MemGossip) Roster() Roster { return g.roster.Clone() }
