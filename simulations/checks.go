@@ -63,8 +63,13 @@ func (s *Sim) seenBy(y, r *clientOp) bool {
 	if !y.strict || r != nil && !before(y, r) {
 		return false
 	}
-	until := limit(r)
-	return !slices.ContainsFunc(s.dataLoss, func(t int64) bool { return t >= y.start && t <= until })
+	return !s.lostBetween(y.start, limit(r))
+}
+
+// lostBetween reports whether a replica lost data for good between times
+// from and until.
+func (s *Sim) lostBetween(from, until int64) bool {
+	return slices.ContainsFunc(s.dataLoss, func(t int64) bool { return t >= from && t <= until })
 }
 
 func values(st crdt.State) []string {
