@@ -192,9 +192,7 @@ func (r *memRegion) until(what string, limit time.Duration, cond func() bool) {
 }
 
 // settled: every running node sees every member active and alive.
-func (r *memRegion) settled() bool {
-	return (&testRegion{nodes: r.nodes}).settled()
-}
+func (r *memRegion) settled() bool { return settled(r.nodes) }
 
 func (r *memRegion) node(i int) *Node { return r.nodes[i] }
 

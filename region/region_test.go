@@ -117,13 +117,17 @@ func waitFor(t *testing.T, what string, d time.Duration, cond func() bool) {
 }
 
 // settled: every running node sees every member active and alive.
-func (r *testRegion) settled() bool {
-	for _, n := range r.nodes {
+func (r *testRegion) settled() bool { return settled(r.nodes) }
+
+// settled reports whether every running node of nodes (nil for a stopped
+// one) sees every member active and alive.
+func settled(nodes []*Node) bool {
+	for _, n := range nodes {
 		if n == nil {
 			continue
 		}
 		c := n.Cluster()
-		if len(c.Members) != len(r.nodes) {
+		if len(c.Members) != len(nodes) {
 			return false
 		}
 		for _, m := range c.Members {

@@ -19,6 +19,7 @@ type coordinator struct {
 	reads    map[uint64]*readOp
 	forwards map[uint64]*forwardOp
 	seen     map[origin]int64 // forwarded requests taken, until when to remember them
+	fresh    []uint64         // writes started since the last Flush
 }
 
 func newCoordinator(c *core, h *hinter) *coordinator {
@@ -52,6 +53,9 @@ func (c *coordinator) submit(r Request) {
 	c.answer(o, Response{Err: &UnavailableError{Level: level(&r.Op), Need: level(&r.Op).Required(len(owners)), Write: true}})
 }
 
+// endRound forgets which writes the round started: they are committed.
+func (c *coordinator) endRound() { c.fresh = nil }
+
 // tick answers the requests past their deadline.
 func (c *coordinator) tick() {
 	c.expireWrites()
@@ -66,7 +70,7 @@ func (c *coordinator) tick() {
 
 // forgetFresh forgets the writes started in this round that are still
 // unanswered, and returns them, for a round whose commit failed: their
-// copies were never sent.
+// copies were never sent. The round ends with it.
 func (c *coordinator) forgetFresh() []*writeOp {
 	var out []*writeOp
 	for _, id := range c.fresh {
@@ -78,5 +82,6 @@ func (c *coordinator) forgetFresh() []*writeOp {
 		w.answered = true
 		out = append(out, w)
 	}
+	c.endRound()
 	return out
 }

@@ -25,7 +25,6 @@ type core struct {
 	batch   wire.Batch
 	msgs    []wire.Message
 	resps   []Response
-	fresh   []uint64 // write ops created since the last Flush
 
 	nextID uint64
 
@@ -64,7 +63,6 @@ func (n *core) endRound() {
 	// The Ready handed out holds these slices until the next call: see
 	// Ready. Reusing them spares allocating large messages every round.
 	n.msgs, n.resps = n.msgs[:0], n.resps[:0]
-	n.fresh = nil
 }
 
 func (n *core) advance(now int64) { n.now = max(n.now, now) }

@@ -194,9 +194,11 @@ func (n *Node) Submit(now int64, r Request) {
 // write, which the acknowledged id names (partOf).
 func (n *Node) Step(now int64, m wire.Message) {
 	n.advance(now)
-	switch m.Type {
-	case wire.MsgWrite, wire.MsgHint, wire.MsgReplay, wire.MsgHandoff, wire.MsgRepair:
+	if wire.Carries(m.Type) {
 		n.onWrite(m)
+		return
+	}
+	switch m.Type {
 	case wire.MsgWriteAck:
 		switch partOf(m.ID) {
 		case partHints:
@@ -279,6 +281,7 @@ func (n *Node) Flush() (Ready, error) {
 	}
 	r := Ready{Messages: n.msgs, Responses: n.resps}
 	n.endRound()
+	n.coord.endRound()
 	return r, nil
 }
 
