@@ -217,3 +217,50 @@ func TestNodesAnnounceTheirProtocol(t *testing.T) {
 		return true
 	})
 }
+
+// TestReloadOfABadKeyFileChangesNothing: a reload that finds the key file
+// damaged (or its keys refused) says what is wrong, and the node keeps the
+// keys it had: the region stays together.
+func TestReloadOfABadKeyFileChangesNothing(t *testing.T) {
+	r := newTestRegion(t, 2, 207)
+	waitFor(t, "the region settles", 20*time.Second, r.settled)
+	path := filepath.Join(r.dir, "tls", GossipKeyFile)
+	for _, bad := range []struct{ file, says string }{
+		{"", "holds no key"},
+		{"not base64!\n", "line 1 is not base64"},
+		{base64.StdEncoding.EncodeToString([]byte("short")) + "\n", "5-byte key"},
+	} {
+		good, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(bad.file), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		err = r.nodes[0].ReloadGossipKeys()
+		if err == nil || !errors.Is(err, ErrGossipKey) || !strings.Contains(err.Error(), bad.says) {
+			t.Fatalf("reloading %q: %v, want an ErrGossipKey saying %q", bad.file, err, bad.says)
+		}
+		if err := os.WriteFile(path, good, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if k := r.nodes[0].g.(*gossip).keyring.GetKeys(); len(k) != 1 || !bytes.Equal(k[0], mustDecode(t, string(good))) {
+			t.Fatalf("after a refused reload the keyring holds %d keys, want the one it had", len(k))
+		}
+	}
+	for range 5 {
+		time.Sleep(r.cfgs[0].ProbeInterval)
+		if !r.settled() {
+			t.Fatal("the region came apart after a refused reload")
+		}
+	}
+}
+
+func mustDecode(t *testing.T, s string) []byte {
+	t.Helper()
+	b, err := base64.StdEncoding.DecodeString(strings.TrimSpace(s))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}

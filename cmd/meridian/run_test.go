@@ -92,6 +92,9 @@ func TestRun(t *testing.T) {
 			{args: []string{"put", "k", "v", "--context", "%%%"}, err: []string{"bad X-Meridian-Context header", "bad_request"}},
 			{args: []string{"--addr", "http://127.0.0.1:1", "get", "k"}, err: []string{"cannot reach a node at http://127.0.0.1:1", "MERIDIAN_ADDR"}},
 			{args: []string{"dev", "--nodes", "0", "--meridiand", "/nonexistent"}, err: []string{"meridiand binary"}},
+			{args: []string{"gossip-key", "extra"}, err: []string{"gossip-key takes no argument", "meridian help gossip-key"}},
+			{args: []string{"gossip-key"}, stdout: []string{"re:^[A-Za-z0-9+/]{43}=\n$"}},
+			{args: []string{"gossip-key", "-h"}, stdout: []string{"add the new key as a second line"}},
 		}},
 		{"help", []step{
 			{args: []string{"-h"}, stdout: []string{"Commands:", "inspect KEY", "node remove ID", "MERIDIAN_ADDR", "Examples:", "--context"}},
