@@ -91,9 +91,10 @@ func Start(cfg Config) (*Node, error) {
 type seams struct {
 	// transport replaces QUIC with an in-memory network.
 	transport *transport.MemNetwork
-	// gossip replaces memberlist: it returns the gossip of a node whose
-	// entry is self, with the roster stored with its data, that was
-	// (joined = false) or was not asked to join a region.
+	// gossip replaces memberlist: it returns the gossip of the node whose
+	// entry is self, with the roster stored with its data; joined is true
+	// when the node was not asked to join a region (it founds one, or
+	// restarts into the one it knows).
 	gossip func(self membership.Member, stored membership.Roster, joined bool) (gossiper, error)
 	// noEndpoints starts no Redis-protocol or HTTP listener: the test
 	// calls Do.
