@@ -13,11 +13,37 @@ type Batch struct {
 	Deletes     [][]byte  // keys this replica no longer holds (handed off)
 	Hints       []Hint    // states merged into the hints for (target, key)
 	HintDeletes []HintKey // hints delivered to their target
+
+	// The outbox: what this node owes the other regions.
+	Outbox  []Shipment        // appended, each under its Seq
+	Cursors map[string]uint64 // a region's cursor set: it took (or was given up on) every Seq up to it
+	Trim    uint64            // shipments with Seq <= Trim are deleted: every region took them
 }
 
 // IsEmpty reports whether b holds no change.
 func (b *Batch) IsEmpty() bool {
-	return len(b.Puts) == 0 && len(b.Deletes) == 0 && len(b.Hints) == 0 && len(b.HintDeletes) == 0
+	return len(b.Puts) == 0 && len(b.Deletes) == 0 && len(b.Hints) == 0 && len(b.HintDeletes) == 0 &&
+		len(b.Outbox) == 0 && len(b.Cursors) == 0 && b.Trim == 0
+}
+
+// Shipment is a write this node coordinated, kept in its outbox until every
+// other region took it: the delta the write applied.
+type Shipment struct {
+	Seq   uint64 // the outbox's order: increasing, never reused
+	Key   []byte
+	State crdt.State
+	At    int64 // when the write was applied, in nanoseconds: lag is measured from it
+}
+
+// OutboxState is what an outbox holds.
+type OutboxState struct {
+	Count int   // shipments held
+	Bytes int64 // their keys plus encoded states, as the store counts them
+	// First and Last are the Seq of the oldest and newest shipments held,
+	// 0 when there are none.
+	First, Last uint64
+	// Cursors maps every region a cursor was stored for to it.
+	Cursors map[string]uint64
 }
 
 // Entry is one key's state. A commit sets Before and After to the StateHash

@@ -104,7 +104,7 @@ func sameMessages(a, b []wire.Message) string {
 		ok := x.Type == y.Type && x.From == y.From && x.To == y.To && x.ID == y.ID && same(x.Key, y.Key) &&
 			sameState(x.State, y.State) && x.Target == y.Target && x.Changed == y.Changed && x.Code == y.Code &&
 			x.Err == y.Err && x.Level == y.Level && same(x.Indexes, y.Indexes) && same(x.Hashes, y.Hashes) &&
-			x.Epoch == y.Epoch && (x.Keys == nil) == (y.Keys == nil) &&
+			x.Epoch == y.Epoch && x.Region == y.Region && same(x.Blob, y.Blob) && (x.Keys == nil) == (y.Keys == nil) &&
 			slices.EqualFunc(x.Keys, y.Keys, func(p, q wire.KeyDigest) bool { return same(p.Key, q.Key) && p.Hash == q.Hash })
 		if !ok {
 			return fmt.Sprintf("message %d: %+v / %+v", i, x, y)
@@ -279,7 +279,7 @@ var genMessage = rapid.Custom(func(t *rapid.T) wire.Message {
 		return 0
 	}
 	m := wire.Message{
-		Type: wire.MsgType(rapid.IntRange(0, 11).Draw(t, "type")), From: id("from"), To: id("to"), Target: id("target"),
+		Type: wire.MsgType(rapid.IntRange(0, 19).Draw(t, "type")), From: id("from"), To: id("to"), Target: id("target"), Region: string(id("region")), Blob: genBytes.Draw(t, "blob"),
 		ID: maybe("id", rapid.Uint64()), Key: genBytes.Draw(t, "key"), Code: wire.ErrCode(rapid.IntRange(0, 8).Draw(t, "code")),
 		Level: uint8(maybe("level", rapid.Uint64Range(0, 255))), Epoch: maybe("epoch", rapid.Uint64()),
 	}
@@ -312,7 +312,7 @@ var genMessage = rapid.Custom(func(t *rapid.T) wire.Message {
 // valid reports whether a decoder takes m back: its type, code and
 // operation kind are known ones.
 func valid(m wire.Message) bool {
-	return m.Type >= wire.MsgWrite && m.Type <= wire.MsgRepair && m.Code <= wire.CodeInternal &&
+	return m.Type >= wire.MsgWrite && m.Type <= wire.MsgRelay && m.Code <= wire.CodeInternal &&
 		(m.Op == nil || m.Op.Kind >= wire.OpGet && m.Op.Kind <= wire.OpInspect)
 }
 

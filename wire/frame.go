@@ -28,6 +28,8 @@ type messageV1 struct {
 	Hashes  []uint64     `cbor:"14,keyasint,omitempty"`
 	Keys    []keyDigest1 `cbor:"15,keyasint,omitempty"`
 	Epoch   uint64       `cbor:"16,keyasint,omitempty"`
+	Region  string       `cbor:"17,keyasint,omitempty"`
+	Blob    []byte       `cbor:"18,keyasint,omitempty"`
 }
 
 // messageV2 is messageV1 with a version-2 state body.
@@ -48,6 +50,8 @@ type messageV2 struct {
 	Hashes  []uint64     `cbor:"14,keyasint,omitempty"`
 	Keys    []keyDigest1 `cbor:"15,keyasint,omitempty"`
 	Epoch   uint64       `cbor:"16,keyasint,omitempty"`
+	Region  string       `cbor:"17,keyasint,omitempty"`
+	Blob    []byte       `cbor:"18,keyasint,omitempty"`
 }
 
 type opV1 struct {

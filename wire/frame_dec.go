@@ -50,6 +50,8 @@ func messageShape(state *shape) *shape {
 		listOf(uint64Shape),                      // 14 Hashes
 		listOf(tupleOf(bytesShape, uint64Shape)), // 15 Keys (keyDigest1)
 		uint64Shape,                              // 16 Epoch
+		stringShape,                              // 17 Region
+		bytesShape,                               // 18 Blob
 	)
 }
 
@@ -116,11 +118,11 @@ const firstGrowth = 64
 // its turn, after the checks of those fields.
 func (c *Codec) readMessage(r *reader, m *Message, names *stringCache, version uint16) error {
 	n, _, err := r.mapHead() // null is the zero message, refused below for its type
-	var from, to, target, errText []byte
+	var from, to, target, errText, region []byte
 	var stateErr, opErr error
 	for i := 0; i < n && err == nil; i++ {
 		var key, v uint64
-		if key, err = r.uint(16); err != nil {
+		if key, err = r.uint(18); err != nil {
 			break
 		}
 		switch key {
@@ -167,6 +169,10 @@ func (c *Codec) readMessage(r *reader, m *Message, names *stringCache, version u
 			m.Keys, err = readKeyDigests(r)
 		case 16:
 			m.Epoch, err = r.uint(math.MaxUint64)
+		case 17:
+			region, err = r.str()
+		case 18:
+			m.Blob, err = r.ownBytes()
 		default:
 			err = errShape
 		}
@@ -181,13 +187,14 @@ func (c *Codec) readMessage(r *reader, m *Message, names *stringCache, version u
 	if m.Code > CodeInternal {
 		return malformed("frame", "unknown error code %d", m.Code)
 	}
-	for _, id := range [][]byte{from, to, target} {
+	for _, id := range [][]byte{from, to, target, region} {
 		if len(id) > c.limits.MaxNodeIDLen {
 			return &TooLargeError{Name: "MaxNodeIDLen", Size: len(id), Limit: c.limits.MaxNodeIDLen}
 		}
 	}
 	m.From, m.To, m.Target = crdt.NodeID(names.get(from)), crdt.NodeID(names.get(to)), crdt.NodeID(names.get(target))
 	m.Err = names.get(errText)
+	m.Region = names.get(region)
 	if stateErr != nil {
 		return stateErr
 	}

@@ -7,7 +7,7 @@ import (
 
 // The frame body written straight from the Messages: the bytes encMode
 // writes for []messageV1 or []messageV2, without building them. A message is a map
-// whose keys, the small integers 1 to 16, are single bytes, so that the
+// whose keys, the small integers 1 to 18, are single bytes, so that the
 // deterministic order of its keys is their numeric order; a field whose Go
 // value is empty (omitempty) is left out.
 
@@ -33,6 +33,7 @@ func (l Limits) appendMessage(dst []byte, m *Message, version uint16) ([]byte, e
 		m.Type != 0, m.From != "", m.To != "", m.ID != 0, len(m.Key) > 0, !m.State.IsZero(),
 		m.Target != "", m.Op != nil, m.Changed != 0, m.Code != 0, m.Err != "", m.Level != 0,
 		len(m.Indexes) > 0, len(m.Hashes) > 0, len(m.Keys) > 0, m.Epoch != 0,
+		m.Region != "", len(m.Blob) > 0,
 	}
 	dst = appendHead(dst, majorMap, uint64(count(present[:])))
 	var err error
@@ -87,6 +88,10 @@ func (l Limits) appendMessage(dst []byte, m *Message, version uint16) ([]byte, e
 			}
 		case 16:
 			dst = appendUint64(dst, m.Epoch)
+		case 17:
+			dst = appendString(dst, m.Region)
+		case 18:
+			dst = appendBytes(dst, m.Blob)
 		}
 	}
 	return dst, nil

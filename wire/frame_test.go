@@ -47,7 +47,7 @@ func messagesEqual(a, b []wire.Message) bool {
 		return x.Type == y.Type && x.From == y.From && x.To == y.To && x.ID == y.ID && bytes.Equal(x.Key, y.Key) &&
 			x.State.Equal(y.State) && x.Target == y.Target && opsEqual(x.Op, y.Op) && x.Changed == y.Changed &&
 			x.Code == y.Code && x.Err == y.Err && x.Level == y.Level && slices.Equal(x.Indexes, y.Indexes) &&
-			slices.Equal(x.Hashes, y.Hashes) && x.Epoch == y.Epoch && slices.EqualFunc(x.Keys, y.Keys, func(p, q wire.KeyDigest) bool {
+			slices.Equal(x.Hashes, y.Hashes) && x.Epoch == y.Epoch && x.Region == y.Region && bytes.Equal(x.Blob, y.Blob) && slices.EqualFunc(x.Keys, y.Keys, func(p, q wire.KeyDigest) bool {
 			return bytes.Equal(p.Key, q.Key) && p.Hash == q.Hash
 		})
 	})
@@ -160,6 +160,31 @@ func TestProtocol2Kinds(t *testing.T) {
 	for _, k := range []wire.MsgType{wire.MsgWriteAck, wire.MsgRead, wire.MsgForward, wire.MsgTreeRequest, wire.MsgKeysReply} {
 		if wire.Legacy(k) != k || wire.Carries(k) {
 			t.Errorf("%v: Legacy %v, Carries %v", k, wire.Legacy(k), wire.Carries(k))
+		}
+	}
+}
+
+// TestRegionKinds: the kinds between regions carry the sender's region, and
+// a region directory as an opaque document; they are not acknowledged by
+// MsgWriteAck and travel only to nodes of protocol 2 (regions need it).
+func TestRegionKinds(t *testing.T) {
+	msgs := []wire.Message{
+		{Type: wire.MsgShip, From: "n1", To: "us/n2", Region: "eu", ID: 16, Changed: 2, Key: []byte("k"), State: counterFixture()},
+		{Type: wire.MsgShipAck, From: "n2", To: "eu/n1", Region: "us", ID: 16, Changed: 2},
+		{Type: wire.MsgRegion, From: "n1", To: "us/n2", Region: "eu", ID: 17, Blob: []byte(`{"regions":{}}`)},
+		{Type: wire.MsgRelay, From: "n1", To: "us/n3", Region: "eu", ID: 18, Key: []byte("k"), State: registerFixture(), Level: 5},
+	}
+	b, err := wire.EncodeFrame(msgs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := wire.DecodeFrame(b)
+	if err != nil || !messagesEqual(got, msgs) {
+		t.Fatalf("round trip: %+v, %v", got, err)
+	}
+	for _, m := range msgs {
+		if wire.Legacy(m.Type) != m.Type || wire.Carries(m.Type) {
+			t.Errorf("%v: Legacy %v, Carries %v", m.Type, wire.Legacy(m.Type), wire.Carries(m.Type))
 		}
 	}
 }

@@ -27,8 +27,12 @@ const (
 	MsgReplay                          // a hint delivered, to its target or the key's owners: merge State into Key (protocol 2)
 	MsgHandoff                         // a key the sender will not own once the ring change completes: merge State into Key (protocol 2)
 	MsgRepair                          // the merged state of Key, for a replica that had less (read repair, anti-entropy): merge it (protocol 2)
+	MsgShip                            // a write another region accepted, for this region's owners of Key: one message per key, the messages of one batch share ID and Changed counts them (protocol 2)
+	MsgShipAck                         // answers the MsgShips of one ID taken in one round: Changed counts them, Code says whether they were taken (protocol 2)
+	MsgRegion                          // the sender's directory of regions (Blob), answered by the receiver's own when ID is not 0 (protocol 2)
+	MsgRelay                           // a write of another region at a level that spans regions: merge State into Key's owners of this region at Level (a local level), answer MsgForwardReply (protocol 2)
 
-	lastMsgType = MsgRepair
+	lastMsgType = MsgRelay
 )
 
 // Protocol is the version of the message kinds this build sends and takes.
@@ -54,7 +58,7 @@ func Carries(t MsgType) bool { return t == MsgWrite || (t >= MsgHint && t <= Msg
 var msgNames = [...]string{MsgWrite: "write", MsgWriteAck: "write_ack", MsgRead: "read", MsgReadReply: "read_reply",
 	MsgForward: "forward", MsgForwardReply: "forward_reply", MsgTreeRequest: "tree_request", MsgTreeReply: "tree_reply",
 	MsgKeysRequest: "keys_request", MsgKeysReply: "keys_reply", MsgHint: "hint", MsgReplay: "replay", MsgHandoff: "handoff",
-	MsgRepair: "repair"}
+	MsgRepair: "repair", MsgShip: "ship", MsgShipAck: "ship_ack", MsgRegion: "region", MsgRelay: "relay"}
 
 // String returns the kind's name, as metrics label it.
 func (t MsgType) String() string {
@@ -110,6 +114,12 @@ type Message struct {
 	// Epoch names the placement an anti-entropy exchange compares trees
 	// under; both ends must share it, or the trees cover different keys.
 	Epoch uint64
+	// Region is the sender's region on a message between regions, empty
+	// inside one: the receiver names the sender region/From.
+	Region string
+	// Blob is a document the message kind defines (MsgRegion: the
+	// directory of regions, JSON).
+	Blob []byte
 }
 
 // KeyDigest is a key and the hash of its encoded state.

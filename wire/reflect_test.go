@@ -166,7 +166,7 @@ func (c *Codec) reflectDecodeFrame(data []byte) ([]Message, error) {
 func (w messageV1) v2() messageV2 {
 	out := messageV2{Type: w.Type, From: w.From, To: w.To, ID: w.ID, Key: w.Key, Target: w.Target, Op: w.Op,
 		Changed: w.Changed, Code: w.Code, Err: w.Err, Level: w.Level, Indexes: w.Indexes, Hashes: w.Hashes,
-		Keys: w.Keys, Epoch: w.Epoch}
+		Keys: w.Keys, Epoch: w.Epoch, Region: w.Region, Blob: w.Blob}
 	if w.State != nil {
 		s := w.State.v2()
 		out.State = &s
@@ -178,7 +178,7 @@ func (w messageV1) v2() messageV2 {
 func (w messageV2) v1() messageV1 {
 	out := messageV1{Type: w.Type, From: w.From, To: w.To, ID: w.ID, Key: w.Key, Target: w.Target, Op: w.Op,
 		Changed: w.Changed, Code: w.Code, Err: w.Err, Level: w.Level, Indexes: w.Indexes, Hashes: w.Hashes,
-		Keys: w.Keys, Epoch: w.Epoch}
+		Keys: w.Keys, Epoch: w.Epoch, Region: w.Region, Blob: w.Blob}
 	if w.State != nil {
 		s := w.State.v1()
 		out.State = &s
@@ -376,7 +376,7 @@ func resetsFromV2(ws []resetV2, nodes []string) ([]crdt.Reset, error) {
 func messageToV2(m Message, l Limits) (messageV2, error) {
 	w := messageV2{Type: m.Type, From: string(m.From), To: string(m.To), ID: m.ID, Key: m.Key,
 		Target: string(m.Target), Changed: m.Changed, Code: m.Code, Err: m.Err, Level: m.Level,
-		Indexes: m.Indexes, Hashes: m.Hashes, Epoch: m.Epoch}
+		Indexes: m.Indexes, Hashes: m.Hashes, Epoch: m.Epoch, Region: m.Region, Blob: m.Blob}
 	if !m.State.IsZero() {
 		s, err := stateToV2(m.State, l)
 		if err != nil {
@@ -408,14 +408,14 @@ func messageFromV2(w messageV2, l Limits) (Message, error) {
 	if w.Code > CodeInternal {
 		return Message{}, malformed("frame", "unknown error code %d", w.Code)
 	}
-	for _, id := range []string{w.From, w.To, w.Target} {
+	for _, id := range []string{w.From, w.To, w.Target, w.Region} {
 		if len(id) > l.MaxNodeIDLen {
 			return Message{}, &TooLargeError{Name: "MaxNodeIDLen", Size: len(id), Limit: l.MaxNodeIDLen}
 		}
 	}
 	m := Message{Type: w.Type, From: crdt.NodeID(w.From), To: crdt.NodeID(w.To), ID: w.ID, Key: w.Key,
 		Target: crdt.NodeID(w.Target), Changed: w.Changed, Code: w.Code, Err: w.Err, Level: w.Level,
-		Indexes: w.Indexes, Hashes: w.Hashes, Epoch: w.Epoch}
+		Indexes: w.Indexes, Hashes: w.Hashes, Epoch: w.Epoch, Region: w.Region, Blob: w.Blob}
 	if w.State != nil {
 		if err := checkNodes(w.State.Nodes, l); err != nil {
 			return Message{}, err
