@@ -20,6 +20,12 @@ import (
 // hints before hint deletes, each in slice order; a key put and deleted in
 // one batch ends deleted. Deleting what is absent is not an error.
 //
+// The outbox part is applied last, as package sync's MemStore applies it:
+// each shipment of b.Outbox stored under its Seq (replacing one stored
+// under the same Seq), then the cursors of b.Cursors, then the trim of
+// every shipment with a Seq up to b.Trim (a shipment appended and trimmed
+// in one batch ends deleted).
+//
 // A batch is applied in one badger transaction, atomically. A batch too big
 // for one (about 15% of MemTableBytes, or badger's entry-count limit) is
 // applied in several consecutive transactions, each atomic; if one of them
@@ -51,9 +57,13 @@ func (db *DB) Commit(b *wire.Batch) error {
 	if err != nil {
 		return err
 	}
+	ships, err := prepareOutbox(b.Outbox)
+	if err != nil {
+		return err
+	}
 	c := &committer{db: db, txn: db.bdb.NewTransaction(true), cached: map[string]cached{}}
 	defer func() { c.txn.Discard() }()
-	err = c.apply(b, hs, hds)
+	err = c.apply(b, hs, hds, ships)
 	if err == nil {
 		err = c.commitTxn(false)
 	}
@@ -86,13 +96,19 @@ type committer struct {
 	writes int
 	n      txnCounts
 	delta  map[crdt.NodeID]wire.HintBacklog
+
+	// ob is the outbox's tally as of the current transaction, nil until
+	// the batch touches the outbox; obChanged says the transaction
+	// changed it.
+	ob        *outboxTally
+	obChanged bool
 }
 
 type txnCounts struct {
 	keysWritten, putsUnchanged, keysDeleted, hintsWritten, hintsDeleted uint64
 }
 
-func (c *committer) apply(b *wire.Batch, hs []preparedHint, hds [][]byte) error {
+func (c *committer) apply(b *wire.Batch, hs []preparedHint, hds [][]byte, ships [][]byte) error {
 	for i := range b.Puts {
 		if err := c.put(&b.Puts[i]); err != nil {
 			return err
@@ -117,7 +133,7 @@ func (c *committer) apply(b *wire.Batch, hs []preparedHint, hds [][]byte) error 
 			return err
 		}
 	}
-	return nil
+	return c.outbox(b, ships)
 }
 
 // put merges e into the stored state of e.Key and records the hashes of
@@ -287,6 +303,9 @@ func (c *committer) publish(wrote bool) {
 	if wrote {
 		c.db.committed()
 		c.db.applyHintDelta(c.delta)
+		if c.obChanged {
+			c.db.setOutbox(c.ob.clone())
+		}
 	}
-	c.n, c.delta, c.writes = txnCounts{}, nil, 0
+	c.n, c.delta, c.writes, c.obChanged = txnCounts{}, nil, 0, false
 }

@@ -16,13 +16,15 @@ import (
 var ErrClosed = errors.New("storage: closed")
 
 // ErrLayoutVersion is what Open returns, wrapped, for a data directory
-// written with a layout this build does not read. Use errors.Is.
+// written with a layout this build does not read: a newer one, or an
+// unknown one. Directories of the previous layouts are upgraded, not
+// refused. Use errors.Is.
 var ErrLayoutVersion = errors.New("storage: unknown layout version")
 
-// DB is a replica's durable store of key states, hints and meta values. It
-// is safe for concurrent use; commits (Commit, PutMeta) are serialized, reads
-// run in parallel with them and with each other, each on a consistent
-// snapshot.
+// DB is a replica's durable store of key states, hints, the outbox and meta
+// values. It is safe for concurrent use; commits (Commit, PutMeta) are
+// serialized, reads run in parallel with them and with each other, each on
+// a consistent snapshot.
 type DB struct {
 	bdb  *badger.DB
 	opts Options // with defaults applied
@@ -37,6 +39,9 @@ type DB struct {
 	hintMu    sync.Mutex // guards hints and hintTotal
 	hints     map[crdt.NodeID]wire.HintBacklog
 	hintTotal int64
+
+	outboxMu sync.Mutex  // guards outbox
+	outbox   outboxTally // counted by Open, then kept by Commit
 
 	syncLog   func() error          // badger's DB.Sync; tests replace it
 	syncErr   atomic.Pointer[error] // first failed background sync: sticky
@@ -61,9 +66,10 @@ type counters struct {
 
 // Open opens or creates the database in dir (ignored when opts.InMemory),
 // applying the defaults of DefaultOptions to the zero fields of opts. It
-// reads every hint key once to count the hint backlog, and starts a
-// background goroutine when SyncBatched or value-log GC needs one. Only one
-// process may open dir at a time (badger holds a lock file).
+// upgrades a directory of an older layout (see ErrLayoutVersion), reads
+// every hint and outbox key once to count the hint backlog and the outbox,
+// and starts a background goroutine when SyncBatched or value-log GC needs
+// one. Only one process may open dir at a time (badger holds a lock file).
 func Open(dir string, opts Options) (*DB, error) {
 	if err := opts.Validate(); err != nil {
 		return nil, err
@@ -87,15 +93,22 @@ func Open(dir string, opts Options) (*DB, error) {
 	if err := db.loadHintBacklog(); err != nil {
 		return nil, errors.Join(err, db.bdb.Close())
 	}
+	if err := db.loadOutbox(); err != nil {
+		return nil, errors.Join(err, db.bdb.Close())
+	}
 	db.startBackground()
 	db.startFill()
 	return db, nil
 }
 
-// checkFormat writes the layout version into a new database and refuses a
-// database written with another layout.
+// checkFormat writes the layout version into a new database, upgrades one
+// of an older layout this build reads (see formatVersion), and refuses a
+// database written with any other layout. An upgraded directory is synced
+// at once, whatever the sync mode, and no longer opens with a build of the
+// older layout.
 func (db *DB) checkFormat() error {
-	return db.bdb.Update(func(txn *badger.Txn) error {
+	upgraded := false
+	err := db.bdb.Update(func(txn *badger.Txn) error {
 		item, err := txn.Get([]byte{prefixFormat})
 		if errors.Is(err, badger.ErrKeyNotFound) {
 			return txn.Set([]byte{prefixFormat}, []byte{formatVersion})
@@ -107,12 +120,23 @@ func (db *DB) checkFormat() error {
 		if err != nil {
 			return fmt.Errorf("storage: reading the layout version: %w", err)
 		}
-		if len(v) != 1 || v[0] != formatVersion {
-			return fmt.Errorf("%w: layout version %x in %q, this build reads version %d: run the build that wrote it, or start the node on an empty data directory so that it joins again and pulls its ranges from the others",
-				ErrLayoutVersion, v, db.dir, formatVersion)
+		if len(v) != 1 || v[0] < oldestFormatVersion || v[0] > formatVersion {
+			return fmt.Errorf("%w: layout version %x in %q, this build reads versions %d to %d: run the build that wrote it, or start the node on an empty data directory so that it joins again and pulls its ranges from the others",
+				ErrLayoutVersion, v, db.dir, oldestFormatVersion, formatVersion)
 		}
-		return nil
+		if v[0] == formatVersion {
+			return nil
+		}
+		upgraded = true
+		return txn.Set([]byte{prefixFormat}, []byte{formatVersion})
 	})
+	if err != nil || !upgraded || db.opts.InMemory {
+		return err
+	}
+	if err := db.syncLog(); err != nil {
+		return fmt.Errorf("storage: syncing the upgraded layout version: %w", err)
+	}
+	return nil
 }
 
 // Close stops the background goroutine, fsyncs what a SyncBatched DB has not

@@ -1,15 +1,16 @@
 // Package storage keeps a replica's state on its local disk: the CRDT state
 // of every key the replica holds, the hints it keeps for replicas that were
-// unreachable, and a few named meta values (the node's incarnation id, a
-// clock high-water mark). It is the on-disk implementation of what the sync
-// package's Store interface asks for, built on badger
-// (github.com/dgraph-io/badger/v4), whose types never appear in its API.
+// unreachable, the outbox of writes owed to other regions, and a few named
+// meta values (the node's incarnation id, a clock high-water mark). It is
+// the on-disk implementation of what the sync package's Store interface
+// asks for, built on badger (github.com/dgraph-io/badger/v4), whose types
+// never appear in its API.
 //
 // Storage may import only crdt and wire of ours. What it keeps is named by
 // wire's batch vocabulary (wire.Batch, wire.Entry, wire.Hint, wire.HintKey,
-// wire.HintBacklog), which sync's Store interface speaks too, so a *DB is a
-// kvsync.Store but for the record of actor epochs, which the region package
-// keeps in a meta value.
+// wire.HintBacklog, wire.Shipment, wire.OutboxState), which sync's Store
+// interface speaks too, so a *DB is a kvsync.Store but for the record of
+// actor epochs, which the region package keeps in a meta value.
 //
 //	db, err := storage.Open(dir, storage.Options{Sync: storage.SyncBatched})
 //	if err != nil {
@@ -33,15 +34,25 @@
 // Every badger key starts with a prefix byte; integers are big-endian so
 // that badger's byte order is numeric order:
 //
-//	data  'd' | KeyHash(key) (8) | key                          -> wire.EncodeState(state)
-//	hint  'h' | len(target) (2) | target | KeyHash(key) (8) | key -> wire.EncodeState(state)
-//	meta  'm' | name                                            -> the value, as given
-//	      'f'                                                   -> layout version (1 byte)
+//	data    'd' | KeyHash(key) (8) | key                          -> wire.EncodeState(state)
+//	hint    'h' | len(target) (2) | target | KeyHash(key) (8) | key -> wire.EncodeState(state)
+//	meta    'm' | name                                            -> the value, as given
+//	outbox  'o' | Seq (8)                                         -> 1 | At (8) | len(key) (4) | key | wire.EncodeState(state)
+//	cursor  'c' | region                                          -> the region's cursor (8)
+//	        'f'                                                   -> layout version (1 byte)
 //
 // KeyHash is wire.KeyHash, the position of a key in the hash space, so Scan
 // reads a range of the hash space (an anti-entropy segment) as one range of
 // badger keys, in (hash, key) order, and ScanHints reads one target's hints
-// as one prefix. Open refuses a directory with another layout version.
+// as one prefix. The outbox (the writes this node owes the other regions,
+// wire.Shipment) is one key per shipment in Seq order, so ScanOutbox and a
+// trim read a range of it; its stored value starts with the version of its
+// encoding (1), and At is two's complement.
+//
+// The layout version is 2. Version 1 had no outbox and cursors: Open
+// upgrades a version-1 directory by rewriting the version (after which a
+// version-1 build refuses it), and refuses any other version with
+// ErrLayoutVersion.
 //
 // # Durability
 //
@@ -79,7 +90,7 @@
 //     of the last interval before such a switch stay exposed until the
 //     flush, and the writes lost need not be the latest ones.
 //
-// Hints and meta values are exactly as durable as puts. If a background sync
+// Hints, meta values and the outbox are exactly as durable as puts. If a background sync
 // fails, the DB cannot tell which acknowledged writes reached the disk: it
 // logs the error and every later Commit and PutMeta returns it. InMemory
 // keeps nothing after Close.

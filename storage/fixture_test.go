@@ -2,7 +2,6 @@ package storage_test
 
 import (
 	"errors"
-	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -11,14 +10,15 @@ import (
 
 	"github.com/meridiankv/meridian/crdt"
 	"github.com/meridiankv/meridian/storage"
-	"github.com/meridiankv/meridian/wire"
 )
-
-var writeFixture = flag.Bool("write-fixture", false, "write testdata/datadir-v1 again (only when its layout is meant to change)")
 
 // fixtureDir is a data directory written by the build of layout version 1
 // (and badger v4), checked in: every later build must open it and read
-// what it holds, or refuse it with ErrLayoutVersion.
+// what it holds, or refuse it with ErrLayoutVersion. It was written by
+// that build's TestWriteFixture (a Commit of fixtureStates' puts and a hint
+// of the register for n3, then PutMetaSync of "incarnation"); a build of a
+// later layout cannot write it again, so that test is gone: never replace
+// the directory.
 const fixtureDir = "testdata/datadir-v1"
 
 // fixtureStates are the keys of the fixture: a register, a set and a
@@ -40,44 +40,37 @@ func must(_ crdt.State, err error) {
 	}
 }
 
-// TestWriteFixture writes the fixture when asked: go test ./storage -run
-// TestWriteFixture -write-fixture.
-func TestWriteFixture(t *testing.T) {
-	if !*writeFixture {
-		t.Skip("run with -write-fixture to write the fixture again")
-	}
-	if err := os.RemoveAll(fixtureDir); err != nil {
-		t.Fatal(err)
-	}
-	db, err := storage.Open(fixtureDir, storage.DefaultOptions())
-	if err != nil {
-		t.Fatal(err)
-	}
-	var b wire.Batch
-	for k, s := range fixtureStates() {
-		b.Puts = append(b.Puts, wire.Entry{Key: []byte(k), State: s})
-	}
-	b.Hints = []wire.Hint{{Target: "n3", Key: []byte("register"), State: fixtureStates()["register"]}}
-	if err := db.Commit(&b); err != nil {
-		t.Fatal(err)
-	}
-	if err := db.PutMetaSync("incarnation", []byte("a1b2c3d4")); err != nil {
-		t.Fatal(err)
-	}
-	if err := db.Close(); err != nil {
-		t.Fatal(err)
-	}
-}
-
 // TestOpensTheLayoutV1Fixture: a data directory written by an earlier
-// build opens, and its keys, hints and meta values read back.
+// build opens, its keys, hints and meta values read back, its outbox is
+// empty, and it is upgraded to the current layout (version 2): the version
+// is rewritten, and the directory opens again with everything intact.
 func TestOpensTheLayoutV1Fixture(t *testing.T) {
 	dir := copyDir(t, fixtureDir)
+	if v := storage.LayoutVersion(t, dir); string(v) != "\x01" {
+		t.Fatalf("the fixture holds layout version %x, want 01", v)
+	}
 	db, err := storage.Open(dir, storage.DefaultOptions())
 	if err != nil {
 		t.Fatalf("opening the layout-1 fixture: %v", err)
 	}
+	checkFixture(t, db)
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if v := storage.LayoutVersion(t, dir); string(v) != "\x02" {
+		t.Errorf("after Open, the layout version is %x, want 02", v)
+	}
+	db, err = storage.Open(dir, storage.DefaultOptions())
+	if err != nil {
+		t.Fatalf("reopening the upgraded fixture: %v", err)
+	}
 	t.Cleanup(func() { _ = db.Close() })
+	checkFixture(t, db)
+}
+
+// checkFixture checks that db holds what the fixture holds.
+func checkFixture(t *testing.T, db *storage.DB) {
+	t.Helper()
 	for k, want := range fixtureStates() {
 		got, err := db.Get([]byte(k))
 		if err != nil || !got.Equal(want) {
@@ -94,26 +87,64 @@ func TestOpensTheLayoutV1Fixture(t *testing.T) {
 	if inc, err := db.GetMeta("incarnation"); err != nil || string(inc) != "a1b2c3d4" {
 		t.Errorf("incarnation: %q, %v", inc, err)
 	}
+	if ob, err := db.Outbox(); err != nil || ob.Count != 0 || ob.Bytes != 0 || ob.First != 0 || ob.Last != 0 ||
+		ob.Cursors == nil || len(ob.Cursors) != 0 {
+		t.Errorf("Outbox() = %+v, %v; want an empty outbox with an empty cursor map", ob, err)
+	}
+}
+
+// TestNewDirectoryHasLayoutV2: Open writes the current layout version into
+// a new directory.
+func TestNewDirectoryHasLayoutV2(t *testing.T) {
+	dir := t.TempDir()
+	db, err := storage.Open(dir, storage.DefaultOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if v := storage.LayoutVersion(t, dir); string(v) != "\x02" {
+		t.Errorf("a new directory holds layout version %x, want 02", v)
+	}
 }
 
 // TestRefusesAnotherLayout: a data directory of a layout this build does
-// not read is refused, with a message that names the version and says what
-// to do, and is left as it was.
+// not read (a newer one, or one that never existed) is refused, with a
+// message that names the version and says what to do, and is left as it
+// was.
 func TestRefusesAnotherLayout(t *testing.T) {
-	dir := copyDir(t, fixtureDir)
-	storage.SetLayoutVersion(t, dir, 9)
-	_, err := storage.Open(dir, storage.DefaultOptions())
-	if !errors.Is(err, storage.ErrLayoutVersion) || !strings.Contains(err.Error(), "layout version 09") ||
-		!strings.Contains(err.Error(), "empty data directory") {
-		t.Fatalf("error = %v, want ErrLayoutVersion naming version 09 and what to do", err)
+	for _, tc := range []struct {
+		name    string
+		version byte
+		want    string
+	}{
+		{"never existed", 0, "layout version 00"},
+		{"next", 3, "layout version 03"},
+		{"far ahead", 9, "layout version 09"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := copyDir(t, fixtureDir)
+			storage.SetLayoutVersion(t, dir, tc.version)
+			_, err := storage.Open(dir, storage.DefaultOptions())
+			if !errors.Is(err, storage.ErrLayoutVersion) || !strings.Contains(err.Error(), tc.want) ||
+				!strings.Contains(err.Error(), "empty data directory") {
+				t.Fatalf("error = %v, want ErrLayoutVersion naming %q and what to do", err, tc.want)
+			}
+			if v := storage.LayoutVersion(t, dir); len(v) != 1 || v[0] != tc.version {
+				t.Fatalf("the refused directory now holds layout version %x, want %02x", v, tc.version)
+			}
+			// Refused, not changed: setting a version this build reads
+			// makes it open.
+			storage.SetLayoutVersion(t, dir, 2)
+			db, err := storage.Open(dir, storage.DefaultOptions())
+			if err != nil {
+				t.Fatalf("the refused directory no longer opens with version 2: %v", err)
+			}
+			checkFixture(t, db)
+			_ = db.Close()
+		})
 	}
-	// Refused, not changed: setting the version back makes it open.
-	storage.SetLayoutVersion(t, dir, 1)
-	db, err := storage.Open(dir, storage.DefaultOptions())
-	if err != nil {
-		t.Fatalf("the refused directory no longer opens with its own version: %v", err)
-	}
-	_ = db.Close()
 }
 
 // copyDir copies the files of dir into a new temporary directory: badger

@@ -20,13 +20,25 @@ const (
 	prefixHint byte = 'h'
 	// prefixMeta | name
 	prefixMeta byte = 'm'
+	// prefixOutbox | Seq (8 bytes, big-endian): one outbox shipment, its
+	// value encoded by encodeShipment. Since layout version 2.
+	prefixOutbox byte = 'o'
+	// prefixCursor | region: a region's outbox cursor, 8 bytes,
+	// big-endian. Since layout version 2.
+	prefixCursor byte = 'c'
 	// prefixFormat alone: the layout version, one byte.
 	prefixFormat byte = 'f'
 )
 
 // formatVersion is the layout version stored under prefixFormat. Change it,
-// and teach Open to convert, whenever the layout above changes.
-const formatVersion byte = 1
+// and teach Open to convert, whenever the layout above changes. Version 1
+// had no outbox (prefixOutbox, prefixCursor); version 2 added it, so a
+// version-1 directory is a version-2 one with an empty outbox and Open
+// upgrades it by rewriting the version alone.
+const formatVersion byte = 2
+
+// oldestFormatVersion is the oldest layout version Open upgrades.
+const oldestFormatVersion byte = 1
 
 // maxTargetLen is the longest hint target the 2-byte length prefix holds.
 const maxTargetLen = math.MaxUint16
