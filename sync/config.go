@@ -3,6 +3,7 @@ package sync
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/meridiankv/meridian/crdt"
@@ -20,6 +21,9 @@ type Config struct {
 	// record starts again: the region layer sets it to ID plus an
 	// incarnation stored with the data. Zero means ID.
 	Actor crdt.NodeID
+	// Region names the node's region. Messages to other regions carry it,
+	// and their nodes know this one as Region/ID. Default "local".
+	Region string
 	// Replicas is N, the number of copies of each key. Default 3.
 	Replicas int
 	// RequestTimeout is how long a coordinator waits for replicas before it
@@ -65,6 +69,27 @@ type Config struct {
 	// the budget that keeps a badly diverged pair from flooding the
 	// network; the rest waits for the next exchange. Default 1,024.
 	MaxSegments int
+
+	// Between regions (ship.go): the writes this node coordinates are
+	// kept in its outbox and shipped to every other region in batches.
+	//
+	// ShipBatch is the most keys one batch holds. Default 512.
+	ShipBatch int
+	// ShipInFlight is the most batches sent to one region and not yet
+	// acknowledged. Default 4.
+	ShipInFlight int
+	// ShipTimeout is how long a batch waits for its acknowledgement
+	// before it is sent again, to another node of the region. Default 2s.
+	ShipTimeout time.Duration
+	// ShipRate bounds the bytes per second shipped to one region, so that
+	// a region catching up after a partition does not starve the traffic
+	// of the regions' own clients. Default 8 MiB.
+	ShipRate int64
+	// MaxOutboxBytes bounds what is owed to one region: beyond it the
+	// region's backlog is dropped (Stats.Regions counts it) and
+	// anti-entropy repairs the region once it is back. Zero keeps no
+	// backlog at all. Default 1 GiB.
+	MaxOutboxBytes int64
 }
 
 // DefaultConfig returns the defaults for node id.
@@ -85,6 +110,12 @@ func DefaultConfig(id crdt.NodeID) Config {
 		AntiEntropyInterval: 10 * time.Second,
 		AntiEntropyScan:     10_000,
 		MaxSegments:         1024,
+
+		ShipBatch:      512,
+		ShipInFlight:   4,
+		ShipTimeout:    2 * time.Second,
+		ShipRate:       8 << 20,
+		MaxOutboxBytes: 1 << 30,
 	}
 }
 
@@ -110,7 +141,20 @@ func (c Config) Validate() error {
 	check(c.AntiEntropyInterval < 0, "Config.AntiEntropyInterval = %s: must not be negative (0 disables)", c.AntiEntropyInterval)
 	check(c.AntiEntropyScan < 1, "Config.AntiEntropyScan = %d: must be at least 1", c.AntiEntropyScan)
 	check(c.MaxSegments < 1, "Config.MaxSegments = %d: must be at least 1", c.MaxSegments)
+	check(strings.Contains(c.Region, "/") || strings.Contains(string(c.ID), "/"), "Config.Region %q, Config.ID %q: a '/' separates a region from a node id, and may appear in neither", c.Region, c.ID)
+	check(c.ShipBatch < 1, "Config.ShipBatch = %d: must be at least 1", c.ShipBatch)
+	check(c.ShipInFlight < 1, "Config.ShipInFlight = %d: must be at least 1", c.ShipInFlight)
+	check(c.ShipTimeout <= 0, "Config.ShipTimeout = %s: must be positive", c.ShipTimeout)
+	check(c.ShipRate < 1, "Config.ShipRate = %d: must be at least 1 byte per second", c.ShipRate)
+	check(c.MaxOutboxBytes < 0, "Config.MaxOutboxBytes = %d: must not be negative", c.MaxOutboxBytes)
 	return errors.Join(errs...)
+}
+
+func (c Config) region() string {
+	if c.Region == "" {
+		return "local"
+	}
+	return c.Region
 }
 
 func (c Config) actor() crdt.NodeID {

@@ -18,13 +18,16 @@ type coordinator struct {
 	writes   map[uint64]*writeOp
 	reads    map[uint64]*readOp
 	forwards map[uint64]*forwardOp
-	seen     map[origin]int64 // forwarded requests taken, until when to remember them
-	fresh    []uint64         // writes started since the last Flush
+	spans    map[uint64]*spanOp // operations across regions (span.go)
+	seen     map[origin]int64   // forwarded requests taken, until when to remember them
+	fresh    []uint64           // writes started since the last Flush
 }
 
 func newCoordinator(c *core, h *hinter) *coordinator {
-	return &coordinator{core: c, hints: h, writes: map[uint64]*writeOp{}, reads: map[uint64]*readOp{},
-		forwards: map[uint64]*forwardOp{}, seen: map[origin]int64{}}
+	co := &coordinator{core: c, hints: h, writes: map[uint64]*writeOp{}, reads: map[uint64]*readOp{},
+		forwards: map[uint64]*forwardOp{}, spans: map[uint64]*spanOp{}, seen: map[origin]int64{}}
+	c.spanDone = co.spanLocal
+	return co
 }
 
 // submit takes a client request: a read is coordinated here, a write here
@@ -32,6 +35,10 @@ func newCoordinator(c *core, h *hinter) *coordinator {
 func (c *coordinator) submit(r Request) {
 	o := origin{client: r.ID}
 	if err := c.validate(&r.Op); err != nil {
+		c.answer(o, Response{Err: err})
+		return
+	}
+	if err := c.regionsFor(&r.Op); err != nil {
 		c.answer(o, Response{Err: err})
 		return
 	}
@@ -61,6 +68,7 @@ func (c *coordinator) tick() {
 	c.expireWrites()
 	c.expireReads()
 	c.expireForwards()
+	c.expireSpans()
 	for o, until := range c.seen {
 		if until <= c.now {
 			delete(c.seen, o)
@@ -84,4 +92,15 @@ func (c *coordinator) forgetFresh() []*writeOp {
 	}
 	c.endRound()
 	return out
+}
+
+// regionsFor checks, as the request comes in, that its level can be met
+// given the other regions: a level that needs a region cut off fails at
+// once, naming it, with nothing applied.
+func (c *coordinator) regionsFor(op *wire.Op) error {
+	if !c.spanning(level(op)) {
+		return nil
+	}
+	_, err := c.planSpan(level(op), c.cfg.Replicas, op.Kind != wire.OpGet && op.Kind != wire.OpInspect)
+	return err
 }

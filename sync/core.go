@@ -27,12 +27,15 @@ type core struct {
 	resps   []Response
 
 	nextID uint64
+	seq    uint64 // the outbox's last Seq handed out (owe)
 
 	// The actor dots are minted under (see Epochs, epoch.go).
 	actorEpoch uint64
 	epochs     Epochs
 	epochErr   error // the last reservation failed: mint nothing
 	actor      crdt.NodeID
+
+	spanDone func(*spanOp, Response) // takes the answer of a span's local part (the coordinator's)
 }
 
 // part names the part of a Node that sent a message and awaits its
@@ -129,7 +132,9 @@ func (n *core) merge(key []byte, s crdt.State) {
 
 func (n *core) send(m wire.Message) {
 	m.From = n.cfg.ID
-	if !n.view.Current[m.To] {
+	if _, _, remote := SplitQualified(m.To); remote {
+		m.Region = n.cfg.region() // the receiver knows this node as Region/ID
+	} else if !n.view.Current[m.To] {
 		m.Type = wire.Legacy(m.Type)
 	}
 	n.msgs = append(n.msgs, m)
@@ -141,9 +146,15 @@ type origin struct {
 	client uint64
 	node   crdt.NodeID
 	fwd    uint64
+	span   *spanOp // the local part of an operation across regions (span.go)
+	local  bool    // another region's part of an operation across regions: this region only
 }
 
 func (n *core) answer(o origin, r Response) {
+	if o.span != nil {
+		n.spanDone(o.span, r)
+		return
+	}
 	if o.node == "" {
 		r.ID = o.client
 		n.resps = append(n.resps, r)

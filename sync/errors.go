@@ -45,6 +45,9 @@ type UnavailableError struct {
 	Level       Level
 	Alive, Need int
 	Write       bool
+	// Region names a region the level needs whose link is down: the
+	// operation failed at once, without waiting for the timeout.
+	Region string
 	// Prepare, for a write, says why it could not read a quorum of the
 	// key's owners before minting: then it was not applied either.
 	Prepare string
@@ -54,6 +57,10 @@ func (e *UnavailableError) Error() string {
 	what := "nothing was read"
 	if e.Write {
 		what = "nothing was written"
+	}
+	if e.Region != "" {
+		return fmt.Sprintf("%s unavailable: region %s is cut off from this one, and %s needs it; %s: retry later or use LOCAL_QUORUM",
+			e.Level, e.Region, e.Level, what)
 	}
 	if e.Prepare != "" {
 		return fmt.Sprintf("%s unavailable: a write first reads %d of the key's owners, and %d answered (%s); %s: retry later or use consistency ONE",
@@ -91,6 +98,34 @@ func (e *TimeoutError) Error() string {
 
 // Is makes errors.Is(err, ErrUnknownOutcome) true for writes.
 func (e *TimeoutError) Is(target error) bool { return e.Write && target == ErrUnknownOutcome }
+
+// RegionError: a level that spans regions was not reached because another
+// region did not confirm in time, or answered with an error. A write was
+// applied in this region, and reaches the others in the background: its
+// outcome there is unknown.
+type RegionError struct {
+	Level  Level
+	Region string
+	Write  bool
+	Why    string // "did not answer within 1s", or the region's error
+}
+
+func (e *RegionError) Error() string {
+	tail := "nothing was changed"
+	if e.Write {
+		tail = "the write was applied in this region and reaches the others in the background; whether " + e.Region + " has it yet is unknown"
+	}
+	return fmt.Sprintf("%s not reached: region %s %s; %s", e.Level, e.Region, e.Why, tail)
+}
+
+// Is makes errors.Is(err, ErrUnknownOutcome) true for writes, and
+// errors.Is(err, ErrUnavailable) true for reads.
+func (e *RegionError) Is(target error) bool {
+	if e.Write {
+		return target == ErrUnknownOutcome
+	}
+	return target == ErrUnavailable
+}
 
 // encodeErr turns an error into the code and text a reply carries.
 func encodeErr(err error) (wire.ErrCode, string) {

@@ -24,8 +24,15 @@ const (
 	EachQuorum
 )
 
-// DefaultLevel is the level of operations that do not choose one.
-const DefaultLevel = Quorum
+// DefaultLevel is the level of operations that do not choose one: a
+// quorum of the coordinator's region (in a cluster of one region, the same
+// as QUORUM).
+const DefaultLevel = LocalQuorum
+
+// Spans reports whether l counts replicas of other regions: QUORUM,
+// EACH_QUORUM and ALL. ONE is met by any replica, this region's included,
+// and LOCAL_ONE and LOCAL_QUORUM count only this region's.
+func (l Level) Spans() bool { return l == Quorum || l == EachQuorum || l == All }
 
 var levelNames = map[Level]string{
 	One: "ONE", Quorum: "QUORUM", All: "ALL",

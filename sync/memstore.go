@@ -32,6 +32,7 @@ type MemStore struct {
 	// FailGets makes Get fail while it is set, to test read errors.
 	FailGets error
 	epochs   Epochs
+	outbox   memOutbox
 }
 
 // Epochs returns the epochs record.
@@ -50,11 +51,12 @@ func (m *MemStore) SaveEpochs(e Epochs) error {
 
 // undo is what one unsynced change overwrote.
 type undo struct {
-	hint bool
-	key  string  // when !hint
-	hk   hintKey // when hint
-	prev crdt.State
-	had  bool
+	restore func() // when set, undoes the change by itself (the outbox's)
+	hint    bool
+	key     string  // when !hint
+	hk      hintKey // when hint
+	prev    crdt.State
+	had     bool
 }
 
 // NewMemStore returns an empty MemStore.
@@ -82,6 +84,8 @@ func (m *MemStore) PowerLoss() {
 	for i := len(m.journal) - 1; i >= 0; i-- {
 		u := m.journal[i]
 		switch {
+		case u.restore != nil:
+			u.restore()
 		case u.hint && u.had:
 			m.hints[u.hk] = u.prev
 		case u.hint:
@@ -145,6 +149,7 @@ func (m *MemStore) Commit(b *wire.Batch) error {
 		m.rememberHint(hk)
 		delete(m.hints, hk)
 	}
+	m.commitOutbox(b)
 	return nil
 }
 

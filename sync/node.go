@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 
 	"github.com/meridiankv/meridian/crdt"
 	"github.com/meridiankv/meridian/wire"
@@ -43,6 +44,50 @@ type View struct {
 	// from) is sent only the kinds of protocol 1 (wire.Legacy), so that a
 	// rolling upgrade never sends a frame its receiver would refuse.
 	Current map[crdt.NodeID]bool
+	// Remote describes every other region this node knows, sorted by
+	// name: empty in a cluster of one region.
+	Remote []RegionView
+}
+
+// RegionView is what a node knows of another region. Its node ids are
+// qualified with the region's name (Qualify), so that they never clash
+// with a local one.
+type RegionView struct {
+	// Name names the region.
+	Name string
+	// Replicas is the region's N, the copies of each key it keeps; zero
+	// means the same as this node's.
+	Replicas int
+	// Members lists the region's nodes in its ring, qualified, sorted.
+	Members []crdt.NodeID
+	// Down holds the members the region itself reports unreachable, or
+	// that stopped answering this node.
+	Down map[crdt.NodeID]bool
+	// Up says the link to the region works: this node heard from it
+	// recently. A level that needs a region whose link is down fails at
+	// once, naming it.
+	Up bool
+}
+
+// Qualify names node id of region: region/id. Nodes of another region
+// are known by such names, so that ids need only be unique in a region.
+func Qualify(region string, id crdt.NodeID) crdt.NodeID { return crdt.NodeID(region) + "/" + id }
+
+// SplitQualified returns the region and id of a qualified name, and false
+// for a local id (one without a region).
+func SplitQualified(q crdt.NodeID) (region string, id crdt.NodeID, ok bool) {
+	r, i, ok := strings.Cut(string(q), "/")
+	return r, crdt.NodeID(i), ok
+}
+
+// remote returns the view of the region named name, nil for none.
+func (v *View) remote(name string) *RegionView {
+	for i := range v.Remote {
+		if v.Remote[i].Name == name {
+			return &v.Remote[i]
+		}
+	}
+	return nil
 }
 
 // Request is an operation a client asked this node for.
@@ -109,6 +154,8 @@ type Node struct {
 	hints   *hinter
 	handoff *handoff
 	ae      *antiEntropy
+	ship    *shipper
+	relay   *relay
 }
 
 // Stats counts what a Node did since it started.
@@ -130,6 +177,15 @@ type Stats struct {
 	SloppyWrites  int64 // writes acknowledged with a fallback's help, or without a first read of a quorum of owners
 	Taken         Taken // states taken from other nodes, by kind
 	AE            AEStats
+	// Regions describes the replication to each other region, by name.
+	Regions map[string]RegionStats
+	// Shipped counts the writes other regions shipped here that this node
+	// took for its region's owners (MsgShip), and refused.
+	ShipsTaken, ShipsRefused int64
+	// OutboxErrors counts reads of the outbox that failed, and OutboxErr
+	// is the last one: shipping to the regions stops where it failed.
+	OutboxErrors int64
+	OutboxErr    error
 }
 
 // Taken counts the states a node took from others, by the kind of message
@@ -160,8 +216,13 @@ func NewNode(cfg Config, store Store, now int64) (*Node, error) {
 		nextID: uint64(max(now, 0)),
 	}
 	hints := newHinter(c)
-	n := &Node{core: c, coord: newCoordinator(c, hints), hints: hints, handoff: newHandoff(c), ae: newAntiEntropy(c)}
+	n := &Node{core: c, coord: newCoordinator(c, hints), hints: hints, handoff: newHandoff(c), ae: newAntiEntropy(c),
+		relay: newRelay(c, hints)}
 	if err := n.startEpoch(); err != nil {
+		return nil, err
+	}
+	var err error
+	if n.ship, err = newShipper(c); err != nil {
 		return nil, err
 	}
 	return n, nil
@@ -174,6 +235,7 @@ func (n *Node) ID() crdt.NodeID { return n.cfg.ID }
 func (n *Node) Stats() Stats {
 	s := n.stats
 	s.AE = n.ae.stats
+	s.Regions = n.ship.stats()
 	return s
 }
 
@@ -181,6 +243,7 @@ func (n *Node) Stats() Stats {
 func (n *Node) SetView(now int64, v View) {
 	n.advance(now)
 	n.view = v
+	n.ship.setRegions()
 }
 
 // Submit takes a client request. Its Response comes out of a later Flush.
@@ -194,6 +257,9 @@ func (n *Node) Submit(now int64, r Request) {
 // write, which the acknowledged id names (partOf).
 func (n *Node) Step(now int64, m wire.Message) {
 	n.advance(now)
+	if m.Region != "" && m.Region != n.cfg.region() {
+		m.From = Qualify(m.Region, m.From) // from another region
+	}
 	if wire.Carries(m.Type) {
 		n.onWrite(m)
 		return
@@ -224,6 +290,12 @@ func (n *Node) Step(now int64, m wire.Message) {
 		n.ae.onKeysRequest(m)
 	case wire.MsgKeysReply:
 		n.ae.onKeysReply(m)
+	case wire.MsgShip:
+		n.relay.onShip(m)
+	case wire.MsgShipAck:
+		n.ship.acked(m)
+	case wire.MsgRelay:
+		n.coord.onRelay(m)
 	}
 }
 
@@ -267,12 +339,14 @@ func (n *Node) Tick(now int64) {
 	n.hints.tick()
 	n.ae.tick()
 	n.handoff.tick()
+	n.ship.tick()
 }
 
 // Flush commits the writes made since the last Flush in one batch and
 // releases the messages and responses that waited for them. If the commit
 // fails, nothing is released but error responses, and the error is returned.
 func (n *Node) Flush() (Ready, error) {
+	n.relay.endRound()
 	if !n.batch.IsEmpty() {
 		if err := n.store.Commit(&n.batch); err != nil {
 			return n.failRound(err), err
@@ -306,10 +380,16 @@ func (n *Node) failRound(err error) Ready {
 		}
 	}
 	for _, w := range n.coord.forgetFresh() {
-		if w.origin.node == "" {
-			resps = append(resps, Response{ID: w.origin.client, Err: fail})
+		o := w.origin
+		if s := o.span; s != nil { // the local part of an operation across regions
+			o = s.origin
+			s.answered = true
+			delete(n.coord.spans, s.id)
+		}
+		if o.node == "" {
+			resps = append(resps, Response{ID: o.client, Err: fail})
 		} else {
-			msgs = append(msgs, wire.Message{Type: wire.MsgForwardReply, From: n.cfg.ID, To: w.origin.node, ID: w.origin.fwd, Code: code, Err: text})
+			msgs = append(msgs, wire.Message{Type: wire.MsgForwardReply, From: n.cfg.ID, To: o.node, ID: o.fwd, Code: code, Err: text})
 		}
 	}
 	n.endRound()

@@ -45,6 +45,15 @@ type readOp struct {
 }
 
 func (c *coordinator) coordinateRead(o origin, op *wire.Op) {
+	if o.span == nil && !o.local && op.Kind == wire.OpGet && c.spanning(level(op)) {
+		s, localLevel, ok := c.startSpan(o, op, len(c.owners(op.Key)))
+		if ok {
+			local := *op
+			local.Level = uint8(localLevel)
+			c.coordinateRead(origin{span: s}, &local)
+		}
+		return
+	}
 	c.stats.Reads++
 	lvl := level(op)
 	owners := c.owners(op.Key)

@@ -41,6 +41,13 @@ type Store interface {
 	// the number of hints and their encoded bytes for each.
 	HintTargets() ([]wire.HintBacklog, error)
 
+	// ScanOutbox calls fn for each shipment of the outbox with a Seq above
+	// after, in Seq order, until fn returns false.
+	ScanOutbox(after uint64, fn func(wire.Shipment) bool) error
+
+	// Outbox returns what the outbox holds and the regions' cursors.
+	Outbox() (wire.OutboxState, error)
+
 	// Epochs returns the record of the epochs this replica's actors are
 	// numbered from: the zero Epochs for a store that never had one.
 	Epochs() (Epochs, error)

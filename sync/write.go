@@ -46,6 +46,15 @@ func prepares(lvl Level) bool { return lvl != One && lvl != LocalOne }
 // here, minting the write's dot, and sends the result to the other owners,
 // or to fallbacks as hints for the ones down.
 func (c *coordinator) coordinateWrite(o origin, op *wire.Op, owners []crdt.NodeID) {
+	if o.span == nil && c.spanning(level(op)) {
+		s, localLevel, ok := c.startSpan(o, op, len(owners))
+		if ok {
+			local := *op
+			local.Level = uint8(localLevel)
+			c.coordinateWrite(origin{span: s}, &local, owners)
+		}
+		return
+	}
 	lvl := level(op)
 	need := lvl.Required(len(owners))
 	plan := c.plan(op.Key, owners)
@@ -104,6 +113,7 @@ func (c *coordinator) applyWrite(w *writeOp, replies map[crdt.NodeID]crdt.State)
 		mine = st // this replica lacked what the others had: store it all
 	}
 	c.batch.Puts = append(c.batch.Puts, wire.Entry{Key: key, State: mine})
+	c.owe(key, delta)
 
 	owners := c.owners(key) // the view may have changed while it read
 	if !slices.Contains(owners, c.cfg.ID) {
@@ -139,6 +149,9 @@ func (c *coordinator) applyWrite(w *writeOp, replies map[crdt.NodeID]crdt.State)
 				c.send(wire.Message{Type: wire.MsgWrite, To: p, Key: key, State: st})
 			}
 		}
+	}
+	if s := w.origin.span; s != nil {
+		c.relayWrite(s, key, delta) // the other regions' part, at once
 	}
 	c.settle(w)
 	if len(w.waiting) > 0 {
@@ -282,13 +295,18 @@ func (c *coordinator) forward(o origin, op *wire.Op, coordinator crdt.NodeID) {
 
 // onForward coordinates a write another node forwarded here.
 func (c *coordinator) onForward(m wire.Message) {
-	o := origin{node: m.From, fwd: m.ID}
+	_, _, remote := SplitQualified(m.From)
+	o := origin{node: m.From, fwd: m.ID, local: remote}
 	if _, dup := c.seen[o]; dup || m.Op == nil {
 		return // a duplicate delivery: the first one is answered
 	}
 	c.seen[o] = c.now + 4*int64(c.cfg.RequestTimeout)
 	if err := c.validate(m.Op); err != nil {
 		c.answer(o, Response{Err: err})
+		return
+	}
+	if m.Op.Kind == wire.OpGet || m.Op.Kind == wire.OpInspect {
+		c.coordinateRead(o, m.Op) // another region's part of a read across regions
 		return
 	}
 	owners := c.owners(m.Op.Key)
@@ -300,6 +318,10 @@ func (c *coordinator) onForward(m wire.Message) {
 }
 
 func (c *coordinator) onForwardReply(m wire.Message) {
+	if s, ok := c.spans[m.ID]; ok {
+		c.onSpanReply(s, m)
+		return
+	}
 	f, ok := c.forwards[m.ID]
 	if !ok {
 		return

@@ -149,7 +149,7 @@ func TestCommands(t *testing.T) {
 			fails("ERR AUTH is not supported by Meridian: it has no users or passwords", "HELLO", "2", "AUTH", "u", "p"),
 		}},
 		{"consistency", nil, []step{
-			is("read=QUORUM write=QUORUM", "CONSISTENCY"),
+			is("read=LOCAL_QUORUM write=LOCAL_QUORUM", "CONSISTENCY"),
 			ok("CONSISTENCY", "one"), is("read=ONE write=ONE", "CONSISTENCY"),
 			ok("CONSISTENCY", "READ", "ALL"), ok("consistency", "write", "local_quorum"),
 			is("read=ALL write=LOCAL_QUORUM", "CONSISTENCY"),

@@ -37,7 +37,7 @@
 // CONSISTENCY [READ|WRITE] <level> sets the consistency level of the
 // connection's reads, writes or both, one of kvsync's levels (ONE, QUORUM,
 // ALL, LOCAL_ONE, LOCAL_QUORUM, EACH_QUORUM); CONSISTENCY alone shows them
-// as "read=QUORUM write=QUORUM". Every later op of the connection carries it
+// as "read=LOCAL_QUORUM write=LOCAL_QUORUM". Every later op of the connection carries it
 // in wire.Op.Level.
 //
 // # What differs from Redis

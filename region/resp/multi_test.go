@@ -131,7 +131,7 @@ func TestRefusedMulti(t *testing.T) {
 					req("CONSISTENCY") + req("CLIENT", "GETNAME") + req("PING"),
 				want: errReply(multiRefused, inRefusedMulti, inRefusedMulti, inRefusedMulti, inRefusedMulti, inRefusedMulti, inRefusedMulti, inRefusedMulti, inRefusedMulti, inRefusedMulti, inRefusedMulti,
 					"ERR wrong number of arguments for 'exec' command", "ERR wrong number of arguments for 'discard' command") +
-					ok + "+read=QUORUM write=QUORUM\r\n" + missing + pong,
+					ok + "+read=LOCAL_QUORUM write=LOCAL_QUORUM\r\n" + missing + pong,
 			}},
 		},
 		{
