@@ -60,13 +60,18 @@ type Config struct {
 	BackoffMin time.Duration
 	// BackoffMax caps the redial wait. Zero means 5 seconds.
 	BackoffMax time.Duration
-	// Delay, if not nil, returns an extra latency for the frames sent to
-	// addr: each frame is held that long after Send before it is written.
-	// It stands in for a WAN link in tests (there is no netem here). It is
-	// called on every Send, so it must be fast and safe for concurrent use.
-	// Held frames count against QueueLen, so a link of delay d carries at
-	// most QueueLen/d frames per second: raise QueueLen with the delay.
-	// Nil means no delay.
+	// Delay returns how long to hold a frame for addr before it is sent: the
+	// one-way delay of the link (a WAN delay plus jitter, for demos and tests
+	// on one machine, where there is no netem). Called once per frame, by
+	// Send, so it must be fast and safe for concurrent use; nil, 0 or a
+	// negative duration sends at once. Frames to one address keep their
+	// order: a frame never leaves before the one queued before it, so its
+	// release time is the later of Send plus its delay and the release time
+	// of the previous frame. Frames are held by the peer's sender, never by
+	// Send, and one peer's delay does not hold another's frames. Held frames
+	// count against QueueLen and QueueBytes (and Stats' Queued), so a link
+	// of delay d carries at most QueueLen/d frames per second before Send
+	// returns ErrQueueFull: raise QueueLen with the delay.
 	Delay func(addr string) time.Duration
 	// Logger receives connection errors and redials. Nil discards them.
 	Logger *slog.Logger

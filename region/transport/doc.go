@@ -85,6 +85,10 @@
 // There is no netem on the test machines, so multi-region tests add WAN
 // latency in the transport: Config.Delay returns a latency per destination
 // address, and each frame is held that long after Send before it is written.
-// The delay is one way: give both ends a delay for a round trip of twice
-// it. MemNetwork.SetDelay does the same per link, both ways.
+// With jitter a frame still never overtakes the one sent before it to the
+// same address: it waits for it. The peer's sender goroutine holds the
+// frames, so Send stays non-blocking and other peers are not held. The
+// delay is one way: give both ends a delay for a round trip of twice it.
+// MemNetwork.SetDelay does the same per link, both ways, on top of
+// Config.Delay.
 package transport

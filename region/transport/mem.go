@@ -164,7 +164,7 @@ func (m *MemTransport) push(addr string, frame []byte) (*memPeer, <-chan struct{
 	}
 	var d time.Duration
 	if m.cfg.Delay != nil {
-		d = m.cfg.Delay(addr)
+		d = max(m.cfg.Delay(addr), 0)
 	}
 	m.net.mu.RLock()
 	d += m.net.delay[link(m.cfg.Addr, addr)]
@@ -217,6 +217,9 @@ func (m *MemTransport) run(addr string, p *memPeer) {
 		}
 		rel := releaser{q: p.q}
 		for _, it := range batch {
+			if notDue(it.due) {
+				rel.flush() // free the room of the frames delivered while this one is held
+			}
 			switch {
 			case !sleepUntil(m.ctx, timer, it.due):
 				p.dropped.Add(1)

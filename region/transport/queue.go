@@ -7,7 +7,10 @@ import (
 	"time"
 )
 
-// item is one queued frame and the earliest time it may be written.
+// item is one queued frame and its release time, the earliest time it may be
+// written. Release times never decrease along a queue (see push), so the
+// writer holds the head frame until it is due and writes the frames due by
+// then together.
 type item struct {
 	frame []byte
 	due   time.Time // zero: at once
@@ -22,8 +25,9 @@ type queue struct {
 	wake             chan struct{} // one token: frames were pushed
 
 	mu      sync.Mutex
-	items   []item // waiting, not yet taken by the writer
-	frames  int    // pushed and not yet released
+	items   []item    // waiting, not yet taken by the writer
+	last    time.Time // the latest release time pushed; zero if none was delayed
+	frames  int       // pushed and not yet released
 	bytes   int
 	closed  bool
 	room    chan struct{} // closed, then replaced, when room is freed for a waiter
@@ -39,10 +43,12 @@ func newQueue(maxLen, maxBytes int) *queue {
 	}
 }
 
-// push appends frame, to be written no earlier than due. A frame is always
-// admitted to an empty queue, whatever its size. When the queue is full push
-// returns ErrQueueFull and a channel that is closed when room is freed or the
-// queue is closed.
+// push appends frame, to be written no earlier than due (zero: at once) nor
+// before the frame pushed before it: its release time is the later of due
+// and the previous frame's, so that frames with varying delays (jitter) keep
+// their order. A frame is always admitted to an empty queue, whatever its
+// size. When the queue is full push returns ErrQueueFull and a channel that
+// is closed when room is freed or the queue is closed.
 func (q *queue) push(frame []byte, due time.Time) (<-chan struct{}, error) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
@@ -52,6 +58,11 @@ func (q *queue) push(frame []byte, due time.Time) (<-chan struct{}, error) {
 	case q.frames > 0 && (q.frames >= q.maxLen || q.bytes+len(frame) > q.maxBytes):
 		q.waiting = true
 		return q.room, ErrQueueFull
+	}
+	if due.Before(q.last) {
+		due = q.last
+	} else {
+		q.last = due
 	}
 	q.items = append(q.items, item{frame: frame, due: due})
 	q.frames++
@@ -178,6 +189,11 @@ func sendWait(ctx context.Context, push func() (<-chan struct{}, error)) error {
 			return ctx.Err()
 		}
 	}
+}
+
+// notDue reports whether a frame released at due must be held still.
+func notDue(due time.Time) bool {
+	return !due.IsZero() && time.Until(due) > 0
 }
 
 // sleepUntil waits until due, reporting false if ctx is done first. A zero

@@ -64,7 +64,8 @@ func (t *QUIC) run(p *peer) {
 }
 
 // writeBatch writes batch in order, waiting for the frames that are not due
-// yet, and flushes when no more frames are waiting. On a failure it drops
+// yet (the frames due by then are written together), and flushes before it
+// waits and when no more frames are waiting. On a failure it drops
 // the rest of the batch and closes the connection; on a failed dial it also
 // drops the frames waiting, which would otherwise age while the peer is
 // unreachable.
@@ -77,11 +78,13 @@ func (t *QUIC) writeBatch(p *peer, batch []item, timer *time.Timer) {
 			rel.add(len(it.frame))
 		}
 	}
-	if p.out != nil && p.out.Context().Err() != nil {
-		t.fail(p, context.Cause(p.out.Context())) // died idle: redial, lose nothing
-	}
+	t.forgetDead(p)
 	for i, it := range batch {
-		if !it.due.IsZero() && time.Until(it.due) > 0 {
+		if notDue(it.due) {
+			// Hold the head frame (Config.Delay); the frames behind it are
+			// due no earlier. The room of the frames written is freed and
+			// what is buffered leaves first.
+			rel.flush()
 			if err := p.flush(); err != nil {
 				t.fail(p, err)
 			}
@@ -89,6 +92,7 @@ func (t *QUIC) writeBatch(p *peer, batch []item, timer *time.Timer) {
 				drop(batch[i:])
 				return
 			}
+			t.forgetDead(p)
 		}
 		if p.stream == nil {
 			if err := t.connect(p, timer); err != nil {
@@ -112,6 +116,15 @@ func (t *QUIC) writeBatch(p *peer, batch []item, timer *time.Timer) {
 		}
 	}
 	p.failures = 0 // the whole batch was written
+}
+
+// forgetDead drops p's connection if it ended while p had nothing to write
+// (idle, or holding delayed frames), so that the next frame redials instead
+// of failing to write: redial, lose nothing.
+func (t *QUIC) forgetDead(p *peer) {
+	if p.out != nil && p.out.Context().Err() != nil {
+		t.fail(p, context.Cause(p.out.Context()))
+	}
 }
 
 // connect dials p after the backoff its failures call for and opens the
