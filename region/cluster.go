@@ -18,6 +18,9 @@ type ClusterInfo struct {
 	Replicas int
 	Epoch    uint64
 	Members  []MemberInfo
+	// Regions describes every other region this node knows, sorted by
+	// name: empty in a cluster of one region.
+	Regions []RegionInfo
 }
 
 // MemberInfo is one member in ClusterInfo: its entry and health as the
@@ -39,6 +42,7 @@ func (n *Node) Cluster() ClusterInfo {
 	defer n.mu.Unlock()
 	c := n.cluster
 	c.Members = slices.Clone(c.Members)
+	c.Regions = slices.Clone(c.Regions)
 	return c
 }
 
@@ -49,7 +53,7 @@ func (n *Node) Stats() kvsync.Stats {
 	return n.smStats
 }
 
-func (n *Node) publishCluster(res membership.Result) {
+func (n *Node) publishCluster(now int64, res membership.Result) {
 	hints := map[string]int{}
 	if backlog, err := n.store.HintTargets(); err == nil {
 		for _, b := range backlog {
@@ -61,6 +65,7 @@ func (n *Node) publishCluster(res membership.Result) {
 	for _, m := range res.Members {
 		c.Members = append(c.Members, MemberInfo{MemberInfo: m, Ownership: shares[m.ID], HintsPending: hints[m.ID]})
 	}
+	c.Regions = n.regionInfos(now, n.sm.Stats().Regions)
 	n.mu.Lock()
 	n.cluster = c
 	n.mu.Unlock()

@@ -37,6 +37,20 @@ type Config struct {
 	// Join lists gossip addresses of nodes already in the region. Empty
 	// starts a new region (or restarts a node that knows its region).
 	Join []string
+	// WANJoin lists peer (QUIC) addresses of nodes of other regions: the
+	// node introduces its region to theirs, and from then on the regions
+	// keep each other's directories (see the package doc). Empty: the node
+	// knows only the regions its region already knows.
+	WANJoin []string
+	// WANDelay and WANJitter delay every message this node sends to
+	// another region by WANDelay plus a uniform random part of up to
+	// WANJitter, for demos and tests on one machine (a round trip costs
+	// twice). Default 0: none.
+	WANDelay, WANJitter time.Duration
+	// MaxOutboxBytes bounds what this node keeps on disk for a region it
+	// cannot reach: beyond it the region's backlog is dropped, and
+	// anti-entropy repairs the region once it is back. Default 1 GiB.
+	MaxOutboxBytes int64
 	// TLSDir holds ca.crt and the node's certificate and key (<id>.crt, <id>.key)
 	// for mutual TLS between nodes. Required unless InMemory.
 	TLSDir string
@@ -63,7 +77,9 @@ type Config struct {
 
 	// ReadLevel and WriteLevel are the consistency levels of requests that
 	// do not choose one (a Redis connection before CONSISTENCY, an HTTP
-	// request without ?consistency=). Default QUORUM for both.
+	// request without ?consistency=). Default LOCAL_QUORUM for both: a
+	// quorum of the node's own region (in a cluster of one region, the
+	// same as QUORUM).
 	ReadLevel, WriteLevel kvsync.Level
 	// RequestTimeout is how long a coordinator waits for replicas. Default 1s.
 	RequestTimeout time.Duration
@@ -103,11 +119,14 @@ type Config struct {
 	Clock Clock
 }
 
+// DefaultRegion is the region of a node that names none.
+const DefaultRegion = "local"
+
 // DefaultConfig returns the defaults for node id.
 func DefaultConfig(id string) Config {
 	return Config{
 		ID:                  id,
-		Region:              "local",
+		Region:              DefaultRegion,
 		RESPAddr:            "127.0.0.1:6379",
 		HTTPAddr:            "127.0.0.1:8080",
 		PeerAddr:            "127.0.0.1:7000",
@@ -116,14 +135,15 @@ func DefaultConfig(id string) Config {
 		VNodes:              256,
 		Sync:                storage.SyncBatched,
 		SyncInterval:        100 * time.Millisecond,
-		ReadLevel:           kvsync.Quorum,
-		WriteLevel:          kvsync.Quorum,
+		ReadLevel:           kvsync.LocalQuorum,
+		WriteLevel:          kvsync.LocalQuorum,
 		RequestTimeout:      time.Second,
 		ReadRetryAfter:      50 * time.Millisecond,
 		MaxKeySize:          1024,
 		MaxValueSize:        1 << 20,
 		AntiEntropyInterval: 10 * time.Second,
 		MaxHintBytes:        1 << 30,
+		MaxOutboxBytes:      1 << 30,
 		ProbeInterval:       250 * time.Millisecond,
 		ProbeTimeout:        150 * time.Millisecond,
 		SuspicionMult:       4,
@@ -152,7 +172,7 @@ func (c Config) Validate() error {
 	}
 	check(c.ID == "" || len(c.ID) > 64 || strings.ContainsAny(c.ID, "/\\ ,"),
 		"--id %q: give every node a unique id of 1 to 64 characters, without spaces, commas or slashes", c.ID)
-	check(c.Region == "", "--region is empty: name the region (default \"local\")")
+	check(!validRegion(c.Region), "--region %q: name the region with 1 to 32 letters, digits, '-' or '_' (default \"local\")", c.Region)
 	check(!c.InMemory && c.DataDir == "", "--data is empty: give the node a data directory")
 	check(!c.InMemory && c.TLSDir == "", "--tls-dir is empty: it must hold ca.crt, %s.crt and %s.key (meridian dev makes them)", c.ID, c.ID)
 	for _, a := range []struct{ flag, addr string }{{"resp", c.RESPAddr}, {"http", c.HTTPAddr}, {"peer", c.PeerAddr}, {"gossip", c.GossipAddr}} {
@@ -165,6 +185,14 @@ func (c Config) Validate() error {
 			errs = append(errs, fmt.Errorf("--join %q: want host:port of a node's gossip listener", j))
 		}
 	}
+	for _, j := range c.WANJoin {
+		if _, _, err := net.SplitHostPort(j); err != nil {
+			errs = append(errs, fmt.Errorf("--wan-join %q: want host:port of a node's peer (QUIC) listener in another region", j))
+		}
+	}
+	check(c.WANDelay < 0 || c.WANDelay > time.Minute, "--wan-delay %s: use 0 to 1m", c.WANDelay)
+	check(c.WANJitter < 0 || c.WANJitter > time.Minute, "--wan-jitter %s: use 0 to 1m", c.WANJitter)
+	check(c.MaxOutboxBytes < 0, "--max-outbox-bytes %d: must not be negative (0 keeps no backlog: regions it cannot reach are repaired by anti-entropy)", c.MaxOutboxBytes)
 	check(c.Replicas < 1 || c.Replicas > 9, "--replicas %d: use 1 to 9", c.Replicas)
 	check(c.VNodes < 1 || c.VNodes > 4096, "--vnodes %d: use 1 to 4096", c.VNodes)
 	check(c.Sync != storage.SyncAlways && c.Sync != storage.SyncBatched, "--sync %v: use always or batched", c.Sync)
@@ -182,4 +210,18 @@ func (c Config) Validate() error {
 	check(c.SuspicionMult < 1, "--suspicion-mult %d: must be at least 1", c.SuspicionMult)
 	check(c.DeadTimeout < 0, "--dead-timeout %s: must not be negative (0 disables)", c.DeadTimeout)
 	return errors.Join(errs...)
+}
+
+// validRegion reports whether name can name a region: it travels in node
+// names (region/id) and actors, and labels metrics.
+func validRegion(name string) bool {
+	if len(name) < 1 || len(name) > 32 {
+		return false
+	}
+	for _, r := range name {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_') {
+			return false
+		}
+	}
+	return true
 }

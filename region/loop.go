@@ -37,7 +37,9 @@ func (n *Node) loop() {
 		case msgs := <-n.inbound:
 			n.step(msgs)
 		case <-tick.C():
-			n.sm.Tick(clock.Now().UnixNano())
+			now := clock.Now().UnixNano()
+			n.sm.Tick(now)
+			n.tickDirectory(now)
 		case <-view.C():
 			n.refreshView(clock.Now().UnixNano())
 		case <-n.g.changed():
@@ -72,7 +74,11 @@ func (n *Node) submit(r request) {
 func (n *Node) step(msgs []wire.Message) {
 	now := n.cfg.Clock.Now().UnixNano()
 	for _, m := range msgs {
-		if m.To == crdt.NodeID(n.cfg.ID) {
+		switch {
+		case !n.forMe(m):
+		case m.Type == wire.MsgRegion:
+			n.onDirectory(now, m)
+		default:
 			n.sm.Step(now, m)
 		}
 	}
@@ -92,9 +98,24 @@ func (n *Node) flush() {
 			ch <- r
 		}
 	}
+	st := n.sm.Stats()
 	n.mu.Lock()
-	n.smStats = n.sm.Stats()
+	n.smStats = st
 	n.mu.Unlock()
+	if st.OutboxErrors > n.outboxErrors {
+		n.outboxErrors = st.OutboxErrors
+		n.logEvery("outbox", "could not read the outbox: writes owed to other regions stop there until anti-entropy repairs them; check the disk", "err", st.OutboxErr)
+	}
+	for name, rs := range st.Regions {
+		if rs.Dropped > n.dropped[name] {
+			if n.dropped == nil {
+				n.dropped = map[string]int64{}
+			}
+			n.log.Warn("gave up on writes owed to a region cut off for longer than its backlog allows (--max-outbox-bytes): anti-entropy repairs it once it is back",
+				"region", name, "writes", rs.Dropped-n.dropped[name], "max_outbox_bytes", n.cfg.MaxOutboxBytes)
+			n.dropped[name] = rs.Dropped
+		}
+	}
 }
 
 // sendAll encodes each peer's messages into frames and hands them to the

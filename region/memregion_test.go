@@ -123,18 +123,54 @@ func newMemRegion(t *testing.T, n int, tune func(*Config)) *memRegion {
 	// their goroutines is left.
 	before := goleak.IgnoreCurrent()
 	t.Cleanup(func() { goleak.VerifyNone(t, before) })
-	r := &memRegion{t: t, clock: newManualClock(), tr: transport.NewMemNetwork(), gossip: newMemGossipNet()}
+	return newMemRegionOn(t, newManualClock(), transport.NewMemNetwork(), DefaultRegion, n, tune)
+}
+
+// newMemRegions starts regions r1, r2, ... of n nodes each, on one clock
+// and one in-memory transport; every region but the first joins the
+// first through node 1 (--wan-join).
+func newMemRegions(t *testing.T, regions, n int, tune func(*Config)) []*memRegion {
+	t.Helper()
+	before := goleak.IgnoreCurrent()
+	t.Cleanup(func() { goleak.VerifyNone(t, before) })
+	clock, tr := newManualClock(), transport.NewMemNetwork()
+	var out []*memRegion
+	for i := 1; i <= regions; i++ {
+		name := fmt.Sprintf("r%d", i)
+		out = append(out, newMemRegionOn(t, clock, tr, name, n, func(c *Config) {
+			if i > 1 {
+				c.WANJoin = []string{"r1n1:7000"}
+			}
+			if tune != nil {
+				tune(c)
+			}
+		}))
+	}
+	return out
+}
+
+// newMemRegionOn starts region name's n nodes on clock and tr. Outside the
+// default region, node i's addresses are named <region>n<i>.
+func newMemRegionOn(t *testing.T, clock *manualClock, tr *transport.MemNetwork, name string, n int, tune func(*Config)) *memRegion {
+	t.Helper()
+	r := &memRegion{t: t, clock: clock, tr: tr, gossip: newMemGossipNet()}
 	dir := t.TempDir()
+	prefix := ""
+	if name != DefaultRegion {
+		prefix = name
+	}
 	for i := 1; i <= n; i++ {
 		id := fmt.Sprintf("n%d", i)
+		host := prefix + id
 		c := DefaultConfig(id)
+		c.Region = name
 		c.DataDir, c.TLSDir = filepath.Join(dir, id), "unused: the transport is in memory"
-		c.PeerAddr, c.GossipAddr = id+":7000", id+":7946" // names on the in-memory networks
-		c.RESPAddr, c.HTTPAddr = id+":6379", id+":8080"   // not listened on
+		c.PeerAddr, c.GossipAddr = host+":7000", host+":7946" // names on the in-memory networks
+		c.RESPAddr, c.HTTPAddr = host+":6379", host+":8080"   // not listened on
 		if i > 1 {
-			c.Join = []string{"n1:7946"}
+			c.Join = []string{prefix + "n1:7946"}
 		}
-		c.Clock, c.Logger = r.clock, testLogger()
+		c.Clock, c.Logger = clock, testLogger()
 		if tune != nil {
 			tune(&c)
 		}

@@ -105,7 +105,33 @@ var counters = []struct {
 
 func counter(name, help string) *prometheus.Desc { return prometheus.NewDesc(name, help, nil, nil) }
 
-func (c collector) Describe(ch chan<- *prometheus.Desc) { prometheus.DescribeByCollect(c, ch) }
+// The replication from this node's region (label from) to each other
+// region (label to).
+func regionPair(name, help string) *prometheus.Desc {
+	return prometheus.NewDesc(name, help, []string{"from", "to"}, nil)
+}
+
+var (
+	descRegionUp           = regionPair("meridian_region_link_up", "1 when the other region answered this node lately, 0 when its link is down.")
+	descRegionLag          = regionPair("meridian_region_lag_seconds", "Age of the oldest write this node owes the region and it has not acknowledged; 0 when none.")
+	descRegionPending      = regionPair("meridian_region_pending_deltas", "Writes this node owes the region.")
+	descRegionPendingBytes = regionPair("meridian_region_pending_bytes", "Bytes of the writes this node owes the region, estimated from the outbox's mean.")
+	descRegionShipped      = regionPair("meridian_region_shipped_deltas_total", "Writes the region took from this node.")
+	descRegionShippedBytes = regionPair("meridian_region_shipped_bytes_total", "Bytes of keys and deltas the region took from this node.")
+	descRegionResent       = regionPair("meridian_region_resent_batches_total", "Batches sent again after a timeout or a refusal.")
+	descRegionDropped      = regionPair("meridian_region_dropped_deltas_total", "Writes given up on when the backlog for the region passed --max-outbox-bytes: anti-entropy repairs the region.")
+	descShipsTaken         = counter("meridian_region_ships_taken_total", "Writes other regions shipped here that this node kept for its region's owners.")
+	descShipsRefused       = counter("meridian_region_ships_refused_total", "Writes other regions shipped here that this node refused (its hint budget was full): they are sent again.")
+)
+
+func (c collector) Describe(ch chan<- *prometheus.Desc) {
+	prometheus.DescribeByCollect(c, ch)
+	// The regions may be known only later: describe their metrics anyway.
+	for _, d := range []*prometheus.Desc{descRegionUp, descRegionLag, descRegionPending, descRegionPendingBytes,
+		descRegionShipped, descRegionShippedBytes, descRegionResent, descRegionDropped} {
+		ch <- d
+	}
+}
 
 func (c collector) Collect(ch chan<- prometheus.Metric) {
 	info, st := c.n.Cluster(), c.n.Stats()
@@ -121,6 +147,30 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 	for _, x := range counters {
 		ch <- prometheus.MustNewConstMetric(x.desc, prometheus.CounterValue, float64(x.get(st)))
 	}
+	for name, rs := range st.Regions {
+		up := 0.0
+		if rs.Up {
+			up = 1
+		}
+		for _, g := range []struct {
+			d *prometheus.Desc
+			t prometheus.ValueType
+			v float64
+		}{
+			{descRegionUp, prometheus.GaugeValue, up},
+			{descRegionLag, prometheus.GaugeValue, rs.Lag.Seconds()},
+			{descRegionPending, prometheus.GaugeValue, float64(rs.Pending)},
+			{descRegionPendingBytes, prometheus.GaugeValue, float64(rs.PendingBytes)},
+			{descRegionShipped, prometheus.CounterValue, float64(rs.Shipped)},
+			{descRegionShippedBytes, prometheus.CounterValue, float64(rs.ShippedBytes)},
+			{descRegionResent, prometheus.CounterValue, float64(rs.Resent)},
+			{descRegionDropped, prometheus.CounterValue, float64(rs.Dropped)},
+		} {
+			ch <- prometheus.MustNewConstMetric(g.d, g.t, g.v, c.n.cfg.Region, name)
+		}
+	}
+	ch <- prometheus.MustNewConstMetric(descShipsTaken, prometheus.CounterValue, float64(st.ShipsTaken))
+	ch <- prometheus.MustNewConstMetric(descShipsRefused, prometheus.CounterValue, float64(st.ShipsRefused))
 	tk := st.Taken
 	for kind, v := range map[wire.MsgType]int64{wire.MsgWrite: tk.Writes, wire.MsgHint: tk.Hints, wire.MsgReplay: tk.Replays,
 		wire.MsgHandoff: tk.Handoffs, wire.MsgRepair: tk.Repairs} {

@@ -62,6 +62,14 @@ type Node struct {
 	peers        map[crdt.NodeID]string // peer addresses, from the last refresh
 	leaveWaiters []chan error           // leaves waiting for the handoff
 	rosterStored string                 // the roster as last persisted
+	dir          *membership.Directory  // the other regions
+	dirStored    string                 // the directory as last persisted
+	local        membership.Roster      // this region, from the last refresh
+	health       map[string]membership.Health
+	logged       map[string]*logSpacing          // logEvery's records by topic
+	dropped      map[string]int64                // writes given up on, by region, as last logged
+	remoteAddrs  atomic.Pointer[map[string]bool] // peer addresses of other regions' nodes, for wanDelay
+	outboxErrors int64                           // failed reads of the outbox, as last logged
 
 	mu      gosync.Mutex // guards what other goroutines read
 	cluster ClusterInfo
@@ -130,6 +138,9 @@ func start(cfg Config, sm seams) (_ *Node, err error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := n.openDirectory(); err != nil {
+		return nil, err
+	}
 	mcfg := n.membershipConfig()
 	self := membership.Initial(mcfg, roster, len(cfg.Join) > 0)
 	if err := n.startGossip(sm, self, roster); err != nil {
@@ -144,6 +155,15 @@ func start(cfg Config, sm seams) (_ *Node, err error) {
 		return nil, err
 	}
 	n.refreshView(now)
+	for _, l := range []struct {
+		what string
+		lvl  kvsync.Level
+	}{{"reads", cfg.ReadLevel}, {"writes", cfg.WriteLevel}} {
+		if l.lvl.Spans() {
+			n.log.Warn("the default consistency spans regions: once this node knows other regions, each such request waits for them (or fails at once when one is cut off); LOCAL_QUORUM keeps requests in this region",
+				"requests", l.what, "level", l.lvl)
+		}
+	}
 	n.reg = prometheus.NewRegistry()
 	n.met = newMetrics(n.reg, n)
 	go n.loop()
@@ -202,7 +222,22 @@ func (n *Node) syncConfig() kvsync.Config {
 	c.MaxKeySize, c.MaxValueSize = n.cfg.MaxKeySize, n.cfg.MaxValueSize
 	c.AntiEntropyInterval = n.cfg.AntiEntropyInterval
 	c.MaxHintBytes = n.cfg.MaxHintBytes
+	c.Region = n.cfg.Region
+	c.MaxOutboxBytes = n.cfg.MaxOutboxBytes
 	return c
+}
+
+// actorBase is the base of the actors a node mints its dots under:
+// region/id.incarnation, so that actors are unique across regions (ids are
+// unique only in a region) and a conflict's sibling names the region it was
+// written in. A node of the default region, "local", leaves the region out:
+// what it writes costs no more than before regions existed, and an actor
+// without a region is read as one of "local".
+func actorBase(region, id, incarnation string) crdt.NodeID {
+	if region == DefaultRegion {
+		return crdt.NodeID(id + "." + incarnation)
+	}
+	return crdt.NodeID(region + "/" + id + "." + incarnation)
 }
 
 // openStorage opens the data directory and reads (or creates) the node's
@@ -233,7 +268,7 @@ func (n *Node) openStorage() error {
 		}
 	}
 	n.incarnation = string(inc)
-	n.actor = crdt.NodeID(n.cfg.ID + "." + n.incarnation)
+	n.actor = actorBase(n.cfg.Region, n.cfg.ID, n.incarnation)
 	return nil
 }
 
@@ -250,7 +285,7 @@ func (n *Node) openTransport(mem *transport.MemNetwork) error {
 		}
 	}
 	if mem != nil {
-		t, err := mem.Listen(n.cfg.PeerAddr, handler)
+		t, err := mem.ListenConfig(transport.Config{Addr: n.cfg.PeerAddr, Delay: n.wanDelay()}, handler)
 		if err != nil {
 			return err
 		}
@@ -263,6 +298,7 @@ func (n *Node) openTransport(mem *transport.MemNetwork) error {
 	}
 	tc := transport.DefaultConfig()
 	tc.Addr, tc.TLS, tc.Logger = n.cfg.PeerAddr, tlsCfg, n.log.With("component", "transport")
+	tc.Delay = n.wanDelay()
 	t, err := transport.Listen(tc, handler)
 	if err != nil {
 		return fmt.Errorf("region: peer listener on %s: %w", n.cfg.PeerAddr, err)

@@ -23,8 +23,16 @@ func (n *Node) membershipConfig() membership.Config {
 // stores the roster, answers a leave that completed, and publishes what
 // Cluster reports. It runs in the loop.
 func (n *Node) refreshView(now int64) {
+	n.mgr.SetRemote(n.dir.Views(now))
 	res := n.mgr.Refresh(now, n.sm)
-	n.peers = res.Peers
+	remote := n.dir.Peers()
+	n.peers = mergePeers(res.Peers, remote)
+	n.noteRemoteAddrs(remote)
+	n.local = res.Roster
+	n.health = make(map[string]membership.Health, len(res.Members))
+	for _, m := range res.Members {
+		n.health[m.ID] = m.Health
+	}
 	switch {
 	case res.Left:
 		n.log.Info("left: every key handed off", "keys_pushed", n.sm.Stats().HandoffPushed)
@@ -33,7 +41,7 @@ func (n *Node) refreshView(now int64) {
 		n.answerLeave(errors.New("region: the region removed this node while it was leaving, and it enters the region again as joining: ask it to leave again once it is active"))
 	}
 	n.persistRoster(res.Roster)
-	n.publishCluster(res)
+	n.publishCluster(now, res)
 }
 
 // answerLeave answers the leaves waiting for this node's handoff.

@@ -108,12 +108,16 @@ func parseFlags(args []string, stderr io.Writer) (region.Config, options, error)
 	fs.StringVar(&cfg.PeerAddr, "peer", cfg.PeerAddr, "QUIC listen address for node-to-node traffic (outgoing traffic leaves from its IP)")
 	fs.StringVar(&cfg.GossipAddr, "gossip", cfg.GossipAddr, "memberlist gossip listen address (UDP and TCP)")
 	join := fs.String("join", "", "comma-separated gossip addresses of nodes already in the region (empty: a new region, or a restart)")
+	wanJoin := fs.String("wan-join", "", "comma-separated peer (QUIC) addresses of nodes of other regions, to join their cluster (empty: only the regions this region already knows)")
+	fs.DurationVar(&cfg.WANDelay, "wan-delay", cfg.WANDelay, "delay every message to another region by this much, one way (demos and tests on one machine)")
+	fs.DurationVar(&cfg.WANJitter, "wan-jitter", cfg.WANJitter, "add up to this much random delay to --wan-delay")
+	fs.Int64Var(&cfg.MaxOutboxBytes, "max-outbox-bytes", cfg.MaxOutboxBytes, "disk kept for writes owed to a region that cannot be reached; beyond it they are dropped and anti-entropy repairs the region after the heal")
 	fs.IntVar(&cfg.Replicas, "replicas", cfg.Replicas, "copies of each key (N)")
 	fs.IntVar(&cfg.VNodes, "vnodes", cfg.VNodes, "virtual nodes: this node's weight in the ring")
 	syncMode := fs.String("sync", "batched", "when writes reach the disk: always (fsync every commit before acknowledging) or batched (fsync every --sync-interval; a crash of the process loses nothing, a power loss up to one interval)")
 	fs.DurationVar(&cfg.SyncInterval, "sync-interval", cfg.SyncInterval, "fsync period under --sync batched")
-	readLevel := fs.String("read-consistency", "QUORUM", "consistency of reads that do not choose one: ONE, QUORUM, ALL (or LOCAL_/EACH_ forms)")
-	writeLevel := fs.String("write-consistency", "QUORUM", "consistency of writes that do not choose one")
+	readLevel := fs.String("read-consistency", "LOCAL_QUORUM", "consistency of reads that do not choose one: LOCAL_ONE, LOCAL_QUORUM (this region), ONE, QUORUM, EACH_QUORUM, ALL (every region)")
+	writeLevel := fs.String("write-consistency", "LOCAL_QUORUM", "consistency of writes that do not choose one")
 	fs.DurationVar(&cfg.RequestTimeout, "request-timeout", cfg.RequestTimeout, "how long a coordinator waits for replicas")
 	fs.DurationVar(&cfg.ReadRetryAfter, "read-retry-after", cfg.ReadRetryAfter, "how long a read waits for the replicas its level needs before it asks the others too")
 	fs.IntVar(&cfg.MaxKeySize, "max-key-size", cfg.MaxKeySize, "largest key, bytes")
@@ -138,6 +142,9 @@ func parseFlags(args []string, stderr io.Writer) (region.Config, options, error)
 	var errs []error
 	if *join != "" {
 		cfg.Join = strings.Split(*join, ",")
+	}
+	if *wanJoin != "" {
+		cfg.WANJoin = strings.Split(*wanJoin, ",")
 	}
 	for _, l := range []struct {
 		flag, value string

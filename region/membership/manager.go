@@ -29,7 +29,12 @@ type Manager struct {
 	downSince map[string]int64       // when each dead member was first seen dead
 	held      bool                   // a removal waits for a majority; logged once
 	last      Roster                 // as the last Refresh left it
+	remote    []kvsync.RegionView    // the other regions, as the Directory last described them
 }
+
+// SetRemote sets what the views Refresh installs say of the other regions
+// (Directory.Views).
+func (m *Manager) SetRemote(v []kvsync.RegionView) { m.remote = v }
 
 // MemberInfo is one member as this node sees it.
 type MemberInfo struct {
@@ -177,7 +182,7 @@ func (m *Manager) installView(now int64, roster Roster, health map[string]Health
 		}
 	}
 	v := kvsync.View{Placement: Placement(m.rings.now), Members: ids, Down: down, Epoch: m.rings.epoch,
-		Joining: roster[m.cfg.ID].Status == Joining, Current: current}
+		Joining: roster[m.cfg.ID].Status == Joining, Current: current, Remote: m.remote}
 	if ringSig(inRing) != ringSig(inNext) {
 		v.Next = Placement(m.rings.next)
 	}
