@@ -15,10 +15,12 @@ build:
 	$(GO) build ./...
 	@if ls cmd/*/main.go >/dev/null 2>&1; then $(GO) build -o bin/ ./cmd/...; fi
 
-## run: a local 3-node cluster on 127.0.1.1-3 (Redis protocol on port 6379); Ctrl-C stops it
+## run: a local cluster of 3 regions of 3 nodes, region r on 127.0.r.1-3 (Redis protocol on port 6379), 40ms between regions; prints how to reach each region; Ctrl-C stops it
 NODES ?= 3
+REGIONS ?= 3
+WAN_DELAY ?= 40ms
 run: build
-	./bin/meridian dev --nodes $(NODES) --dir .meridian/dev
+	./bin/meridian dev --regions $(REGIONS) --nodes $(NODES) --wan-delay $(WAN_DELAY) --dir .meridian/dev
 
 ## test: gofmt check, go vet, every package's tests under the race detector within its time budget, and SEEDS (300) simulation seeds (scripts/test.sh)
 test: fmt-check vet

@@ -4,7 +4,9 @@
 // removed. It talks to any node's HTTP API through package client.
 //
 // It runs no node itself (that is meridiand), except `meridian dev`, which
-// starts a local development cluster.
+// starts a local development cluster (package region/devcluster), and
+// `meridian dev partition` and `heal`, which cut one of its regions off from
+// the others with iptables and restore the links.
 //
 // Usage:
 //
@@ -23,7 +25,10 @@
 //	cluster               the region's members
 //	node leave            ask the node at --addr to hand its data off and leave
 //	node remove ID        remove a dead node for good (--force: even from a minority)
-//	dev                   run a local development cluster
+//	dev                   run a local development cluster of R regions of N nodes
+//	dev partition REGION  cut a dev cluster's region off from the others (root, iptables)
+//	dev heal              undo every dev partition (root, iptables)
+//	gossip-key            print a new gossip key for the nodes' key file
 //	help [COMMAND]        help on a command, with examples
 //
 // --addr defaults to $MERIDIAN_ADDR, else http://127.0.0.1:8080. Flags may

@@ -21,7 +21,9 @@ Commands:
 	for _, c := range commands {
 		fmt.Fprintf(t, "  %s\t%s\n", strings.TrimSpace(c.name+" "+c.args), c.summary)
 	}
-	fmt.Fprintf(t, "  dev\trun a local development cluster (meridian dev -h)\n")
+	fmt.Fprintf(t, "  dev\trun a local development cluster of R regions of N nodes (meridian dev -h)\n")
+	fmt.Fprintf(t, "  dev partition REGION\tcut a dev cluster's region off from the others with iptables (root)\n")
+	fmt.Fprintf(t, "  dev heal\tundo every dev partition (root)\n")
 	fmt.Fprintf(t, "  gossip-key\tprint a new gossip key for the nodes' key file, and how to rotate it\n")
 	fmt.Fprintf(t, "  help [COMMAND]\thelp on a command, with examples\n")
 	t.Flush()
@@ -76,8 +78,8 @@ func help(args []string, stdout, stderr io.Writer) error {
 	case len(args) == 0:
 		printUsage(stdout)
 		return nil
-	case args[0] == "dev":
-		return runDev([]string{"-h"}, stdout, stderr)
+	case args[0] == "dev": // dev, dev partition, dev heal
+		return runDev(append(args[1:len(args):len(args)], "-h"), stdout, stderr)
 	case args[0] == "gossip-key":
 		fmt.Fprintln(stdout, gossipKeyUsage)
 		return nil

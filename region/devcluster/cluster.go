@@ -32,7 +32,13 @@ type Config struct {
 	// 127.0.<Base+r>.0/24. Default 0; tests pick their own so they never
 	// meet a cluster started by hand.
 	Base int
-	// Args are extra meridiand flags given to every node.
+	// WANDelay and WANJitter are given to every node as --wan-delay and
+	// --wan-jitter: each message to another region is delayed by WANDelay
+	// plus a random part of up to WANJitter, one way. Default 0: the flags
+	// are not given, and messages between regions are not delayed.
+	WANDelay, WANJitter time.Duration
+	// Args are extra meridiand flags given to every node, after the ones
+	// the layout sets (so that they win), before --join and --wan-join.
 	Args []string
 }
 
@@ -73,8 +79,10 @@ func Start(ctx context.Context, cfg Config) (*Cluster, error) {
 	switch {
 	case cfg.Nodes < 1 || cfg.Nodes > 254:
 		return nil, fmt.Errorf("devcluster: %d nodes per region: use 1 to 254", cfg.Nodes)
-	case cfg.Regions != 1:
-		return nil, fmt.Errorf("devcluster: %d regions: only one region is supported until multi-region replication lands", cfg.Regions)
+	case cfg.Regions < 1:
+		return nil, fmt.Errorf("devcluster: %d regions: use 1 or more", cfg.Regions)
+	case cfg.WANDelay < 0 || cfg.WANJitter < 0:
+		return nil, fmt.Errorf("devcluster: WAN delay %s, jitter %s: must not be negative", cfg.WANDelay, cfg.WANJitter)
 	case cfg.Base < 0 || cfg.Base+cfg.Regions > 255:
 		return nil, fmt.Errorf("devcluster: base %d: the addresses must stay within 127.0.0.0/8", cfg.Base)
 	}
@@ -124,25 +132,44 @@ func (c *Cluster) plan() error {
 	return nil
 }
 
-// addNode lays out node i of region r; c.mu is held or not yet shared.
+// addNode lays out node i of region r and issues its certificate; c.mu is
+// held or not yet shared.
 func (c *Cluster) addNode(r, i int) error {
-	tlsDir := filepath.Join(c.cfg.Dir, "tls")
-	ip := fmt.Sprintf("127.0.%d.%d", c.cfg.Base+r, i)
-	id := fmt.Sprintf("r%dn%d", r, i)
-	n := &Node{ID: id, Region: fmt.Sprintf("r%d", r), IP: ip,
-		RESP: ip + ":6379", HTTP: ip + ":8080", Peer: ip + ":7000", Gossip: ip + ":7946",
-		DataDir: filepath.Join(c.cfg.Dir, id, "data"), LogFile: filepath.Join(c.cfg.Dir, id, "meridiand.log")}
-	if err := c.ca.IssueFiles(tlsDir, id, []net.IP{net.ParseIP(ip)}); err != nil {
-		return fmt.Errorf("devcluster: issuing %s's certificate: %w", id, err)
-	}
-	n.Command = append([]string{c.cfg.Binary, "--id", id, "--region", n.Region, "--data", n.DataDir,
-		"--tls-dir", tlsDir, "--resp", n.RESP, "--http", n.HTTP, "--peer", n.Peer, "--gossip", n.Gossip},
-		c.cfg.Args...)
-	if i > 1 {
-		n.Command = append(n.Command, "--join", fmt.Sprintf("127.0.%d.1:7946", c.cfg.Base+r))
+	n := c.cfg.layout(r, i)
+	if err := c.ca.IssueFiles(filepath.Join(c.cfg.Dir, "tls"), n.ID, []net.IP{net.ParseIP(n.IP)}); err != nil {
+		return fmt.Errorf("devcluster: issuing %s's certificate: %w", n.ID, err)
 	}
 	c.nodes = append(c.nodes, n)
 	return nil
+}
+
+// layout returns node i of region r with its addresses, directories and
+// command line. Node 1 of a region starts it; the others --join node 1's
+// gossip address. Every node of region r > 1 also --wan-joins the peer
+// address of region 1's node 1, through which the regions find each other.
+func (cfg Config) layout(r, i int) *Node {
+	tlsDir := filepath.Join(cfg.Dir, "tls")
+	ip := fmt.Sprintf("127.0.%d.%d", cfg.Base+r, i)
+	id := fmt.Sprintf("r%dn%d", r, i)
+	n := &Node{ID: id, Region: fmt.Sprintf("r%d", r), IP: ip,
+		RESP: ip + ":6379", HTTP: ip + ":8080", Peer: ip + ":7000", Gossip: ip + ":7946",
+		DataDir: filepath.Join(cfg.Dir, id, "data"), LogFile: filepath.Join(cfg.Dir, id, "meridiand.log")}
+	n.Command = []string{cfg.Binary, "--id", id, "--region", n.Region, "--data", n.DataDir,
+		"--tls-dir", tlsDir, "--resp", n.RESP, "--http", n.HTTP, "--peer", n.Peer, "--gossip", n.Gossip}
+	if cfg.WANDelay > 0 {
+		n.Command = append(n.Command, "--wan-delay", cfg.WANDelay.String())
+	}
+	if cfg.WANJitter > 0 {
+		n.Command = append(n.Command, "--wan-jitter", cfg.WANJitter.String())
+	}
+	n.Command = append(n.Command, cfg.Args...)
+	if i > 1 {
+		n.Command = append(n.Command, "--join", fmt.Sprintf("127.0.%d.1:7946", cfg.Base+r))
+	}
+	if r > 1 {
+		n.Command = append(n.Command, "--wan-join", fmt.Sprintf("127.0.%d.1:7000", cfg.Base+1))
+	}
+	return n
 }
 
 // AddNode lays out one more node in region 1 and starts it: it joins the
@@ -292,7 +319,8 @@ func (c *Cluster) Close() error {
 }
 
 // WaitReady waits until every running node answers on HTTP and sees every
-// member of its region active and alive.
+// member of its region active and alive. It does not wait for the regions
+// to find each other.
 func (c *Cluster) WaitReady(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()
@@ -312,12 +340,13 @@ func (c *Cluster) WaitReady(ctx context.Context) error {
 func (c *Cluster) ready(ctx context.Context) error {
 	c.mu.Lock()
 	var running []Node
+	exp := map[string]int{} // members per region
 	for _, n := range c.nodes {
+		exp[n.Region]++
 		if _, ok := c.procs[n.ID]; ok {
 			running = append(running, *n)
 		}
 	}
-	exp := len(c.nodes)
 	c.mu.Unlock()
 	for _, n := range running {
 		rctx, cancel := context.WithTimeout(ctx, time.Second)
@@ -328,12 +357,12 @@ func (c *Cluster) ready(ctx context.Context) error {
 		}
 		alive := 0
 		for _, m := range cl.Members {
-			if m.State == "alive" {
+			if m.State == "alive" && m.Region == n.Region {
 				alive++
 			}
 		}
-		if alive != exp {
-			return fmt.Errorf("%s sees %d of %d members alive and active", n.ID, alive, exp)
+		if alive != exp[n.Region] {
+			return fmt.Errorf("%s sees %d of the %d members of %s alive and active", n.ID, alive, exp[n.Region], n.Region)
 		}
 	}
 	return nil

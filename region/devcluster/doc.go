@@ -11,6 +11,15 @@
 // for each node its id, region, addresses, pid, data directory, log file and
 // full command line, so that a script can kill a node and start it again.
 //
+// Region r is named r<r> and its nodes r<r>n<i>. Node 1 of a region starts
+// it and the others --join it; every node of region 2 and up also
+// --wan-joins region 1's node 1 (its peer address), through which the
+// regions find each other. Config.WANDelay and WANJitter make every node
+// delay its messages to other regions, as a WAN would. Partition cuts one
+// region off from the others with iptables DROP rules on the nodes'
+// addresses, links within each region untouched, and Heal removes those
+// rules; both need root.
+//
 // It is for development and tests on one machine; it is not a deployment
 // tool.
 package devcluster
