@@ -20,6 +20,7 @@ type antiEntropy struct {
 	*core
 	stats  AEStats
 	epoch  uint64                // the view epoch the trees were built for
+	sig    uint64                // the rings of every region the trees were built for (viewSig)
 	trees  map[crdt.NodeID]*Tree // per peer
 	cursor uint64                // next key hash the build scan reads
 	built  bool                  // every stored key is in the trees
@@ -27,12 +28,21 @@ type antiEntropy struct {
 	turn   int                   // round-robin over peers
 	ex     *exchange             // the exchange in progress, if any
 	synced map[crdt.NodeID]bool  // peers found in sync since the epoch began
+
+	// Between regions (see regionPeers).
+	rnext int64           // time of the next exchange with another region
+	rturn int             // round-robin over the other regions' peers
+	rex   *exchange       // the exchange with another region in progress
+	wasUp map[string]bool // each region's link at the last tick: a heal compares at once
+	diffs []*exchange     // comparisons asked for (Diff), dry runs
 }
 
 type exchange struct {
 	id       uint64
 	peer     crdt.NodeID
 	deadline int64
+	diff     *diffOp // a dry run for Diff: collect, repair nothing
+	differed bool    // the trees differed: there is more to repair
 }
 
 // AEStats counts anti-entropy work.
@@ -42,13 +52,19 @@ type AEStats struct {
 	Segments     int64 // differing leaf segments compared key by key
 	KeysSent     int64 // states shipped to repair a peer
 	TreeRebuilds int64 // full rebuilds after a ring change
+	// Between regions: exchanges with a node of another region, those that
+	// found the trees equal, and the states shipped to repair one.
+	RegionExchanges, RegionInSync, RegionKeysSent int64
+	// RegionBytesSent counts the bytes of the states shipped to repair
+	// another region (keys plus encoded states).
+	RegionBytesSent int64
 }
 
 func newAntiEntropy(c *core) *antiEntropy { return &antiEntropy{core: c} }
 
-// reset starts the trees over for the current placement.
+// reset starts the trees over for the current placements.
 func (ae *antiEntropy) reset() {
-	ae.epoch = ae.view.Epoch
+	ae.epoch, ae.sig = ae.view.Epoch, ae.viewSig()
 	if ae.trees == nil {
 		ae.trees = map[crdt.NodeID]*Tree{}
 	}
@@ -56,7 +72,7 @@ func (ae *antiEntropy) reset() {
 		if slices.Contains(ae.view.Members, id) {
 			t.Reset()
 		} else {
-			delete(ae.trees, id)
+			delete(ae.trees, id) // trees of other regions' nodes come back as keys are added
 		}
 	}
 	for _, id := range ae.view.Members {
@@ -92,15 +108,9 @@ func (ae *antiEntropy) track(puts []wire.Entry) {
 		if !ae.built && h >= ae.cursor {
 			continue // the build scan has yet to reach it and will read it then
 		}
-		owners := ae.sharers(e.Key)
-		if !slices.Contains(owners, ae.cfg.ID) {
-			continue
-		}
 		od, nd := Digest(e.Key, e.Before), Digest(e.Key, e.After)
-		for _, p := range owners {
-			if p != ae.cfg.ID {
-				ae.tree(p).Update(h, od, nd)
-			}
+		for _, p := range ae.treePeers(e.Key) {
+			ae.tree(p).Update(h, od, nd)
 		}
 	}
 }
@@ -117,14 +127,9 @@ func (ae *antiEntropy) build() {
 			return false
 		}
 		count, last = count+1, h
-		owners := ae.sharers(key)
-		if slices.Contains(owners, ae.cfg.ID) {
-			d := Digest(key, hash)
-			for _, p := range owners {
-				if p != ae.cfg.ID {
-					ae.tree(p).Update(h, 0, d)
-				}
-			}
+		d := Digest(key, hash)
+		for _, p := range ae.treePeers(key) {
+			ae.tree(p).Update(h, 0, d)
 		}
 		return true
 	})
@@ -138,7 +143,7 @@ func (ae *antiEntropy) tick() {
 	if ae.cfg.AntiEntropyInterval <= 0 || ae.view.Placement == nil {
 		return
 	}
-	if ae.trees == nil || ae.epoch != ae.view.Epoch {
+	if ae.trees == nil || ae.epoch != ae.view.Epoch || ae.sig != ae.viewSig() {
 		ae.reset()
 	}
 	if !ae.built {
@@ -148,6 +153,7 @@ func (ae *antiEntropy) tick() {
 	if ex := ae.ex; ex != nil && ex.deadline <= ae.now {
 		ae.ex = nil
 	}
+	ae.tickRegions()
 	if ae.ex != nil || ae.now < ae.next {
 		return
 	}
@@ -172,10 +178,41 @@ func (ae *antiEntropy) tick() {
 	ae.send(wire.Message{Type: wire.MsgTreeRequest, To: peer, ID: ae.ex.id, Level: 0, Indexes: []uint32{0}, Epoch: ae.view.Epoch})
 }
 
+// find returns the exchange of id with peer: the one inside the region,
+// the one with another region, or a dry run.
+func (ae *antiEntropy) find(id uint64, peer crdt.NodeID) *exchange {
+	for _, ex := range append([]*exchange{ae.ex, ae.rex}, ae.diffs...) {
+		if ex != nil && ex.id == id && ex.peer == peer {
+			return ex
+		}
+	}
+	return nil
+}
+
+// end forgets exchange ex.
+func (ae *antiEntropy) end(ex *exchange) {
+	switch {
+	case ex == ae.ex:
+		ae.ex = nil
+	case ex == ae.rex:
+		ae.rex = nil
+		if ex.differed {
+			// Repair on, one exchange after another, until the trees
+			// agree: each is bounded by MaxSegments.
+			ae.rnext = ae.now
+		}
+	default:
+		ae.diffs = slices.DeleteFunc(ae.diffs, func(d *exchange) bool { return d == ex })
+		if ex.diff != nil {
+			ex.diff.peerDone(ae, ex.peer)
+		}
+	}
+}
+
 // onTreeRequest answers with this node's hashes of the nodes asked for.
 func (ae *antiEntropy) onTreeRequest(m wire.Message) {
 	reply := wire.Message{Type: wire.MsgTreeReply, To: m.From, ID: m.ID, Level: m.Level, Indexes: m.Indexes}
-	if !ae.built || ae.epoch != ae.view.Epoch || m.Epoch != ae.view.Epoch || int(m.Level) > LeafLevel {
+	if !ae.built || ae.epoch != ae.view.Epoch || ae.sig != ae.viewSig() || m.Epoch != ae.epochFor(m.From) || int(m.Level) > LeafLevel {
 		reply.Code, reply.Err = wire.CodeUnavailable, "anti-entropy tree not ready"
 		ae.send(reply)
 		return
@@ -191,12 +228,15 @@ func (ae *antiEntropy) onTreeRequest(m wire.Message) {
 // onTreeReply compares the peer's hashes with ours and descends into the
 // nodes that differ, or asks for the keys of differing leaves.
 func (ae *antiEntropy) onTreeReply(m wire.Message) {
-	ex := ae.ex
-	if ex == nil || ex.id != m.ID || ex.peer != m.From {
+	ex := ae.find(m.ID, m.From)
+	if ex == nil {
 		return
 	}
-	if m.Code != wire.CodeOK || len(m.Hashes) != len(m.Indexes) || ae.epoch != ae.view.Epoch {
-		ae.ex = nil
+	if m.Code != wire.CodeOK || len(m.Hashes) != len(m.Indexes) || ae.epoch != ae.view.Epoch || ae.sig != ae.viewSig() {
+		if ex.diff != nil {
+			ex.diff.incomplete(ex.peer, cmpOrText(m.Err, "the trees changed during the comparison"))
+		}
+		ae.end(ex)
 		return
 	}
 	t := ae.tree(m.From)
@@ -207,38 +247,78 @@ func (ae *antiEntropy) onTreeReply(m wire.Message) {
 		}
 	}
 	if len(diff) == 0 {
-		if m.Level == 0 {
-			ae.stats.InSync++
-			ae.synced[m.From] = true
+		if m.Level == 0 && ex.diff == nil {
+			if _, _, remote := SplitQualified(m.From); remote {
+				ae.stats.RegionInSync++
+			} else {
+				ae.stats.InSync++
+				ae.synced[m.From] = true
+			}
 		}
-		ae.ex = nil
+		ae.end(ex)
 		return
 	}
 	ex.deadline = ae.now + 4*int64(ae.cfg.RequestTimeout)
+	budget := ae.cfg.MaxSegments
+	if ex.diff != nil {
+		budget = 1 << SegmentBits // a comparison on demand lists every key that differs
+	}
+	epoch := ae.epochFor(m.From)
+	ex.differed = true
 	if int(m.Level) < LeafLevel {
-		limit := max(1, ae.cfg.MaxSegments>>(fanoutBits*(LeafLevel-int(m.Level)-1)))
+		// Descend into as many differing nodes as keep the next request
+		// within the budget: every level asks at most budget hashes, and
+		// the leaves compared key by key are at most budget segments.
+		limit := max(1, budget>>fanoutBits)
 		var next []uint32
 		for _, idx := range diff[:min(len(diff), limit)] {
 			next = append(next, Children(m.Level, idx)...)
 		}
-		ae.send(wire.Message{Type: wire.MsgTreeRequest, To: m.From, ID: m.ID, Level: m.Level + 1, Indexes: next, Epoch: ae.view.Epoch})
+		ae.send(wire.Message{Type: wire.MsgTreeRequest, To: m.From, ID: m.ID, Level: m.Level + 1, Indexes: next, Epoch: epoch})
 		return
 	}
-	segs := diff[:min(len(diff), ae.cfg.MaxSegments)]
+	segs := diff[:min(len(diff), budget)]
+	if ex.diff != nil {
+		// A dry run: ask for the peer's digests, and compare them here.
+		ex.diff.segs[m.From] = segs
+		ae.send(wire.Message{Type: wire.MsgKeysRequest, To: m.From, ID: m.ID, Indexes: segs, Epoch: epoch, Changed: dryRun})
+		return
+	}
 	ae.stats.Segments += int64(len(segs))
 	var keys []wire.KeyDigest
 	ae.sharedKeys(m.From, segs, func(key []byte, _ crdt.State, hash uint64) {
 		keys = append(keys, wire.KeyDigest{Key: key, Hash: hash})
 	})
-	ae.send(wire.Message{Type: wire.MsgKeysRequest, To: m.From, ID: m.ID, Indexes: segs, Keys: keys, Epoch: ae.view.Epoch})
+	ae.send(wire.Message{Type: wire.MsgKeysRequest, To: m.From, ID: m.ID, Indexes: segs, Keys: keys, Epoch: epoch})
+}
+
+// dryRun marks a MsgKeysRequest (in Changed) of a comparison on demand:
+// the receiver answers with its digests of the segments, and repairs
+// nothing.
+const dryRun = 1
+
+func cmpOrText(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
 }
 
 // onKeysRequest ships the peer the states that differ from its digests and
 // asks for the ones it has that this node lacks or holds differently.
 func (ae *antiEntropy) onKeysRequest(m wire.Message) {
-	if m.Epoch != ae.view.Epoch {
-		ae.send(wire.Message{Type: wire.MsgKeysReply, To: m.From, ID: m.ID})
+	if m.Epoch != ae.epochFor(m.From) {
+		ae.send(wire.Message{Type: wire.MsgKeysReply, To: m.From, ID: m.ID, Code: wire.CodeUnavailable,
+			Err: "the placements differ: the trees compare different keys"})
 		return // the placements differ: shipping by our own could misplace keys
+	}
+	if m.Changed == dryRun {
+		var mine []wire.KeyDigest
+		ae.sharedKeys(m.From, m.Indexes, func(key []byte, _ crdt.State, hash uint64) {
+			mine = append(mine, wire.KeyDigest{Key: key, Hash: hash})
+		})
+		ae.send(wire.Message{Type: wire.MsgKeysReply, To: m.From, ID: m.ID, Keys: mine, Changed: dryRun})
+		return
 	}
 	theirs := make(map[string]uint64, len(m.Keys))
 	for _, k := range m.Keys {
@@ -249,8 +329,7 @@ func (ae *antiEntropy) onKeysRequest(m wire.Message) {
 	ae.sharedKeys(m.From, m.Indexes, func(key []byte, s crdt.State, hash uint64) {
 		mine[string(key)] = true
 		if d, ok := theirs[string(key)]; !ok || d != hash {
-			ae.stats.KeysSent++
-			ae.send(wire.Message{Type: wire.MsgRepair, To: m.From, Key: key, State: s})
+			ae.repair(m.From, key, s)
 			if ok {
 				want = append(want, wire.KeyDigest{Key: key})
 			}
@@ -266,19 +345,38 @@ func (ae *antiEntropy) onKeysRequest(m wire.Message) {
 
 // onKeysReply ships the states the peer asked for and ends the exchange.
 func (ae *antiEntropy) onKeysReply(m wire.Message) {
-	ex := ae.ex
-	if ex == nil || ex.id != m.ID || ex.peer != m.From {
+	ex := ae.find(m.ID, m.From)
+	if ex == nil {
 		return
 	}
-	ae.ex = nil
+	if ex.diff != nil {
+		if m.Code != wire.CodeOK {
+			ex.diff.incomplete(ex.peer, m.Err)
+		} else {
+			ex.diff.compare(ae, ex.peer, m.Keys)
+		}
+		ae.end(ex)
+		return
+	}
+	ae.end(ex)
 	for _, k := range m.Keys {
 		s, err := ae.get(k.Key)
 		if err != nil || s.IsZero() {
 			continue
 		}
-		ae.stats.KeysSent++
-		ae.send(wire.Message{Type: wire.MsgRepair, To: m.From, Key: k.Key, State: s})
+		ae.repair(m.From, k.Key, s)
 	}
+}
+
+// repair ships s, this node's state of key, to peer.
+func (ae *antiEntropy) repair(peer crdt.NodeID, key []byte, s crdt.State) {
+	if _, _, remote := SplitQualified(peer); remote {
+		ae.stats.RegionKeysSent++
+		ae.stats.RegionBytesSent += hintSize(key, s)
+	} else {
+		ae.stats.KeysSent++
+	}
+	ae.send(wire.Message{Type: wire.MsgRepair, To: peer, Key: key, State: s})
 }
 
 // sharers returns the nodes that hold key now or will once the ring change
@@ -305,13 +403,45 @@ func (ae *antiEntropy) sharedKeys(peer crdt.NodeID, segs []uint32, fn func(key [
 	for _, seg := range segs {
 		lo, hi := SegmentRange(seg)
 		_ = ae.store.Scan(lo, hi, func(key []byte, s crdt.State, hash uint64) bool {
-			owners := ae.sharers(key)
-			if slices.Contains(owners, ae.cfg.ID) && slices.Contains(owners, peer) {
+			if slices.Contains(ae.treePeers(key), peer) {
 				fn(key, s, hash)
 			}
 			return true
 		})
 	}
+}
+
+// treePeers returns the peers whose trees cover key: inside the region,
+// the other nodes that hold it (now or once the ring change completes)
+// when this node does; and, when this node is the key's primary owner (the
+// first in its region's ring), the key's primary owner in every other
+// region. So between regions each key is compared by one pair of nodes,
+// chosen by placement, whatever the regions' node counts.
+func (ae *antiEntropy) treePeers(key []byte) []crdt.NodeID {
+	owners := ae.sharers(key)
+	if !slices.Contains(owners, ae.cfg.ID) {
+		return nil
+	}
+	out := make([]crdt.NodeID, 0, len(owners)+len(ae.view.Remote))
+	for _, p := range owners {
+		if p != ae.cfg.ID {
+			out = append(out, p)
+		}
+	}
+	if len(ae.view.Remote) == 0 || ae.cfg.RegionAntiEntropyInterval <= 0 {
+		return out
+	}
+	if primary := ae.owners(key); len(primary) == 0 || primary[0] != ae.cfg.ID {
+		return out
+	}
+	for _, rv := range ae.view.Remote {
+		if rv.Placement != nil {
+			if p := rv.Placement.Owners(key, 1); len(p) > 0 {
+				out = append(out, p[0])
+			}
+		}
+	}
+	return out
 }
 
 // Bootstrapped reports whether, since the ring last changed, this node's

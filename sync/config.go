@@ -70,6 +70,12 @@ type Config struct {
 	// network; the rest waits for the next exchange. Default 1,024.
 	MaxSegments int
 
+	// RegionAntiEntropyInterval is how often the node compares one of its
+	// trees with a node of another region (round robin), besides once
+	// with each right after a region's link comes back. Zero disables
+	// anti-entropy between regions. Default 30s.
+	RegionAntiEntropyInterval time.Duration
+
 	// Between regions (ship.go): the writes this node coordinates are
 	// kept in its outbox and shipped to every other region in batches.
 	//
@@ -111,6 +117,8 @@ func DefaultConfig(id crdt.NodeID) Config {
 		AntiEntropyScan:     10_000,
 		MaxSegments:         1024,
 
+		RegionAntiEntropyInterval: 30 * time.Second,
+
 		ShipBatch:      512,
 		ShipInFlight:   4,
 		ShipTimeout:    2 * time.Second,
@@ -140,6 +148,7 @@ func (c Config) Validate() error {
 	check(c.MaxHintBytes < 0, "Config.MaxHintBytes = %d: must not be negative", c.MaxHintBytes)
 	check(c.AntiEntropyInterval < 0, "Config.AntiEntropyInterval = %s: must not be negative (0 disables)", c.AntiEntropyInterval)
 	check(c.AntiEntropyScan < 1, "Config.AntiEntropyScan = %d: must be at least 1", c.AntiEntropyScan)
+	check(c.RegionAntiEntropyInterval < 0, "Config.RegionAntiEntropyInterval = %s: must not be negative (0 disables)", c.RegionAntiEntropyInterval)
 	check(c.MaxSegments < 1, "Config.MaxSegments = %d: must be at least 1", c.MaxSegments)
 	check(strings.Contains(c.Region, "/") || strings.Contains(string(c.ID), "/"), "Config.Region %q, Config.ID %q: a '/' separates a region from a node id, and may appear in neither", c.Region, c.ID)
 	check(c.ShipBatch < 1, "Config.ShipBatch = %d: must be at least 1", c.ShipBatch)

@@ -58,6 +58,13 @@ type RegionView struct {
 	// Replicas is the region's N, the copies of each key it keeps; zero
 	// means the same as this node's.
 	Replicas int
+	// Placement places keys on the region's members, qualified, as the
+	// region's own ring does; nil when its roster is not known. Epoch
+	// names it as the region's nodes name it (View.Epoch): anti-entropy
+	// between regions compares the trees of two nodes only when both see
+	// both regions' rings alike.
+	Placement Placement
+	Epoch     uint64
 	// Members lists the region's nodes in its ring, qualified, sorted.
 	Members []crdt.NodeID
 	// Down holds the members the region itself reports unreachable, or
@@ -114,7 +121,9 @@ type Response struct {
 	// are handed back. Only the coordinating node knows it: a forwarded
 	// write's answer does not carry it.
 	Sloppy bool
-	Err    error
+	// Diff is what a comparison with another region found (Node.Diff).
+	Diff *DiffReport
+	Err  error
 }
 
 // ReplicaState is what one replica answered to an OpInspect.
@@ -305,7 +314,12 @@ func (n *Node) Step(now int64, m wire.Message) {
 // Target), a replayed hint, a handed-off key, a repair.
 func (n *Node) onWrite(m wire.Message) {
 	var err error
+	_, _, remote := SplitQualified(m.From)
 	switch {
+	case remote && m.Type == wire.MsgRepair:
+		// Another region's anti-entropy: for every owner of the key here.
+		n.stats.Taken.Repairs++
+		err = n.relay.take(m.Key, m.State)
 	case m.Target != "" && m.Target != n.cfg.ID:
 		n.stats.Taken.Hints++
 		err = n.hints.take(m.Target, m.Key, m.State)
