@@ -83,6 +83,21 @@ func TestRequests(t *testing.T) {
 			}},
 		},
 		{
+			name: "cluster with regions",
+			answer: `{"self":"a","region":"eu","replicas":3,"members":[],"regions":[
+				{"name":"ap","link":"up","heard_ago_ms":120,"nodes":[{"id":"d","status":"active","health":"alive","resp_addr":"r:1","http_addr":"h:1","peer_addr":"p:1"}],
+				 "replication":{"lag_ms":45,"pending":1,"pending_bytes":100,"shipped":1234,"shipped_bytes":5678,"resent":2,"dropped":3}},
+				{"name":"us","link":"down","heard_ago_ms":null,"nodes":[],"replication":{"lag_ms":0,"pending":0,"pending_bytes":0,"shipped":0,"shipped_bytes":0,"resent":0,"dropped":0}}]}`,
+			call:   func(ctx context.Context, c *client.Client) (any, error) { return c.Cluster(ctx) },
+			method: "GET", target: "/v1/cluster",
+			want: &client.Cluster{Self: "a", Region: "eu", Replicas: 3, Members: []client.Member{}, Regions: []client.Region{
+				{Name: "ap", Link: client.LinkUp, HeardAgoMS: ptr(int64(120)),
+					Nodes:       []client.RegionNode{{ID: "d", Status: "active", Health: "alive", RESPAddr: "r:1", HTTPAddr: "h:1", PeerAddr: "p:1"}},
+					Replication: client.Replication{LagMS: 45, Pending: 1, PendingBytes: 100, Shipped: 1234, ShippedBytes: 5678, Resent: 2, Dropped: 3}},
+				{Name: "us", Link: client.LinkDown, Nodes: []client.RegionNode{}},
+			}},
+		},
+		{
 			name:   "leave",
 			answer: `{"node":"a","status":"left"}`,
 			call:   func(ctx context.Context, c *client.Client) (any, error) { return nil, c.Leave(ctx) },
@@ -227,5 +242,28 @@ func TestNewAddsScheme(t *testing.T) {
 		if got := client.New(in).BaseURL(); got != want {
 			t.Errorf("New(%q).BaseURL() = %q, want %q", in, got, want)
 		}
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
+
+func TestRegionDurations(t *testing.T) {
+	tests := []struct {
+		name  string
+		r     client.Region
+		heard time.Duration
+		ok    bool
+		lag   time.Duration
+	}{
+		{"never heard from", client.Region{Replication: client.Replication{LagMS: 12_000}}, 0, false, 12 * time.Second},
+		{"heard", client.Region{HeardAgoMS: ptr(int64(120))}, 120 * time.Millisecond, true, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			heard, ok := tt.r.HeardAgo()
+			if heard != tt.heard || ok != tt.ok || tt.r.Replication.Lag() != tt.lag {
+				t.Errorf("HeardAgo() = %v, %v, Lag() = %v; want %v, %v, %v", heard, ok, tt.r.Replication.Lag(), tt.heard, tt.ok, tt.lag)
+			}
+		})
 	}
 }

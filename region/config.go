@@ -95,6 +95,10 @@ type Config struct {
 	AntiEntropyInterval time.Duration
 	// MaxHintBytes bounds the disk used by hints. Default 1 GiB.
 	MaxHintBytes int64
+	// RegionAntiEntropyInterval is how often a node compares one of its
+	// Merkle trees with a node of another region, besides right after a
+	// link comes back. Zero disables it. Default 30s.
+	RegionAntiEntropyInterval time.Duration
 
 	// ProbeInterval is memberlist's failure-detection probe period.
 	// Default 250ms.
@@ -144,9 +148,11 @@ func DefaultConfig(id string) Config {
 		AntiEntropyInterval: 10 * time.Second,
 		MaxHintBytes:        1 << 30,
 		MaxOutboxBytes:      1 << 30,
-		ProbeInterval:       250 * time.Millisecond,
-		ProbeTimeout:        150 * time.Millisecond,
-		SuspicionMult:       4,
+
+		RegionAntiEntropyInterval: 30 * time.Second,
+		ProbeInterval:             250 * time.Millisecond,
+		ProbeTimeout:              150 * time.Millisecond,
+		SuspicionMult:             4,
 	}
 }
 
@@ -205,6 +211,7 @@ func (c Config) Validate() error {
 	check(c.MaxValueSize < 1 || c.MaxValueSize > 32<<20, "--max-value-size %d: use 1 byte to 32 MiB", c.MaxValueSize)
 	check(c.AntiEntropyInterval < 0, "--anti-entropy-interval %s: must not be negative (0 disables)", c.AntiEntropyInterval)
 	check(c.MaxHintBytes < 0, "--max-hint-bytes %d: must not be negative", c.MaxHintBytes)
+	check(c.RegionAntiEntropyInterval < 0, "--region-anti-entropy-interval %s: must not be negative (0 disables)", c.RegionAntiEntropyInterval)
 	check(c.ProbeInterval <= 0, "--probe-interval %s: must be positive", c.ProbeInterval)
 	check(c.ProbeTimeout <= 0 || c.ProbeTimeout > c.ProbeInterval, "--probe-timeout %s: must be positive and at most --probe-interval", c.ProbeTimeout)
 	check(c.SuspicionMult < 1, "--suspicion-mult %d: must be at least 1", c.SuspicionMult)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/meridiankv/meridian/crdt"
 	"github.com/meridiankv/meridian/region/httpapi"
@@ -25,6 +26,34 @@ func (b httpBackend) Cluster() httpapi.Cluster {
 			State: memberState(m), GossipAddr: m.Gossip, PeerAddr: m.Peer, RESPAddr: m.RESP, HTTPAddr: m.HTTP,
 			Ownership: m.Ownership, HintsPending: int64(m.HintsPending)})
 	}
+	for _, r := range c.Regions {
+		out.Regions = append(out.Regions, httpRegion(r))
+	}
+	return out
+}
+
+// Diff compares this node's region with region, as a dry run.
+func (b httpBackend) Diff(ctx context.Context, region string) (kvsync.DiffReport, error) {
+	return b.Node.Diff(ctx, region)
+}
+
+// httpRegion renders another region for the HTTP endpoint.
+func httpRegion(r RegionInfo) httpapi.Region {
+	out := httpapi.Region{Name: r.Name, Link: httpapi.LinkDown, Nodes: []httpapi.RegionNode{}}
+	if r.Up {
+		out.Link = httpapi.LinkUp
+	}
+	if r.HeardAgo >= 0 {
+		ms := time.Duration(r.HeardAgo).Milliseconds()
+		out.HeardAgoMS = &ms
+	}
+	for _, m := range r.Members {
+		out.Nodes = append(out.Nodes, httpapi.RegionNode{ID: crdt.NodeID(m.ID), Status: m.Status.String(),
+			Health: m.Health.String(), RESPAddr: m.RESP, HTTPAddr: m.HTTP, PeerAddr: m.Peer})
+	}
+	st := r.Replication
+	out.Replication = httpapi.Replication{LagMS: st.Lag.Milliseconds(), Pending: st.Pending, PendingBytes: st.PendingBytes,
+		Shipped: st.Shipped, ShippedBytes: st.ShippedBytes, Resent: st.Resent, Dropped: st.Dropped}
 	return out
 }
 

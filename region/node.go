@@ -224,6 +224,7 @@ func (n *Node) syncConfig() kvsync.Config {
 	c.MaxHintBytes = n.cfg.MaxHintBytes
 	c.Region = n.cfg.Region
 	c.MaxOutboxBytes = n.cfg.MaxOutboxBytes
+	c.RegionAntiEntropyInterval = n.cfg.RegionAntiEntropyInterval
 	return c
 }
 

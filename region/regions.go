@@ -1,6 +1,8 @@
 package region
 
 import (
+	"context"
+	"fmt"
 	"maps"
 	"math/rand/v2"
 	"slices"
@@ -22,7 +24,7 @@ func (n *Node) openDirectory() error {
 	if err != nil {
 		return err
 	}
-	n.dir, err = membership.NewDirectory(membership.DirectoryConfig{Region: n.cfg.Region, ID: n.cfg.ID, Replicas: n.cfg.Replicas, Seeds: n.cfg.WANJoin}, stored)
+	n.dir, err = membership.NewDirectory(membership.DirectoryConfig{Region: n.cfg.Region, ID: n.cfg.ID, Replicas: n.cfg.Replicas, VNodes: n.cfg.VNodes, Seeds: n.cfg.WANJoin}, stored)
 	if err != nil {
 		return err
 	}
@@ -174,4 +176,30 @@ func (n *Node) logEvery(topic, msg string, args ...any) {
 type logSpacing struct {
 	last int64
 	left int
+}
+
+// Diff compares, as a dry run, the keys this node is the primary owner of
+// in its region with their primary owners in region (kvsync.Node.Diff):
+// run it on every node of the region to compare two regions whole. It
+// repairs nothing.
+func (n *Node) Diff(ctx context.Context, region string) (kvsync.DiffReport, error) {
+	ch := make(chan kvsync.Response, 1)
+	id := n.nextReq.Add(1)
+	if err := n.inLoop(ctx, func() {
+		n.waiters[id] = ch
+		n.sm.Diff(n.cfg.Clock.Now().UnixNano(), id, region)
+	}); err != nil {
+		return kvsync.DiffReport{}, err
+	}
+	select {
+	case r := <-ch:
+		if r.Err != nil {
+			return kvsync.DiffReport{}, r.Err
+		}
+		return *r.Diff, nil
+	case <-ctx.Done():
+		return kvsync.DiffReport{}, fmt.Errorf("region: comparing with region %s: %w", region, ctx.Err())
+	case <-n.done:
+		return kvsync.DiffReport{}, kvsync.ErrStopped
+	}
 }

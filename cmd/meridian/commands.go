@@ -98,10 +98,27 @@ var commands = []command{
 	},
 	{
 		name: "cluster", min: 0, max: 0, flags: []string{"json"},
-		summary:  "the region's members",
-		detail:   "Lists the members of the region as the node at --addr sees them: state, addresses, the share of\nthe key space each is primary for, and the hinted writes waiting for each.",
+		summary: "the region's members and the other regions",
+		detail: "Lists the members of the region as the node at --addr sees them: state, addresses, the share of\n" +
+			"the key space each is primary for, and the hinted writes waiting for each. Then, for each other\n" +
+			"region the node knows: whether the link to it works and when it was last heard from, the node's\n" +
+			"replication to it (the age of the oldest write owed, the writes and bytes owed, the writes\n" +
+			"shipped and those given up on), and its nodes with their status and health as their own region\n" +
+			"reports them.",
 		examples: []string{"meridian cluster", "meridian --addr http://10.0.0.2:8080 cluster --json"},
 		run:      runCluster,
+	},
+	{
+		name: "diff", args: "REGION_A REGION_B", min: 2, max: 2, flags: []string{"json"},
+		summary: "compare two regions and list the keys that differ",
+		detail: "Asks every node of REGION_A to compare the keys it is the primary owner of with their primary\n" +
+			"owners in REGION_B, over the same Merkle trees anti-entropy between regions uses, as a dry\n" +
+			"run that repairs nothing, and lists the keys held in one region only and those held in both\n" +
+			"in different states, then a summary line. --addr may be any node that knows both regions.\n" +
+			"Writes still on their way between the regions show up as differences; a comparison a node\n" +
+			"could not make is listed on stderr and makes the command fail.",
+		examples: []string{"meridian diff r1 r2", "meridian --addr http://127.0.2.1:8080 diff r1 r2 --json"},
+		run:      runDiff,
 	},
 	{
 		name: "node leave", min: 0, max: 0, admin: true,

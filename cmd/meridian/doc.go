@@ -1,7 +1,8 @@
 // Command meridian is the command line client of a Meridian key-value
 // store: it reads and writes keys, shows concurrent values and why one of
-// them wins, lists a region's members and asks nodes to leave or be
-// removed. It talks to any node's HTTP API through package client.
+// them wins, lists a region's members and the other regions, and asks
+// nodes to leave or be removed. It talks to any node's HTTP API through
+// package client.
 //
 // It runs no node itself (that is meridiand), except `meridian dev`, which
 // starts a local development cluster (package region/devcluster), and
@@ -22,7 +23,7 @@
 //	srem KEY MEMBER...    remove members from a set
 //	smembers KEY          list a set's members
 //	inspect KEY           every concurrent value, which wins and why, each replica's state
-//	cluster               the region's members
+//	cluster               the region's members and the other regions
 //	node leave            ask the node at --addr to hand its data off and leave
 //	node remove ID        remove a dead node for good (--force: even from a minority)
 //	dev                   run a local development cluster of R regions of N nodes

@@ -14,12 +14,14 @@ import (
 )
 
 // fakeBackend is three replicas (httpapitest.Replicas) behind the real HTTP
-// endpoint, with a cluster view in which c is dead.
+// endpoint, with a cluster view in which c is dead and no other region
+// unless setRegions gives some.
 type fakeBackend struct {
 	*httpapitest.Replicas
 	mu       sync.Mutex
 	adminErr error
-	forced   []bool // the force of each Remove
+	forced   []bool           // the force of each Remove
+	regions  []httpapi.Region // the other regions Cluster reports
 }
 
 // serve runs the real HTTP endpoint over a new fake and returns both.
@@ -53,7 +55,17 @@ func (f *fakeBackend) Cluster() httpapi.Cluster {
 			HTTPAddr: "127.0.0.1:808" + string(n[0]-'a'+'0'), Ownership: 1.0 / 3})
 	}
 	c.Members[2].State, c.Members[2].HintsPending = httpapi.StateDead, 12
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	c.Regions = f.regions
 	return c
+}
+
+// setRegions makes Cluster report regions besides eu.
+func (f *fakeBackend) setRegions(regions []httpapi.Region) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.regions = regions
 }
 
 func (f *fakeBackend) Leave(context.Context) error {

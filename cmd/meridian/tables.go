@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/meridiankv/meridian/client"
 )
@@ -195,8 +196,96 @@ func runCluster(ctx context.Context, e *env, _ []string) error {
 		fmt.Fprintf(t, "%s\t%s\t%s\t%.1f%%\t%d\t%s\t%s\t%s\t%s\n", id, m.State, m.Region, 100*m.Ownership,
 			m.HintsPending, dash(m.HTTPAddr), dash(m.PeerAddr), dash(m.GossipAddr), dash(m.RESPAddr))
 	}
+	if err := t.Flush(); err != nil {
+		return err
+	}
+	for _, r := range c.Regions {
+		if err := printRegion(e.stdout, r); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// printRegion renders another region: a line on the link to it and this
+// node's replication to it, then a table of its nodes.
+func printRegion(w io.Writer, r client.Region) error {
+	fmt.Fprintf(w, "\nregion %s: %s, replication lag %s, %s pending (%s), %s shipped, %s dropped\n",
+		r.Name, linkSummary(r), ago(r.Replication.Lag()), thousands(r.Replication.Pending),
+		byteSize(r.Replication.PendingBytes), thousands(r.Replication.Shipped), thousands(r.Replication.Dropped))
+	if len(r.Nodes) == 0 {
+		_, err := fmt.Fprintln(w, "no nodes known")
+		return err
+	}
+	t := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(t, "ID\tSTATUS\tHEALTH\tRESP")
+	for _, n := range r.Nodes {
+		fmt.Fprintf(t, "%s\t%s\t%s\t%s\n", n.ID, n.Status, n.Health, dash(n.RESPAddr))
+	}
 	return t.Flush()
 }
+
+// linkSummary says whether the link to r works and when r was last heard
+// from: "link up, heard 120ms ago", "link DOWN, last heard 12s ago",
+// "link DOWN, never heard from".
+func linkSummary(r client.Region) string {
+	heard, ok := r.HeardAgo()
+	switch {
+	case r.Link == client.LinkUp && ok:
+		return "link up, heard " + ago(heard) + " ago"
+	case r.Link == client.LinkUp:
+		return "link up, never heard from"
+	case ok:
+		return "link " + strings.ToUpper(string(r.Link)) + ", last heard " + ago(heard) + " ago"
+	}
+	return "link " + strings.ToUpper(string(r.Link)) + ", never heard from"
+}
+
+// ago renders a duration for a person: milliseconds under a second, tenths
+// of a second under a minute, whole seconds beyond.
+func ago(d time.Duration) string {
+	switch {
+	case d < time.Second:
+		return strconv.FormatInt(d.Milliseconds(), 10) + "ms"
+	case d < time.Minute:
+		return d.Round(100 * time.Millisecond).String()
+	}
+	return d.Round(time.Second).String()
+}
+
+// thousands renders n with a comma between groups of three digits.
+func thousands(n int64) string {
+	s := strconv.FormatInt(n, 10)
+	neg := strings.HasPrefix(s, "-")
+	s = strings.TrimPrefix(s, "-")
+	var b strings.Builder
+	if neg {
+		b.WriteByte('-')
+	}
+	for i, c := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(c)
+	}
+	return b.String()
+}
+
+// byteSize renders n bytes in decimal units: "0 B", "512 B", "1.2 kB",
+// "3.4 MB".
+func byteSize(n int64) string {
+	if n < 1000 && n > -1000 {
+		return strconv.FormatInt(n, 10) + " B"
+	}
+	f, unit := float64(n), 0
+	for (f >= 999.95 || f <= -999.95) && unit < len(byteUnits)-1 {
+		f /= 1000
+		unit++
+	}
+	return strconv.FormatFloat(f, 'f', 1, 64) + " " + byteUnits[unit]
+}
+
+var byteUnits = []string{"B", "kB", "MB", "GB", "TB", "PB", "EB"}
 
 func dash(s string) string {
 	if s == "" {

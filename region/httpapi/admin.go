@@ -11,15 +11,26 @@ import (
 	"github.com/meridiankv/meridian/crdt"
 )
 
+// cluster serves GET /v1/cluster: the Backend's Cluster with its members
+// sorted by id, its regions by name and each region's nodes by id, and
+// empty lists as [] rather than null (the JSON is in the package doc).
 func (h *handler) cluster(w http.ResponseWriter, _ *http.Request) error {
 	c := h.b.Cluster()
-	if c.Members == nil {
-		c.Members = []Member{}
+	c.Members = sortedClone(c.Members, func(m Member) string { return string(m.ID) })
+	c.Regions = sortedClone(c.Regions, func(r Region) string { return r.Name })
+	for i := range c.Regions {
+		c.Regions[i].Nodes = sortedClone(c.Regions[i].Nodes, func(n RegionNode) string { return string(n.ID) })
 	}
-	c.Members = slices.Clone(c.Members)
-	slices.SortFunc(c.Members, func(a, b Member) int { return strings.Compare(string(a.ID), string(b.ID)) })
 	writeJSON(w, http.StatusOK, c)
 	return nil
+}
+
+// sortedClone returns a copy of s sorted by key, never nil: the Backend's
+// slices are left alone.
+func sortedClone[T any](s []T, key func(T) string) []T {
+	out := append(make([]T, 0, len(s)), s...)
+	slices.SortStableFunc(out, func(a, b T) int { return strings.Compare(key(a), key(b)) })
+	return out
 }
 
 // adminBody is the answer of a leave or a remove.

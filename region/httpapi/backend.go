@@ -19,8 +19,8 @@ type Backend interface {
 	// wire.OpInspect, Response.State is the merged state and
 	// Response.Replicas holds each replica's own answer.
 	Do(ctx context.Context, op wire.Op) kvsync.Response
-	// Cluster returns a snapshot of the region's membership as this node
-	// sees it.
+	// Cluster returns a snapshot of the region's membership, and of the
+	// other regions, as this node sees it.
 	Cluster() Cluster
 	// Leave hands this node's data off to the nodes that take over its
 	// ranges and leaves the region; it blocks until done or ctx ends. An
@@ -41,7 +41,8 @@ type Backend interface {
 // so that the endpoint answers 404. Use errors.Is(err, ErrUnknownNode).
 var ErrUnknownNode = errors.New("httpapi: no such node")
 
-// Cluster is a snapshot of a region's membership, served by GET /v1/cluster.
+// Cluster is a snapshot of a region's membership and of the other regions,
+// served by GET /v1/cluster.
 type Cluster struct {
 	// Self is the id of the node that answered.
 	Self crdt.NodeID `json:"self"`
@@ -51,6 +52,9 @@ type Cluster struct {
 	Replicas int `json:"replicas"`
 	// Members lists every known member, Self included, sorted by id.
 	Members []Member `json:"members"`
+	// Regions describes every other region the node knows, sorted by name:
+	// empty in a cluster of one region.
+	Regions []Region `json:"regions"`
 }
 
 // Member is one node of a region as this node sees it.
@@ -90,3 +94,71 @@ const (
 	StateJoining MemberState = "joining" // receiving its ranges before serving them
 	StateLeaving MemberState = "leaving" // handing its ranges off before it goes
 )
+
+// Region is another region as the answering node sees it: whether the link
+// to it works, its nodes as that region reports them, and the answering
+// node's replication to it.
+type Region struct {
+	// Name names the region.
+	Name string `json:"name"`
+	// Link says whether the link to the region works: LinkUp when one of
+	// its nodes answered lately.
+	Link Link `json:"link"`
+	// HeardAgoMS is how long ago, in milliseconds, a node of the region
+	// last answered the answering node; nil (JSON null) when none ever did.
+	HeardAgoMS *int64 `json:"heard_ago_ms"`
+	// Nodes lists the region's members, sorted by id.
+	Nodes []RegionNode `json:"nodes"`
+	// Replication is the answering node's shipping of writes to the region.
+	Replication Replication `json:"replication"`
+}
+
+// Link is the state of the link to another region.
+type Link string
+
+// The states of a link.
+const (
+	LinkUp   Link = "up"   // a node of the region answered lately
+	LinkDown Link = "down" // none did: writes for it wait in the outbox
+)
+
+// RegionNode is one member of another region, as that region reports it.
+type RegionNode struct {
+	// ID names the node in its region.
+	ID crdt.NodeID `json:"id"`
+	// Status is its roster status: "joining", "active", "leaving", "left"
+	// or "removed".
+	Status string `json:"status"`
+	// Health is how its own region's failure detector sees it: "alive",
+	// "suspect" or "dead".
+	Health string `json:"health"`
+	// RESPAddr is the host:port of its Redis-protocol listener, empty when
+	// it serves none.
+	RESPAddr string `json:"resp_addr"`
+	// HTTPAddr is the host:port of its HTTP endpoint.
+	HTTPAddr string `json:"http_addr"`
+	// PeerAddr is the host:port of its replication (QUIC) listener.
+	PeerAddr string `json:"peer_addr"`
+}
+
+// Replication describes the answering node's replication to one other
+// region (kvsync.RegionStats): what it owes the region and what the region
+// took. The counters run from the node's start.
+type Replication struct {
+	// LagMS is the age, in milliseconds, of the oldest write owed to the
+	// region; 0 when none is.
+	LagMS int64 `json:"lag_ms"`
+	// Pending counts the writes owed to the region, PendingBytes their
+	// estimated size.
+	Pending      int64 `json:"pending"`
+	PendingBytes int64 `json:"pending_bytes"`
+	// Shipped counts the writes the region took, ShippedBytes their keys
+	// and encoded deltas.
+	Shipped      int64 `json:"shipped"`
+	ShippedBytes int64 `json:"shipped_bytes"`
+	// Resent counts the batches sent again after a timeout or a refusal.
+	Resent int64 `json:"resent"`
+	// Dropped counts the writes given up on because the backlog outgrew
+	// its bound; anti-entropy has to repair them.
+	Dropped int64 `json:"dropped"`
+}

@@ -140,6 +140,28 @@ func TestClientCluster(t *testing.T) {
 	if cl.Self != "a" || cl.Replicas != 3 || len(cl.Members) != 3 || cl.Members[0].ID != "a" || cl.Members[0].State != "alive" {
 		t.Errorf("Cluster = %+v", cl)
 	}
+	if len(cl.Regions) != 0 {
+		t.Errorf("Regions = %+v, want none in a cluster of one region", cl.Regions)
+	}
+	withRegions(f)
+	cl, err = c.Cluster(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	heard := int64(120)
+	want := []client.Region{
+		{Name: "ap", Link: client.LinkUp, HeardAgoMS: &heard,
+			Nodes: []client.RegionNode{
+				{ID: "d", Status: "active", Health: "alive", RESPAddr: "10.0.2.4:6379", HTTPAddr: "10.0.2.4:8080", PeerAddr: "10.0.2.4:7946"},
+				{ID: "f", Status: "active", Health: "suspect", RESPAddr: "10.0.2.6:6379", HTTPAddr: "10.0.2.6:8080", PeerAddr: "10.0.2.6:7946"},
+			},
+			Replication: client.Replication{LagMS: 45, Shipped: 1234, ShippedBytes: 56789, Resent: 2}},
+		{Name: "us", Link: client.LinkDown, Nodes: []client.RegionNode{},
+			Replication: client.Replication{LagMS: 12_000, Pending: 40, PendingBytes: 4096, Dropped: 3}},
+	}
+	if !reflect.DeepEqual(cl.Regions, want) || len(cl.Members) != 3 {
+		t.Errorf("Regions =\n%+v\nwant\n%+v", cl.Regions, want)
+	}
 	err = c.Leave(t.Context())
 	f.mu.Lock()
 	left := f.left

@@ -27,7 +27,7 @@
 //	POST   /v1/set/{key}/add          body ["a","b"]: {"key","added": n}
 //	POST   /v1/set/{key}/remove       body ["a"]: {"key","removed": n}
 //	GET    /v1/inspect/{key}          every sibling, dot, HLC time, winner and why, per-replica states
-//	GET    /v1/cluster                the Cluster the Backend reports
+//	GET    /v1/cluster                this region's members and the other regions (below)
 //	POST   /v1/node/leave             this node hands its data off and leaves
 //	POST   /v1/nodes/{id}/remove      remove a dead node for good; ?force=true even from a minority
 //	GET    /healthz                   200 "ok"
@@ -49,6 +49,32 @@
 //
 // and a PUT answers the same shape for the state it left at the node that
 // coordinated it. A DELETE answers {"key", "deleted": bool, "context"}.
+//
+// GET /v1/cluster answers the Cluster the Backend reports: this region's
+// members, then every other region the node knows (an empty list in a
+// cluster of one region), as this node sees them:
+//
+//	{"self": "a", "region": "eu", "replicas": 3,
+//	 "members": [{"id": "a", "region": "eu", "state": "alive",
+//	              "gossip_addr", "peer_addr", "resp_addr", "http_addr": "host:port",
+//	              "ownership": 0.33, "hints_pending": 0}],
+//	 "regions": [{"name": "us",
+//	              "link": "up"|"down",   whether a node of it answered lately
+//	              "heard_ago_ms": 120,   since one last answered; null for never
+//	              "nodes": [{"id": "d", "status": "active", "health": "alive",
+//	                         "resp_addr", "http_addr", "peer_addr": "host:port"}],
+//	              "replication": {"lag_ms": 45, "pending": 0, "pending_bytes": 0,
+//	                              "shipped": 1234, "shipped_bytes": 56789,
+//	                              "resent": 0, "dropped": 0}}]}
+//
+// Members and each region's nodes are sorted by id, regions by name. A
+// region's nodes carry their roster status (joining, active, leaving, left,
+// removed) and their health as their own region's failure detector reports
+// it (alive, suspect, dead). "replication" is this node's shipping to the
+// region: the age of the oldest write it owes the region, how many writes
+// and bytes it owes, how many the region took since this node started, the
+// batches it sent again, and the writes it gave up on when the backlog
+// outgrew its bound (anti-entropy repairs those).
 //
 // # Causal contexts
 //

@@ -116,3 +116,13 @@ func (f *fakeBackend) Remove(ctx context.Context, id crdt.NodeID, force bool) er
 	f.removed = append(f.removed, id)
 	return nil
 }
+
+// Diff answers a comparison with region: k1 only here, k2 there, k3 in
+// both differently; region "cut" is unavailable.
+func (f *fakeBackend) Diff(_ context.Context, region string) (kvsync.DiffReport, error) {
+	if region == "cut" {
+		return kvsync.DiffReport{}, &kvsync.UnavailableError{Level: kvsync.EachQuorum, Region: region}
+	}
+	return kvsync.DiffReport{Region: region, Peers: []crdt.NodeID{crdt.NodeID(region + "/x")}, OnlyHere: [][]byte{[]byte("k1")},
+		OnlyThere: [][]byte{[]byte("k2")}, Differ: [][]byte{[]byte("k3")}}, nil
+}

@@ -43,6 +43,7 @@ func (h *handler) routes() {
 	handle("POST /v1/set/{key}/remove", h.setRemove)
 	handle("GET /v1/inspect/{key}", h.inspect)
 	handle("GET /v1/cluster", h.cluster)
+	handle("GET /v1/diff", h.diff)
 	handle("POST /v1/node/leave", h.leave)
 	handle("POST /v1/nodes/{id}/remove", h.remove)
 	h.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {

@@ -123,6 +123,89 @@ func TestCluster(t *testing.T) {
 	}
 }
 
+// withRegions gives f two other regions, out of order: us, whose link is
+// down and which was never heard from, and ap, up and shipping.
+func withRegions(f *fakeBackend) {
+	heard := int64(120)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.clusterOf.Regions = []httpapi.Region{
+		{Name: "us", Link: httpapi.LinkDown, Nodes: nil,
+			Replication: httpapi.Replication{LagMS: 12_000, Pending: 40, PendingBytes: 4096, Dropped: 3}},
+		{Name: "ap", Link: httpapi.LinkUp, HeardAgoMS: &heard,
+			Nodes: []httpapi.RegionNode{
+				{ID: "f", Status: "active", Health: "suspect", RESPAddr: "10.0.2.6:6379", HTTPAddr: "10.0.2.6:8080", PeerAddr: "10.0.2.6:7946"},
+				{ID: "d", Status: "active", Health: "alive", RESPAddr: "10.0.2.4:6379", HTTPAddr: "10.0.2.4:8080", PeerAddr: "10.0.2.4:7946"},
+			},
+			Replication: httpapi.Replication{LagMS: 45, Shipped: 1234, ShippedBytes: 56789, Resent: 2}},
+	}
+}
+
+func TestClusterRegions(t *testing.T) {
+	f := newFake()
+	withRegions(f)
+	body := decode(t, do(t, newHandler(t, f, httpapi.Config{}), request{method: "GET", path: "/v1/cluster"}))
+	checkFields(t, body, map[string]any{"self": "a", "region": "eu", "replicas": 3.0})
+	if members, _ := body["members"].([]any); len(members) != 3 {
+		t.Errorf("members %v, want the 3 of eu as before", body["members"])
+	}
+	regions, _ := body["regions"].([]any)
+	if len(regions) != 2 {
+		t.Fatalf("regions = %#v, want ap and us", body["regions"])
+	}
+	tests := []struct {
+		name   string
+		region map[string]any
+		want   map[string]any
+		repl   map[string]any
+		nodes  []map[string]any
+	}{
+		{
+			name:   "up",
+			region: regions[0].(map[string]any),
+			want:   map[string]any{"name": "ap", "link": "up", "heard_ago_ms": 120.0},
+			repl: map[string]any{"lag_ms": 45.0, "pending": 0.0, "pending_bytes": 0.0, "shipped": 1234.0,
+				"shipped_bytes": 56789.0, "resent": 2.0, "dropped": 0.0},
+			nodes: []map[string]any{ // sorted by id
+				{"id": "d", "status": "active", "health": "alive", "resp_addr": "10.0.2.4:6379", "http_addr": "10.0.2.4:8080", "peer_addr": "10.0.2.4:7946"},
+				{"id": "f", "status": "active", "health": "suspect", "resp_addr": "10.0.2.6:6379", "http_addr": "10.0.2.6:8080", "peer_addr": "10.0.2.6:7946"},
+			},
+		},
+		{
+			name:   "down, never heard from",
+			region: regions[1].(map[string]any),
+			want:   map[string]any{"name": "us", "link": "down", "heard_ago_ms": nil, "nodes": []any{}},
+			repl: map[string]any{"lag_ms": 12000.0, "pending": 40.0, "pending_bytes": 4096.0, "shipped": 0.0,
+				"shipped_bytes": 0.0, "resent": 0.0, "dropped": 3.0},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			checkFields(t, tt.region, tt.want)
+			repl, _ := tt.region["replication"].(map[string]any)
+			checkFields(t, repl, tt.repl)
+			if len(repl) != len(tt.repl) {
+				t.Errorf("replication = %v, want exactly the fields %v", repl, tt.repl)
+			}
+			nodes, _ := tt.region["nodes"].([]any)
+			if len(nodes) != len(tt.nodes) {
+				t.Fatalf("nodes = %v, want %d", nodes, len(tt.nodes))
+			}
+			for i, n := range nodes {
+				checkFields(t, n.(map[string]any), tt.nodes[i])
+			}
+		})
+	}
+	if got := f.Cluster().Regions[0].Name; got != "us" {
+		t.Errorf("the backend's regions were reordered in place: first is %q, want us", got)
+	}
+}
+
+func TestClusterOneRegion(t *testing.T) {
+	body := decode(t, do(t, newHandler(t, newFake(), httpapi.Config{}), request{method: "GET", path: "/v1/cluster"}))
+	checkFields(t, body, map[string]any{"regions": []any{}})
+}
+
 func TestAdmin(t *testing.T) {
 	tests := []struct {
 		name   string
@@ -164,5 +247,24 @@ func TestAdmin(t *testing.T) {
 				t.Errorf("Remove called with force %v, want %v", f.forced, tt.forced)
 			}
 		})
+	}
+}
+
+// TestDiffEndpoint: GET /v1/diff?region=NAME answers the node's comparison
+// with its lists; a region cut off is 503; no region is 400.
+func TestDiffEndpoint(t *testing.T) {
+	h := newHandler(t, newFake(), httpapi.Config{})
+	body := decode(t, do(t, h, request{method: "GET", path: "/v1/diff?region=us"}))
+	checkFields(t, body, map[string]any{"node": "a", "region": "eu", "other": "us"})
+	for field, want := range map[string]string{"only_here": "k1", "only_there": "k2", "differ": "k3", "peers": "us/x"} {
+		if l, _ := body[field].([]any); len(l) != 1 || l[0] != want {
+			t.Errorf("%s = %v, want [%s]", field, body[field], want)
+		}
+	}
+	if w := do(t, h, request{method: "GET", path: "/v1/diff?region=cut"}); w.Code != 503 || !strings.Contains(w.Body.String(), "region cut is cut off") {
+		t.Errorf("a region cut off: %d %s", w.Code, w.Body)
+	}
+	if w := do(t, h, request{method: "GET", path: "/v1/diff"}); w.Code != 400 || !strings.Contains(w.Body.String(), "region") {
+		t.Errorf("no region: %d %s", w.Code, w.Body)
 	}
 }

@@ -45,6 +45,9 @@ type DirectoryConfig struct {
 	// Replicas is this region's N, told to the others: the levels that
 	// span regions count replicas of every region.
 	Replicas int
+	// VNodes is the weight of a member whose entry gives none, as in the
+	// region's own rings (Config.VNodes).
+	VNodes int
 	// Seeds are peer addresses of nodes of other regions (--wan-join),
 	// asked for their directory until a region answers.
 	Seeds []string
@@ -58,6 +61,7 @@ type DirectoryConfig struct {
 
 type remoteRegion struct {
 	replicas int // the region's N, 0 until it said
+	rings    rings
 	roster   Roster
 	health   map[string]Health // as the region's node last reported it
 	heard    int64             // when a node of the region last answered, 0 for never
@@ -237,6 +241,12 @@ func (d *Directory) Views(now int64) []kvsync.RegionView {
 	for _, name := range d.names() {
 		r := d.regions[name]
 		v := kvsync.RegionView{Name: name, Replicas: r.replicas, Up: d.up(now, r), Down: map[crdt.NodeID]bool{}}
+		if sig := ringSig(r.roster.InRing()) + "|" + ringSig(r.roster.InNextRing()); sig != r.rings.sig {
+			r.rings = buildRings(r.roster.InRing(), r.roster.InNextRing(), d.cfg.VNodes)
+		}
+		if r.rings.now != nil && r.rings.now.Len() > 0 {
+			v.Placement, v.Epoch = qualified{name, Placement(r.rings.now)}, r.rings.epoch
+		}
 		for _, m := range r.roster.InRing() {
 			q := kvsync.Qualify(name, crdt.NodeID(m.ID))
 			v.Members = append(v.Members, q)
@@ -290,6 +300,20 @@ func (d *Directory) Regions(now int64) []RegionInfo {
 			info.Members = append(info.Members, MemberInfo{Member: m, Health: h})
 		}
 		out = append(out, info)
+	}
+	return out
+}
+
+// qualified is a region's placement naming its nodes region/id.
+type qualified struct {
+	region string
+	p      kvsync.Placement
+}
+
+func (q qualified) Owners(key []byte, n int) []crdt.NodeID {
+	out := q.p.Owners(key, n)
+	for i, id := range out {
+		out[i] = kvsync.Qualify(q.region, id)
 	}
 	return out
 }
