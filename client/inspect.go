@@ -60,10 +60,11 @@ func (h HLC) String() string {
 
 // Sibling is one concurrent register value.
 type Sibling struct {
-	Value []byte // the value written
-	Dot   string // the write's id, "node:counter"
-	Node  string // the node that coordinated the write
-	HLC   HLC    // when it was written, by the coordinator's clock
+	Value  []byte // the value written
+	Dot    string // the write's id, "node:counter"
+	Node   string // the node that coordinated the write (its actor)
+	Region string // the region it was written in
+	HLC    HLC    // when it was written, by the coordinator's clock
 	// Winner marks the value a reader sees.
 	Winner bool
 }
@@ -148,6 +149,7 @@ type inspectJSON struct {
 		Encoding string `json:"encoding"`
 		Dot      string `json:"dot"`
 		Node     string `json:"node"`
+		Region   string `json:"region"`
 		hlcJSON
 		Winner bool `json:"winner"`
 	} `json:"siblings"`
@@ -216,7 +218,7 @@ func (j *inspectJSON) inspection() (*Inspection, error) {
 		if err != nil {
 			return nil, err
 		}
-		in.Siblings = append(in.Siblings, Sibling{Value: v, Dot: s.Dot, Node: s.Node, HLC: h, Winner: s.Winner})
+		in.Siblings = append(in.Siblings, Sibling{Value: v, Dot: s.Dot, Node: s.Node, Region: s.Region, HLC: h, Winner: s.Winner})
 	}
 	for _, m := range j.Members {
 		v, err := decodeText(m.Value, m.Encoding)

@@ -33,8 +33,8 @@ func TestRun(t *testing.T) {
 			{args: []string{"inspect", "pair"}, prepare: func(f *fakeBackend) { f.SetCut("c", true) }, stdout: []string{
 				"type       register, 2 concurrent values",
 				"causality  {a:1 b:1}",
-				`re:\*\s+"from-b"\s+b:1\s+b\s+2025-01-02T03:04:06Z`, // the put of k took 03:04:05
-				`re:\n\s+"from-a"\s+a:1\s+a\s+2025-01-02T03:04:06Z`,
+				`re:\*\s+"from-b"\s+b:1\s+b\s+local\s+2025-01-02T03:04:06Z`, // the put of k took 03:04:05
+				`re:\n\s+"from-a"\s+a:1\s+a\s+local\s+2025-01-02T03:04:06Z`,
 				"winner: b:1 (timestamps tie: highest node id wins)",
 				`re:a\s+no\s+register "from-a" \[a:1\]\s+\{a:1\}`,
 				`re:b\s+no\s+register "from-b" \[b:1\]\s+\{b:1\}`,

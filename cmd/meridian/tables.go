@@ -94,13 +94,13 @@ func printInspection(w io.Writer, in *client.Inspection) {
 	fmt.Fprintf(t, "causality\t%s\n", in.Causality)
 	fmt.Fprintf(t, "context\t%s\n", in.Context)
 	if len(in.Siblings) > 0 {
-		fmt.Fprintf(t, "\nSIBLINGS\n\tVALUE\tDOT\tNODE\tHLC TIME\n")
+		fmt.Fprintf(t, "\nSIBLINGS\n\tVALUE\tDOT\tNODE\tREGION\tHLC TIME\n")
 		for _, s := range in.Siblings {
 			mark := ""
 			if s.Winner {
 				mark = "*"
 			}
-			fmt.Fprintf(t, "%s\t%s\t%s\t%s\t%s\n", mark, quote(s.Value), s.Dot, s.Node, s.HLC)
+			fmt.Fprintf(t, "%s\t%s\t%s\t%s\t%s\t%s\n", mark, quote(s.Value), s.Dot, s.Node, dash(s.Region), s.HLC)
 		}
 		fmt.Fprintf(t, "winner: %s (%s)\n", in.Winner.Dot, in.Winner.Reason)
 	}

@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"net/http"
+	"strings"
 
 	"github.com/meridiankv/meridian/crdt"
 	kvsync "github.com/meridiankv/meridian/sync"
@@ -39,8 +40,9 @@ type inspectBody struct {
 type siblingBody struct {
 	Value    string `json:"value"`
 	Encoding string `json:"encoding,omitempty"`
-	Dot      string `json:"dot"`  // "node:counter"
-	Node     string `json:"node"` // the replica that coordinated the write
+	Dot      string `json:"dot"`    // "node:counter"
+	Node     string `json:"node"`   // the replica that coordinated the write (its actor)
+	Region   string `json:"region"` // the region it was written in
 	hlc
 	Winner bool `json:"winner"`
 }
@@ -57,15 +59,17 @@ type memberBody struct {
 	Encoding string `json:"encoding,omitempty"`
 	Dot      string `json:"dot"`
 	Node     string `json:"node"`
+	Region   string `json:"region"`
 	hlc
 }
 
 // shareBody is one node's share of a counter.
 type shareBody struct {
-	Node string `json:"node"`
-	Dot  string `json:"dot"`
-	Inc  uint64 `json:"inc"`
-	Dec  uint64 `json:"dec"`
+	Node   string `json:"node"`
+	Region string `json:"region"`
+	Dot    string `json:"dot"`
+	Inc    uint64 `json:"inc"`
+	Dec    uint64 `json:"dec"`
 	hlc
 }
 
@@ -132,7 +136,7 @@ func renderInspection(key string, resp kvsync.Response) (inspectBody, error) {
 	for i, s := range sibs {
 		v, enc := text(s.Value)
 		b.Siblings = append(b.Siblings, siblingBody{
-			Value: v, Encoding: enc, Dot: s.Dot.String(), Node: string(s.Dot.Node),
+			Value: v, Encoding: enc, Dot: s.Dot.String(), Node: string(s.Dot.Node), Region: originRegion(s.Dot.Node),
 			hlc: renderTime(s.Time), Winner: i == 0,
 		})
 	}
@@ -141,11 +145,11 @@ func renderInspection(key string, resp kvsync.Response) (inspectBody, error) {
 	}
 	for _, m := range st.MemberDots() {
 		v, enc := text([]byte(m.Value))
-		b.Members = append(b.Members, memberBody{Value: v, Encoding: enc, Dot: m.Dot.String(), Node: string(m.Dot.Node), hlc: renderTime(m.Time)})
+		b.Members = append(b.Members, memberBody{Value: v, Encoding: enc, Dot: m.Dot.String(), Node: string(m.Dot.Node), Region: originRegion(m.Dot.Node), hlc: renderTime(m.Time)})
 	}
 	if shares := st.Shares(); len(shares) > 0 {
 		for _, s := range shares {
-			b.Shares = append(b.Shares, shareBody{Node: string(s.Dot.Node), Dot: s.Dot.String(), Inc: s.Inc, Dec: s.Dec, hlc: renderTime(s.Time)})
+			b.Shares = append(b.Shares, shareBody{Node: string(s.Dot.Node), Region: originRegion(s.Dot.Node), Dot: s.Dot.String(), Inc: s.Inc, Dec: s.Dec, hlc: renderTime(s.Time)})
 		}
 		if n, err := st.Value(); err != nil {
 			b.CountError = err.Error()
@@ -206,4 +210,14 @@ func renderReplica(rep kvsync.ReplicaState, merged crdt.State) replicaBody {
 	}
 	b.State = &s
 	return b
+}
+
+// originRegion returns the region an actor wrote in: a node names its
+// actors region/id.incarnation, except in the default region, "local",
+// whose actors name none (see region.actorBase).
+func originRegion(actor crdt.NodeID) string {
+	if r, _, ok := strings.Cut(string(actor), "/"); ok {
+		return r
+	}
+	return "local"
 }
