@@ -107,8 +107,8 @@ type Config struct {
 	ProbeTimeout time.Duration
 	// SuspicionMult scales the time a suspect node has to refute before it
 	// is declared dead: SuspicionMult * log10(max(1, nodes)) * ProbeInterval
-	// (memberlist's formula). Default 4. A suspect node is routed around at
-	// once; only a dead one is reported dead.
+	// (memberlist's formula). Default 4. A node is routed around once it is
+	// declared dead: memberlist keeps suspects to itself.
 	SuspicionMult int
 	// DeadTimeout removes a node dead this long from the ring for good, so
 	// that the survivors re-replicate its ranges; a node does so only while

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log"
 	"log/slog"
+	"maps"
 	"net"
 	"slices"
 	"strconv"
@@ -37,6 +38,7 @@ type gossip struct {
 	mu     gosync.Mutex
 	roster membership.Roster
 	self   string
+	protos map[string]int // each live member's announced protocol, from memberlist's events
 }
 
 var _ gossiper = (*gossip)(nil)
@@ -124,6 +126,7 @@ func startGossip(c gossipConfig) (*gossip, error) {
 	// timeout keeps a join of an unreachable member from holding up Close.
 	cfg.TCPTimeout = 2 * time.Second
 	cfg.Delegate = gossipDelegate{g}
+	cfg.Events = gossipEvents{g}
 	if c.keyring != nil {
 		g.keyring, cfg.Keyring = c.keyring, c.keyring
 		cfg.GossipVerifyIncoming, cfg.GossipVerifyOutgoing = true, true
@@ -314,16 +317,43 @@ var nodeMeta = []byte(fmt.Sprintf(`{"proto":%d}`, wire.Protocol))
 // Protocols returns the protocol each member memberlist sees announced;
 // a member of a build that announced none is absent.
 func (g *gossip) Protocols() map[string]int {
-	out := map[string]int{}
-	for _, n := range g.ml.Members() {
-		var meta struct {
-			Proto int `json:"proto"`
-		}
-		if json.Unmarshal(n.Meta, &meta) == nil && meta.Proto > 0 {
-			out[n.Name] = meta.Proto
-		}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return maps.Clone(g.protos)
+}
+
+// gossipEvents records the protocol each member announces as memberlist
+// reports joins, updates and departures. The events are the only safe
+// place to read a member's metadata: memberlist rewrites it in place under
+// its own lock, which Members' callers do not hold.
+type gossipEvents struct{ g *gossip }
+
+func (e gossipEvents) NotifyJoin(n *memberlist.Node)   { e.note(n) }
+func (e gossipEvents) NotifyUpdate(n *memberlist.Node) { e.note(n) }
+func (e gossipEvents) NotifyLeave(n *memberlist.Node) {
+	e.g.mu.Lock()
+	delete(e.g.protos, n.Name)
+	e.g.mu.Unlock()
+}
+
+func (e gossipEvents) note(n *memberlist.Node) {
+	var meta struct {
+		Proto int `json:"proto"`
 	}
-	return out
+	proto := 0
+	if json.Unmarshal(n.Meta, &meta) == nil {
+		proto = meta.Proto
+	}
+	e.g.mu.Lock()
+	defer e.g.mu.Unlock()
+	if e.g.protos == nil {
+		e.g.protos = map[string]int{}
+	}
+	if proto > 0 {
+		e.g.protos[n.Name] = proto
+	} else {
+		delete(e.g.protos, n.Name)
+	}
 }
 
 // Joined reports whether a join succeeded, or none was asked for.
