@@ -228,8 +228,8 @@ func (s *shipper) restart(l *lane) {
 
 // fill sends the lane's next batches, within ShipInFlight and ShipRate.
 func (s *shipper) fill(l *lane) {
-	if s.now < l.retryAt {
-		return
+	if s.now < l.retryAt || l.sent >= s.seq {
+		return // nothing new to send: no need to read the store
 	}
 	l.tokens = min(s.burst(), l.tokens+(s.now-l.filled)*s.cfg.ShipRate/int64(time.Second))
 	l.filled = s.now
