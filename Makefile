@@ -60,6 +60,10 @@ bench:
 bench-redis:
 	./scripts/bench-redis.sh
 
+## bench-regions: 3 regions x 3 nodes 50ms apart, then one region of 3 nodes in the same run: LOCAL_QUORUM SET/GET p50/p99 (1 client; paced from 5,000/s down to the highest rate below saturation), EACH_QUORUM, replication lag, heal after a 30s partition and catch-up after 2 minutes down (under load), CPU per request; p99 ratios. SHORT=1 shrinks the durations; the partition needs root
+bench-regions:
+	$(GO) test ./region/devcluster -run '^TestBenchRegionFigures$$' -count=1 -v -timeout 0 -args -bench-regions | grep -v -E '^(=== RUN|--- PASS|PASS$$|ok )'
+
 ## cpu-profile: CPU per request of each node of a 3-node region under redis-benchmark, and where it goes (LEVEL, TEST, REQUESTS)
 cpu-profile:
 	./scripts/cpu-per-write.sh
