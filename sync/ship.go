@@ -2,7 +2,6 @@ package sync
 
 import (
 	"errors"
-	"hash/fnv"
 	"slices"
 	"time"
 
@@ -289,22 +288,7 @@ func (s *shipper) nextBatch(l *lane) *shipBatch {
 // of its members up, chosen by this node's id so that the nodes of a
 // region spread their batches, and the next one after a failure.
 func (s *shipper) relayFor(l *lane) crdt.NodeID {
-	rv := s.view.remote(l.region)
-	if rv == nil {
-		return ""
-	}
-	var up []crdt.NodeID
-	for _, m := range rv.Members {
-		if !rv.Down[m] {
-			up = append(up, m)
-		}
-	}
-	if len(up) == 0 {
-		return ""
-	}
-	h := fnv.New32a()
-	h.Write([]byte(s.cfg.ID))
-	return up[(h.Sum32()+l.relay)%uint32(len(up))]
+	return pickUp(s.view.remote(l.region), s.cfg.ID, l.relay)
 }
 
 // acked handles a relay's acknowledgement of a batch's messages: a lane's

@@ -356,22 +356,6 @@ func (c *coordinator) coordinateMerge(o origin, key []byte, st crdt.State, lvl L
 		w.acks = 1
 	}
 	id := c.newID(partCoordinator)
-	for _, p := range plan.direct {
-		c.send(wire.Message{Type: wire.MsgWrite, To: p, ID: id, Key: key, State: st})
-		w.waiting = append(w.waiting, ackWait{peer: p, target: p})
-	}
-	for _, f := range plan.fallback {
-		c.send(wire.Message{Type: wire.MsgHint, To: f.peer, ID: id, Key: key, State: st, Target: f.target})
-		w.waiting = append(w.waiting, f)
-	}
-	for _, t := range plan.local {
-		c.hints.hint(t, key, st)
-	}
-	c.settle(w)
-	if len(w.waiting) > 0 {
-		c.writes[id] = w
-		c.fresh = append(c.fresh, id)
-	} else if !w.answered {
-		c.failWrite(w)
-	}
+	c.sendCopies(w, id, plan, func(crdt.NodeID) crdt.State { return st })
+	c.await(w, id)
 }

@@ -130,17 +130,7 @@ func (c *coordinator) applyWrite(w *writeOp, replies map[crdt.NodeID]crdt.State)
 		}
 		return delta
 	}
-	for _, p := range plan.direct {
-		c.send(wire.Message{Type: wire.MsgWrite, To: p, ID: id, Key: key, State: payload(p)})
-		w.waiting = append(w.waiting, ackWait{peer: p, target: p})
-	}
-	for _, f := range plan.fallback {
-		c.send(wire.Message{Type: wire.MsgHint, To: f.peer, ID: id, Key: key, State: payload(f.target), Target: f.target})
-		w.waiting = append(w.waiting, f)
-	}
-	for _, t := range plan.local {
-		c.hints.hint(t, key, payload(t))
-	}
+	c.sendCopies(w, id, plan, payload)
 	if c.view.Next != nil {
 		for _, p := range c.nextOwners(key) {
 			// Future owners get the write too, without counting towards
@@ -153,6 +143,31 @@ func (c *coordinator) applyWrite(w *writeOp, replies map[crdt.NodeID]crdt.State)
 	if s := w.origin.span; s != nil {
 		c.relayWrite(s, key, delta) // the other regions' part, at once
 	}
+	c.await(w, id)
+}
+
+// sendCopies sends w's copies as plan says, each replica's payload(p):
+// to the owners reachable, to fallbacks as hints for the owners down, and
+// as hints kept here for the owners down with no fallback.
+func (c *coordinator) sendCopies(w *writeOp, id uint64, plan writePlan, payload func(crdt.NodeID) crdt.State) {
+	key := w.op.Key
+	for _, p := range plan.direct {
+		c.send(wire.Message{Type: wire.MsgWrite, To: p, ID: id, Key: key, State: payload(p)})
+		w.waiting = append(w.waiting, ackWait{peer: p, target: p})
+	}
+	for _, f := range plan.fallback {
+		c.send(wire.Message{Type: wire.MsgHint, To: f.peer, ID: id, Key: key, State: payload(f.target), Target: f.target})
+		w.waiting = append(w.waiting, f)
+	}
+	for _, t := range plan.local {
+		c.hints.hint(t, key, payload(t))
+	}
+}
+
+// await answers w if its level is reached already, else keeps it under id
+// for the acknowledgements; a write with none to wait for and not answered
+// fails.
+func (c *coordinator) await(w *writeOp, id uint64) {
 	c.settle(w)
 	if len(w.waiting) > 0 {
 		c.writes[id] = w
