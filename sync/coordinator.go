@@ -98,6 +98,14 @@ func (c *coordinator) forgetFresh() []*writeOp {
 // given the other regions: a level that needs a region cut off fails at
 // once, naming it, with nothing applied.
 func (c *coordinator) regionsFor(op *wire.Op) error {
+	if lvl := level(op); lvl.Spans() && c.view.Joining && len(c.view.Remote) == 0 {
+		// A node that joins (or comes back on a wiped disk) learns the
+		// other regions from its region-mates in its first moments: until
+		// then it cannot tell a cluster of one region from one it knows
+		// nothing of.
+		return &UnavailableError{Level: lvl, Write: op.Kind != wire.OpGet && op.Kind != wire.OpInspect,
+			Reason: "this node is joining its region and has not yet learned whether there are other regions: retry in a moment, or on another node"}
+	}
 	if !c.spanning(level(op)) {
 		return nil
 	}

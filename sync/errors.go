@@ -48,6 +48,8 @@ type UnavailableError struct {
 	// Region names a region the level needs whose link is down: the
 	// operation failed at once, without waiting for the timeout.
 	Region string
+	// Reason, when set, says why in words of its own.
+	Reason string
 	// Prepare, for a write, says why it could not read a quorum of the
 	// key's owners before minting: then it was not applied either.
 	Prepare string
@@ -57,6 +59,9 @@ func (e *UnavailableError) Error() string {
 	what := "nothing was read"
 	if e.Write {
 		what = "nothing was written"
+	}
+	if e.Reason != "" {
+		return fmt.Sprintf("%s unavailable: %s; %s", e.Level, e.Reason, what)
 	}
 	if e.Region != "" {
 		return fmt.Sprintf("%s unavailable: region %s is cut off from this one, and %s needs it; %s: retry later or use LOCAL_QUORUM",

@@ -225,8 +225,9 @@ func NewNode(cfg Config, store Store, now int64) (*Node, error) {
 		nextID: uint64(max(now, 0)),
 	}
 	hints := newHinter(c)
-	n := &Node{core: c, coord: newCoordinator(c, hints), hints: hints, handoff: newHandoff(c), ae: newAntiEntropy(c),
-		relay: newRelay(c, hints)}
+	coord := newCoordinator(c, hints)
+	n := &Node{core: c, coord: coord, hints: hints, handoff: newHandoff(c), ae: newAntiEntropy(c),
+		relay: newRelay(c, hints, coord)}
 	if err := n.startEpoch(); err != nil {
 		return nil, err
 	}
@@ -354,13 +355,13 @@ func (n *Node) Tick(now int64) {
 	n.ae.tick()
 	n.handoff.tick()
 	n.ship.tick()
+	n.relay.tick()
 }
 
 // Flush commits the writes made since the last Flush in one batch and
 // releases the messages and responses that waited for them. If the commit
 // fails, nothing is released but error responses, and the error is returned.
 func (n *Node) Flush() (Ready, error) {
-	n.relay.endRound()
 	if !n.batch.IsEmpty() {
 		if err := n.store.Commit(&n.batch); err != nil {
 			return n.failRound(err), err
@@ -395,6 +396,9 @@ func (n *Node) failRound(err error) Ready {
 	}
 	for _, w := range n.coord.forgetFresh() {
 		o := w.origin
+		if o.ship != nil {
+			continue // a shipped key: its batch is not acknowledged, and comes again
+		}
 		if s := o.span; s != nil { // the local part of an operation across regions
 			o = s.origin
 			s.answered = true

@@ -211,7 +211,7 @@ func (n *Node) Diff(now int64, id uint64, region string) {
 		fail("anti-entropy between regions is off on %s (--region-anti-entropy-interval 0): it keeps no trees to compare", n.cfg.ID)
 		return
 	case ae.trees == nil || !ae.built || ae.sig != ae.viewSig():
-		n.answer(origin{client: id}, Response{Err: &UnavailableError{Level: EachQuorum, Prepare: "the anti-entropy trees are being built: retry in a few seconds"}})
+		n.answer(origin{client: id}, Response{Err: &UnavailableError{Level: EachQuorum, Reason: "the anti-entropy trees are being built: retry in a few seconds"}})
 		return
 	}
 	d := &diffOp{id: id, report: DiffReport{Region: region}, pending: map[crdt.NodeID]bool{}, segs: map[crdt.NodeID][]uint32{}}

@@ -342,29 +342,35 @@ func TestBacklogBeyondTheBoundIsDropped(t *testing.T) {
 	}
 }
 
-// TestRefusedBatchIsSentAgain: a relay that cannot keep a batch (no hint
-// budget) refuses it, and the shipper sends it again, to another node,
-// until a relay takes it.
+// TestRefusedBatchIsSentAgain: a relay that cannot make a key durable on
+// any owner of its region refuses the batch, and the shipper sends it
+// again, elsewhere, until a relay takes it; nothing is lost meanwhile.
 func TestRefusedBatchIsSentAgain(t *testing.T) {
-	w := newWorld(t, 2, 3, nil)
-	// r2's nodes keep no hints at all: every relay that is not the only
-	// owner refuses. With one owner per key, a relay owning it takes it.
-	for _, id := range w.ids {
-		a := addr{"r2", id}
-		cfg := kvsync.DefaultConfig(id)
-		cfg.Region, cfg.AntiEntropyInterval, cfg.MaxHintBytes = "r2", 0, 0
-		n, err := kvsync.NewNode(cfg, w.stores[a], w.now)
-		if err != nil {
-			t.Fatal(err)
+	w := newWorld(t, 2, 5, nil) // 5 nodes, 3 owners per key: no node owns every key
+	// Every node of r2 sees every other one down: a relay can make durable
+	// only the keys it owns, and each batch holds keys it does not.
+	isolated := func() {
+		for _, id := range w.ids {
+			n := w.nodes[addr{"r2", id}]
+			v := kvsync.View{Placement: w.place, Members: w.ids, Down: map[crdt.NodeID]bool{}, Epoch: 7,
+				Remote: []kvsync.RegionView{{Name: "r1", Up: true, Members: qualifyAll("r1", w.ids),
+					Placement: qualifiedPlacement{"r1", w.place}, Epoch: 7, Down: map[crdt.NodeID]bool{}}}}
+			for _, o := range w.ids {
+				if o != id {
+					v.Down[o] = true
+				}
+			}
+			n.SetView(w.now, v)
 		}
-		w.nodes[a] = n
 	}
-	w.setViews()
+	isolated()
 	at := addr{"r1", "n1"}
-	if r := w.do(at, put("k", "v", kvsync.LocalQuorum)); r.Err != nil {
-		t.Fatal(r.Err)
+	for i := range 20 {
+		if r := w.do(at, put(fmt.Sprintf("k%d", i), "v", kvsync.LocalQuorum)); r.Err != nil {
+			t.Fatal(r.Err)
+		}
 	}
-	w.advance(time.Second)
+	w.advance(3 * time.Second)
 	var refused int64
 	for _, id := range w.ids {
 		refused += w.nodes[addr{"r2", id}].Stats().ShipsRefused
@@ -372,18 +378,30 @@ func TestRefusedBatchIsSentAgain(t *testing.T) {
 	if refused == 0 {
 		t.Fatal("no relay refused: the test does not test a refusal")
 	}
-	// Now give r2 room for hints: the batch gets through.
-	for _, id := range w.ids {
-		w.start(addr{"r2", id})
-	}
-	w.setViews()
+	w.setViews() // r2's nodes see each other again
 	w.advance(3 * time.Second)
-	if got := w.holders("r2", "k", "v"); got != 3 {
-		t.Errorf("r2 holds the write on %d owners after the refusals, want 3", got)
+	for i := range 20 {
+		if got := w.holders("r2", fmt.Sprintf("k%d", i), "v"); got != 3 {
+			t.Errorf("r2 holds k%d on %d owners after the refusals, want 3", i, got)
+		}
 	}
-	if rs := w.nodes[at].Stats().Regions["r2"]; rs.Resent == 0 || rs.Pending != 0 {
-		t.Errorf("r1 -> r2: %+v, want batches sent again and nothing pending", rs)
+	var pending, resent int64
+	for _, id := range w.ids {
+		rs := w.nodes[addr{"r1", id}].Stats().Regions["r2"]
+		pending += rs.Pending
+		resent += rs.Resent
 	}
+	if resent == 0 || pending != 0 {
+		t.Errorf("r1 -> r2: %d batches sent again, %d pending: want some and none", resent, pending)
+	}
+}
+
+func qualifyAll(region string, ids []crdt.NodeID) []crdt.NodeID {
+	out := make([]crdt.NodeID, len(ids))
+	for i, id := range ids {
+		out[i] = kvsync.Qualify(region, id)
+	}
+	return out
 }
 
 // TestLevelsAcrossRegions: EACH_QUORUM, ALL and QUORUM wait for the
@@ -636,4 +654,26 @@ func (w *world) diff(a addr, region string) []string {
 	}
 	w.t.Fatalf("diff %d never answered", id)
 	return nil
+}
+
+// TestJoiningNodeWithoutRegionsRefusesSpanningLevels: a joining node that
+// knows no other region yet refuses the levels that span regions (it
+// cannot tell one region from many), and serves the local ones.
+func TestJoiningNodeWithoutRegionsRefusesSpanningLevels(t *testing.T) {
+	c := newCluster(t, 3, nil)
+	for _, id := range c.ids {
+		c.nodes[id].SetView(c.now, kvsync.View{Placement: c.place, Members: c.ids, Down: map[crdt.NodeID]bool{},
+			Current: c.current(), Joining: id == "n1"})
+	}
+	r := c.do("n1", get("k", kvsync.EachQuorum))
+	var ue *kvsync.UnavailableError
+	if !errors.As(r.Err, &ue) || !strings.Contains(r.Err.Error(), "has not yet learned whether there are other regions") {
+		t.Fatalf("EACH_QUORUM read at a joining node: %v, want unavailable saying why", r.Err)
+	}
+	if r := c.do("n1", get("k", kvsync.LocalQuorum)); r.Err != nil {
+		t.Fatalf("LOCAL_QUORUM read at a joining node: %v", r.Err)
+	}
+	if r := c.do("n2", get("k", kvsync.EachQuorum)); r.Err != nil {
+		t.Fatalf("EACH_QUORUM read at an active node of a cluster of one region: %v", r.Err)
+	}
 }

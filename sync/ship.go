@@ -332,6 +332,22 @@ func (s *shipper) noteErr(err error) {
 	}
 }
 
+// drained reports whether every region took what this node owes it (or
+// was given up on): nothing else holds those writes for them, so a node
+// that leaves waits for it.
+func (s *shipper) drained() bool {
+	box, err := s.store.Outbox()
+	if err != nil {
+		return false
+	}
+	for _, l := range s.lanes {
+		if box.Count > 0 && l.cursor < box.Last {
+			return false
+		}
+	}
+	return len(s.batch.Outbox) == 0 // nor any written in this round
+}
+
 // stats returns each lane's figures.
 func (s *shipper) stats() map[string]RegionStats {
 	if len(s.lanes) == 0 {
@@ -352,15 +368,17 @@ func (s *shipper) stats() map[string]RegionStats {
 }
 
 // relay is the part of a Node that takes the batches other regions ship
-// here: each key is merged if this node owns it, and kept as a hint for
-// every other owner (the hinter delivers it at its next tick), and the
-// batch is acknowledged once that is durable (the acknowledgements of a
-// round go out after its commit).
+// here: each key is merged into its owners in this region as a write is,
+// without minting (coordinator.coordinateMerge, at LOCAL_ONE: the owners
+// reachable get it at once, the silent ones a hint), and the batch is
+// acknowledged once every key is durable on one owner at least. A key
+// that could not be (no owner reachable) refuses the batch: it comes again.
+// Another region's anti-entropy repairs are kept for every owner (take).
 type relay struct {
 	*core
 	hints *hinter
-	acks  map[shipKey]*shipAck
-	order []shipKey
+	coord *coordinator
+	waits map[shipKey]*shipWait
 }
 
 type shipKey struct {
@@ -368,36 +386,77 @@ type shipKey struct {
 	id   uint64
 }
 
-type shipAck struct {
-	taken int64
-	err   error
+// shipWait is a batch being taken: its keys not answered yet.
+type shipWait struct {
+	shipKey
+	keys     int64           // in the batch (MsgShip.Changed)
+	seen     map[string]bool // keys received, so that a duplicate counts once
+	pending  int64           // received and not answered
+	taken    int64           // answered and durable
+	err      error           // the first key that could not be
+	deadline int64           // then it is forgotten: the batch comes again
 }
 
-func newRelay(c *core, h *hinter) *relay {
-	return &relay{core: c, hints: h, acks: map[shipKey]*shipAck{}}
+func newRelay(c *core, h *hinter, co *coordinator) *relay {
+	r := &relay{core: c, hints: h, coord: co, waits: map[shipKey]*shipWait{}}
+	c.shipDone = r.keyDone
+	return r
 }
 
 func (r *relay) onShip(m wire.Message) {
 	k := shipKey{from: m.From, id: m.ID}
-	a := r.acks[k]
-	if a == nil {
-		a = &shipAck{}
-		r.acks[k] = a
-		r.order = append(r.order, k)
+	w := r.waits[k]
+	if w == nil {
+		w = &shipWait{shipKey: k, keys: max(m.Changed, 1), seen: map[string]bool{},
+			deadline: r.now + 2*int64(r.cfg.RequestTimeout)}
+		r.waits[k] = w
 	}
-	if a.err != nil {
-		return // the batch is refused: it will come again
-	}
-	if err := r.take(m.Key, m.State); err != nil {
-		r.stats.ShipsRefused++
-		a.err = err
+	if w.seen[string(m.Key)] {
 		return
 	}
-	r.stats.ShipsTaken++
-	a.taken++
+	w.seen[string(m.Key)] = true
+	w.pending++
+	r.coord.coordinateMerge(origin{ship: w}, m.Key, m.State, LocalOne)
 }
 
-// take keeps s for key's owners in this region.
+// keyDone takes the answer of one key's merge.
+func (r *relay) keyDone(w *shipWait, resp Response) {
+	if r.waits[w.shipKey] != w {
+		return // forgotten: the batch comes again
+	}
+	w.pending--
+	if resp.Err != nil {
+		r.stats.ShipsRefused++
+		if w.err == nil {
+			w.err = resp.Err
+		}
+	} else {
+		r.stats.ShipsTaken++
+		w.taken++
+	}
+	if w.pending > 0 || int64(len(w.seen)) < w.keys {
+		return
+	}
+	delete(r.waits, w.shipKey)
+	ack := wire.Message{Type: wire.MsgShipAck, To: w.from, ID: w.id, Changed: w.taken}
+	ack.Code, ack.Err = encodeErr(w.err)
+	r.send(ack)
+}
+
+// tick forgets the batches not acknowledged in time (a key never came,
+// or its merge was lost with a failed commit): the sender sends them
+// again.
+func (r *relay) tick() {
+	for k, w := range r.waits {
+		if w.deadline <= r.now {
+			delete(r.waits, k)
+		}
+	}
+}
+
+// take keeps s, another region's anti-entropy repair of key, for key's
+// owners in this region: merged here when this node owns it, kept as a hint
+// for every other owner (the hinter delivers it at its next tick).
 func (r *relay) take(key []byte, s crdt.State) error {
 	owners := r.owners(key)
 	for _, p := range r.nextOwners(key) {
@@ -406,7 +465,7 @@ func (r *relay) take(key []byte, s crdt.State) error {
 		}
 	}
 	if len(owners) == 0 {
-		return rejectf("region %s has no ring yet on %s: the batch will be sent again", r.cfg.region(), r.cfg.ID)
+		return rejectf("region %s has no ring yet on %s: the repair will come again", r.cfg.region(), r.cfg.ID)
 	}
 	for _, p := range owners {
 		if p == r.cfg.ID {
@@ -419,17 +478,4 @@ func (r *relay) take(key []byte, s crdt.State) error {
 	}
 	r.hints.next = r.now // deliver at the next tick
 	return nil
-}
-
-// endRound acknowledges the batches of the round; they go out after its
-// commit, or not at all.
-func (r *relay) endRound() {
-	for _, k := range r.order {
-		a := r.acks[k]
-		ack := wire.Message{Type: wire.MsgShipAck, To: k.from, ID: k.id, Changed: a.taken}
-		ack.Code, ack.Err = encodeErr(a.err)
-		r.send(ack)
-	}
-	clear(r.acks)
-	r.order = r.order[:0]
 }
