@@ -145,6 +145,9 @@ func (d *Directory) Tick(now int64, local Roster, health map[string]Health) []wi
 		return nil
 	}
 	d.next = now + int64(d.cfg.Interval)
+	if len(d.regions) == 0 {
+		d.next = now + int64(d.cfg.Interval)/10 // ask the region-mates again soon
+	}
 	d.round++
 	blob := d.document(local, health)
 	var out []wire.Message
@@ -175,6 +178,21 @@ func (d *Directory) Tick(now int64, local Roster, health map[string]Health) []wi
 			out = append(out, wire.Message{Type: wire.MsgRegion, To: SeedID(s), ID: 1, Region: d.cfg.Region, Blob: blob})
 		}
 	}
+	if len(d.regions) == 0 {
+		// A node that knows no other region (new, or wiped) asks a member
+		// of its own region, which may: it must not serve as if there were
+		// none, nor owe its writes to no one.
+		var others []string
+		for _, m := range local.Sorted() {
+			if m.ID != d.cfg.ID && m.Status.InRegion() && healthOf(health, m.ID) == Alive {
+				others = append(others, m.ID)
+			}
+		}
+		if len(others) > 0 {
+			to := others[int(d.round)%len(others)]
+			out = append(out, wire.Message{Type: wire.MsgRegion, To: crdt.NodeID(to), ID: 1, Region: d.cfg.Region, Blob: blob})
+		}
+	}
 	for i := range out {
 		out[i].From = crdt.NodeID(d.cfg.ID)
 	}
@@ -201,12 +219,23 @@ func (d *Directory) Step(now int64, m wire.Message, local Roster, health map[str
 	if m.Type != wire.MsgRegion {
 		return nil, false, fmt.Errorf("membership: %v is not a directory of regions", m.Type)
 	}
-	if m.Region == "" || m.Region == d.cfg.Region {
-		return nil, false, fmt.Errorf("membership: a directory from region %q reached region %q: a node must not --wan-join its own region", m.Region, d.cfg.Region)
+	if m.Region == "" {
+		return nil, false, fmt.Errorf("membership: a directory from %s names no region", m.From)
 	}
 	var doc document
 	if err := json.Unmarshal(m.Blob, &doc); err != nil || doc.Region != m.Region {
 		return nil, false, fmt.Errorf("membership: a directory from %s of region %s does not decode: %v", m.From, m.Region, err)
+	}
+	if m.Region == d.cfg.Region {
+		// A member of this region that knows no other region asks; or
+		// answers: the regions it knows, nothing of their links.
+		before := d.Encode()
+		d.learn(doc.Regions)
+		if m.ID != 0 {
+			reply = []wire.Message{{Type: wire.MsgRegion, From: crdt.NodeID(d.cfg.ID), To: m.From,
+				Region: d.cfg.Region, Blob: d.document(local, health)}}
+		}
+		return reply, string(before) != string(d.Encode()), nil
 	}
 	before := d.Encode()
 	r := d.region(m.Region)
