@@ -3,22 +3,24 @@ package simulations
 import (
 	"errors"
 	"fmt"
-	"github.com/meridiankv/meridian/wire"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/meridiankv/meridian/crdt"
 	"github.com/meridiankv/meridian/region/membership"
+	"github.com/meridiankv/meridian/wire"
 )
 
 // maxErrors bounds the violations one run reports.
 var maxErrors = 20
 
 // check asserts, once the cluster is quiet, that every request was
-// answered, that the replicas agree, and that the final states and every
-// answer agree with the history of what the clients were told (checks.go).
-// Writes are told apart by their unique values, never by their dots: a bug
-// that mints a dot twice must not hide behind the dots it reuses.
+// answered, that the replicas agree (in every region, and across regions),
+// and that the final states and every answer agree with the history of
+// what the clients were told (checks.go). Writes are told apart by their
+// unique values, never by their dots: a bug that mints a dot twice must
+// not hide behind the dots it reuses.
 func (s *Sim) check() error {
 	var errs []error
 	add := func(es ...error) {
@@ -28,36 +30,31 @@ func (s *Sim) check() error {
 			}
 		}
 	}
+	for _, n := range s.nodes {
+		s.noteDropped(n) // the running nodes' counts: the crashed ones' are in
+	}
 	add(s.checkAnswered()...)
 	if s.refused > 0 {
 		add(fmt.Errorf("%d frames held message kinds of protocol %d for %s, which announced protocol 1 and refuses them", s.refused, wire.Protocol, s.legacy))
 	}
 	s.settleStrictness()
-	final, diverged := s.finalStates()
-	add(diverged...)
-	for _, key := range s.hist.keys {
-		ops := s.hist.byKey[key]
-		switch class(key) {
-		case classReg:
-			add(s.checkRegister(key, ops, final[key], nil)...)
-		case classCnt:
-			add(s.checkCounter(key, ops, final[key], nil)...)
-		default:
-			add(s.checkSet(key, ops, final[key], nil)...)
+	finals := make([]map[string]crdt.State, len(s.regions))
+	for i, r := range s.regions {
+		final, diverged := s.finalStates(r)
+		finals[i] = final
+		add(diverged...)
+	}
+	if len(s.regions) > 1 {
+		add(s.checkRegions(finals)...)
+	}
+	for i := range s.regions {
+		for _, key := range s.hist.keys {
+			add(s.checkKey(key, finals[i][key], finalOf(i))...)
 		}
 	}
 	for _, op := range s.hist.ops {
-		if op.outcome != outcomeOK {
-			continue
-		}
-		ops := s.hist.byKey[op.key]
-		switch {
-		case op.kind == opGet && class(op.key) == classReg:
-			add(s.checkRegister(op.key, ops, op.resp.State, op)...)
-		case op.kind == opGet && class(op.key) == classSet:
-			add(s.checkSet(op.key, ops, op.resp.State, op)...)
-		case op.kind == opGet || op.kind == opIncr:
-			add(s.checkCounter(op.key, ops, op.resp.State, op)...)
+		if op.outcome == outcomeOK && (op.kind == opGet || op.kind == opIncr) {
+			add(s.checkKey(op.key, op.resp.State, op)...)
 		}
 	}
 	add(s.checkSessions()...)
@@ -65,23 +62,38 @@ func (s *Sim) check() error {
 	return errors.Join(errs...)
 }
 
-// settleStrictness withdraws the guarantees of QUORUM from operations that
-// overlapped a ring change (a join, leave or removal under way, or nodes
-// that disagreed on the ring, give or take two membership rounds): "the
-// key's owners" were not one set then. Such operations are still checked
-// for everything else.
+// checkKey checks st, the state of key that r returned (or a region's
+// final state), against the history of key.
+func (s *Sim) checkKey(key string, st crdt.State, r *clientOp) []error {
+	ops := s.hist.byKey[key]
+	switch {
+	case class(key) == classReg:
+		return s.checkRegister(key, ops, st, r)
+	case class(key) == classSet:
+		return s.checkSet(key, ops, st, r)
+	}
+	return s.checkCounter(key, ops, st, r)
+}
+
+// settleStrictness withdraws the guarantees of a quorum from operations
+// that overlapped a ring change in a region they needed (a join, leave or
+// removal under way, or nodes that disagreed on the ring, give or take two
+// membership rounds): "the key's owners" were not one set then. Such
+// operations are still checked for everything else.
 func (s *Sim) settleStrictness() {
 	margin := int64(2 * memberTick)
 	for _, op := range s.hist.ops {
 		if !op.strict {
 			continue
 		}
-		for _, sp := range s.unstable {
-			to := sp.to
-			if to < 0 {
-				to = never - margin
-			}
-			if sp.from-margin <= op.end && to+margin >= op.start {
+		for _, r := range s.needs(op) {
+			if slices.ContainsFunc(r.unstable, func(sp span) bool {
+				to := sp.to
+				if to < 0 {
+					to = never - margin
+				}
+				return sp.from-margin <= op.end && to+margin >= op.start
+			}) {
 				op.strict = false
 				break
 			}
@@ -100,34 +112,38 @@ func (s *Sim) checkAnswered() []error {
 	return errs
 }
 
-// finalStates returns each key's state on its first owner, and an error
-// for each owner that holds another; and for a region whose running nodes
-// do not agree on its ring, or have none.
-func (s *Sim) finalStates() (map[string]crdt.State, []error) {
+// finalStates returns each key's state on its first owner in region r,
+// and an error for each owner of r that holds another; and for a region
+// whose running nodes do not agree on its ring, or have none.
+func (s *Sim) finalStates(r *simRegion) (map[string]crdt.State, []error) {
 	final := map[string]crdt.State{}
 	var errs []error
 	var roster membership.Roster
 	var sig string
-	for _, n := range s.nodes {
+	in := ""
+	if len(s.regions) > 1 {
+		in = " in region " + r.name
+	}
+	for _, n := range r.nodes {
 		switch {
 		case n.node == nil:
 		case roster == nil:
 			roster, sig = n.stored, n.ring
 		case n.ring != sig:
-			errs = append(errs, fmt.Errorf("once quiet, nodes disagree on the ring: %s has %q, another %q", n.id, n.ring, sig))
+			errs = append(errs, fmt.Errorf("once quiet, nodes disagree on the ring%s: %s has %q, another %q", in, n.id, n.ring, sig))
 		}
 	}
-	if roster == nil || len(roster.InRing()) < s.cfg.Replicas {
-		return final, append(errs, fmt.Errorf("once quiet, the ring has fewer members than replicas: %q", sig))
+	if roster == nil || len(roster.InRing()) < r.replicas {
+		return final, append(errs, fmt.Errorf("once quiet, the ring%s has fewer members than replicas: %q", in, sig))
 	}
 	place := s.placement(roster)
 	for _, key := range s.hist.keys {
-		owners := place.Owners([]byte(key), s.cfg.Replicas)
-		first, _ := s.node(owners[0]).store.Get([]byte(key))
+		owners := place.Owners([]byte(key), r.replicas)
+		first, _ := r.node(owners[0]).store.Get([]byte(key))
 		for _, o := range owners[1:] {
-			st, _ := s.node(o).store.Get([]byte(key))
+			st, _ := r.node(o).store.Get([]byte(key))
 			if !st.Equal(first) {
-				errs = append(errs, fmt.Errorf("key %s: replicas %s and %s differ once quiet:\n  %v\n  %v", key, owners[0], o, first, st))
+				errs = append(errs, fmt.Errorf("key %s: replicas %s and %s differ once quiet:\n  %v\n  %v", key, r.qualify(owners[0]), r.qualify(o), first, st))
 			}
 		}
 		final[key] = first
@@ -135,32 +151,42 @@ func (s *Sim) finalStates() (map[string]crdt.State, []error) {
 	return final, errs
 }
 
-// checkSessions: a client's QUORUM reads of a key never go back in time,
+// checkSessions: a client's strict reads of a key never go back in time,
 // unless a replica lost data for good in between (a removal, a wipe, a
 // power loss under batched sync): what the first read returned may then
 // be on fewer owners than a quorum until anti-entropy restores it, as the
-// README's known limits say.
+// README's known limits say. A read is held to the last earlier read of
+// its client whose regions it reads a quorum of (readCovers): a read of
+// another region at LOCAL_QUORUM may lag.
 func (s *Sim) checkSessions() []error {
 	var errs []error
-	last := map[[2]any]*clientOp{}  // (client, key) -> its latest strict read
-	for _, op := range s.hist.ops { // in submission order, so per client in order
+	reads := map[[2]any][]*clientOp{} // (client, key) -> its strict reads so far
+	for _, op := range s.hist.ops {   // in submission order, so per client in order
 		if op.kind != opGet || !op.strict {
 			continue
 		}
 		k := [2]any{op.client, op.key}
-		if prev := last[k]; prev != nil && !s.lostBetween(prev.start, op.end) {
-			if err := monotonic(s.hist.byKey[op.key], prev, op); err != nil {
-				errs = append(errs, err)
+		prior := reads[k]
+		for i := len(prior) - 1; i >= 0; i-- {
+			prev := prior[i]
+			if !readCovers(prev, op) {
+				continue
 			}
+			if !s.lostBetween(prev.start, op.end) {
+				if err := s.monotonic(s.hist.byKey[op.key], prev, op); err != nil {
+					errs = append(errs, err)
+				}
+			}
+			break
 		}
-		last[k] = op
+		reads[k] = append(prior, op)
 	}
 	return errs
 }
 
 // monotonic checks that r2, a later read of the same client, did not lose
 // what r1 returned unless a write that could explain it ran in between.
-func monotonic(ops []*clientOp, r1, r2 *clientOp) error {
+func (s *Sim) monotonic(ops []*clientOp, r1, r2 *clientOp) error {
 	switch class(r1.key) {
 	case classReg:
 		have := values(r2.resp.State)
@@ -184,7 +210,7 @@ func monotonic(ops []*clientOp, r1, r2 *clientOp) error {
 		v1, _ := r1.resp.State.Value()
 		v2, _ := r2.resp.State.Value()
 		if v2 < v1 && !slices.ContainsFunc(ops, func(d *clientOp) bool {
-			return d.kind == opDel && d.mayApply() && d.start < r2.end && !(d.strict && before(d, r1))
+			return d.kind == opDel && d.mayApply() && d.start < r2.end && !(d.strict && before(d, r1) && s.covers(d, r1))
 		}) {
 			return fmt.Errorf("%s: read %s returned %d, the later read %s of the same client %d, with no delete in between",
 				r1.key, r1, v1, r2, v2)
@@ -210,9 +236,18 @@ func (s *Sim) Summary() string {
 			hints, replayed, repairs, ae = hints+st.HintsStored, replayed+st.HintsSent, repairs+st.ReadRepairs, ae+st.AE.KeysSent
 		}
 	}
-	return fmt.Sprintf("seed %d: %d ops (%d ok of which %d strict, %d failed, %d unknown), batched sync %v, hint budget %d, %d faults, %d nodes, ring changing %d times, at most %d actors in a key; since the last restarts: %d hints stored, %d replayed, %d read repairs, %d anti-entropy repairs; trace %016x",
+	changes := 0
+	for _, r := range s.regions {
+		changes += len(r.unstable)
+	}
+	out := fmt.Sprintf("seed %d: %d ops (%d ok of which %d strict, %d failed, %d unknown), batched sync %v, hint budget %d, %d faults, %d nodes, ring changing %d times, at most %d actors in a key; since the last restarts: %d hints stored, %d replayed, %d read repairs, %d anti-entropy repairs; trace %016x",
 		s.cfg.Seed, len(s.hist.ops), counts[outcomeOK], strict, counts[outcomeFailed], counts[outcomeUnknown],
-		s.batched, s.hintBudget, len(s.log), len(s.nodes), len(s.unstable), s.maxActors, hints, replayed, repairs, ae, s.TraceHash())
+		s.batched, s.hintBudget, len(s.log), len(s.nodes), changes, s.maxActors, hints, replayed, repairs, ae, s.TraceHash())
+	if len(s.regions) > 1 {
+		out += fmt.Sprintf("\nregions %v, %s between them, %.1f%% lost; outbox bound %d bytes, %d shipments dropped; disks may be lost: %v; anti-entropy between regions every %s (0: off); regions held to converge: %v; shipping since the last restarts: %s",
+			s.regionSizes(), time.Duration(s.wanDelay), 100*s.wanDrop, s.outboxBytes, s.dropped, s.diskLoss, s.regionAE, !s.mayDiverge(), s.shipping())
+	}
+	return out
 }
 
 // dotUse is what one dot of a key named where the checker saw it.

@@ -3,64 +3,68 @@ package simulations
 import (
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/meridiankv/meridian/crdt"
 )
 
 // The checks of one key's state against the history of its operations.
-// Each takes the state to check and the read that returned it (nil for the
-// final state of a quiet cluster: then every operation counts, and nothing
-// may still be on its way).
+// Each takes the state to check and the read that returned it, or the
+// final state of a region of the quiet cluster (finalOf: then every
+// operation counts, and nothing may still be on its way).
 //
 // "x may have seen w" is decided by real time, soundly: x could have seen
 // w only if x's effect was settled after w started (x.endT() > w.start).
-// Operations acknowledged at QUORUM or ALL by the key's owners (strict)
-// are held to the session guarantee: a strict operation acknowledged
-// before another strict one started was seen by it.
+// Operations acknowledged at a level of a quorum or more by the key's
+// owners (strict) are held to the session guarantee: a strict operation
+// acknowledged before another strict one started was seen by it, when
+// their levels reach a common quorum (covers, scope.go).
 
 // limit is the time up to which operations may be reflected in what r
-// returned: when r was answered, or forever for the final state.
+// returned: when r was answered, or forever for a final state.
 func limit(r *clientOp) int64 {
-	if r == nil {
+	if r.final {
 		return never
 	}
 	return r.end
 }
 
 // strictRead reports whether the check is held to the session guarantee:
-// the final state is; a read is when it was strict.
-func strictRead(r *clientOp) bool { return r == nil || r.strict }
+// a final state is; a read is when it was strict.
+func strictRead(r *clientOp) bool { return r.final || r.strict }
+
+// where names what is checked, for the messages.
+func (s *Sim) where(r *clientOp) string {
+	switch {
+	case !r.final:
+		return "read " + r.String()
+	case len(s.regions) > 1:
+		return "final state of region " + s.regions[r.region].name
+	}
+	return "final state"
+}
 
 // mustShow reports whether the acknowledged write w must be reflected in
-// what r returned (nil: the final state). The final state must reflect
-// every acknowledged write, unless as many replicas lost data after it
-// started as it had copies when acknowledged (one at ONE, a quorum at
-// QUORUM): then its every copy may be gone, which is what losing that many
-// disks means. A read must reflect it when both are strict (seenBy).
+// what r returned. A final state must reflect every acknowledged write
+// that reached its region (mustReach): unless as many of its replicas
+// lost data after it started as it had copies there when acknowledged (one
+// at ONE, a quorum at QUORUM), which is what losing that many disks means.
+// A read must reflect it when both are strict (seenBy).
 func (s *Sim) mustShow(w, r *clientOp) bool {
-	if r != nil {
-		return r.strict && s.seenBy(w, r)
+	if r.final {
+		return s.mustReach(w, r.region)
 	}
-	if w.outcome != outcomeOK {
-		return false
-	}
-	copies := w.level.Required(s.cfg.Replicas)
-	losses := 0
-	for _, t := range s.dataLoss {
-		if t >= w.start {
-			losses++
-		}
-	}
-	return losses < copies
+	return r.strict && s.seenBy(w, r)
 }
 
 // seenBy reports whether the strict operation y must be reflected in what
-// r returned: y was acknowledged before r started (or r is the final
-// state), and no replica lost data for good in between (a removal, a wipe,
-// a power loss under batched sync), which may have left y on fewer owners
-// than a quorum until anti-entropy restores it.
+// r returned: y was acknowledged before r started (or r is a final state),
+// their levels reach a common quorum (covers), and no replica lost data
+// for good in between (a removal, a wipe, a power loss under batched
+// sync), which may have left y on fewer owners than a quorum until
+// anti-entropy restores it.
 func (s *Sim) seenBy(y, r *clientOp) bool {
-	if !y.strict || r != nil && !before(y, r) {
+	if !y.strict || !r.final && !before(y, r) || !s.covers(y, r) {
 		return false
 	}
 	return !s.lostBetween(y.start, limit(r))
@@ -69,7 +73,7 @@ func (s *Sim) seenBy(y, r *clientOp) bool {
 // lostBetween reports whether a replica lost data for good between times
 // from and until.
 func (s *Sim) lostBetween(from, until int64) bool {
-	return slices.ContainsFunc(s.dataLoss, func(t int64) bool { return t >= from && t <= until })
+	return slices.ContainsFunc(s.dataLoss, func(l loss) bool { return l.at >= from && l.at <= until })
 }
 
 func values(st crdt.State) []string {
@@ -105,10 +109,7 @@ func supersededBy(ops []*clientOp, w *clientOp, lim int64) bool {
 func (s *Sim) checkRegister(key string, ops []*clientOp, st crdt.State, r *clientOp) []error {
 	var errs []error
 	have := values(st)
-	where := "final state"
-	if r != nil {
-		where = "read " + r.String()
-	}
+	where := s.where(r)
 	for _, v := range have {
 		p := putOf(ops, v)
 		if p == nil || !p.mayApply() || p.start >= limit(r) {
@@ -122,14 +123,14 @@ func (s *Sim) checkRegister(key string, ops []*clientOp, st crdt.State, r *clien
 		present := slices.Contains(have, w.value)
 		mustShow := s.mustShow(w, r)
 		if mustShow && !present && !supersededBy(ops, w, limit(r)) {
-			errs = append(errs, fmt.Errorf("%s: acknowledged write lost: %s is not in the %s (siblings %q), and no write that could have seen it ran",
-				key, w, where, have))
+			errs = append(errs, fmt.Errorf("%s: acknowledged write lost: %s%s is not in the %s (siblings %q), and no write that could have seen it ran",
+				key, w, mintedBy(w), where, have))
 		}
 		if !present || !strictRead(r) || !s.seenBy(w, r) {
 			continue
 		}
 		for _, b := range ops {
-			if b != w && (b.kind == opPut || b.kind == opDel) && b.strict && before(w, b) && s.seenBy(b, r) {
+			if b != w && (b.kind == opPut || b.kind == opDel) && s.seenBy(w, b) && s.seenBy(b, r) {
 				errs = append(errs, fmt.Errorf("%s: session order broken: %s was acknowledged before %s started, yet the %s still holds %q",
 					key, w, b, where, w.value))
 				break
@@ -137,6 +138,28 @@ func (s *Sim) checkRegister(key string, ops []*clientOp, st crdt.State, r *clien
 		}
 	}
 	return errs
+}
+
+// mintedBy names, for the messages, the actors that minted the dots of
+// what the acknowledged put or add w wrote, as its answer shows them: its
+// coordinator's among them.
+func mintedBy(w *clientOp) string {
+	var actors []string
+	for _, sb := range w.resp.State.Siblings() {
+		if w.kind == opPut && string(sb.Value) == w.value {
+			actors = append(actors, string(sb.Dot.Node))
+		}
+	}
+	for _, m := range w.resp.State.MemberDots() {
+		if w.kind == opAdd && m.Value == w.value {
+			actors = append(actors, fmt.Sprintf("%s:%d", m.Dot.Node, m.Dot.Counter))
+		}
+	}
+	if len(actors) == 0 {
+		return ""
+	}
+	slices.Sort(actors)
+	return fmt.Sprintf(" (minted by %s)", strings.Join(actors, ", "))
 }
 
 // removes reports whether y removes element e (a remove of e, or a delete
@@ -150,22 +173,31 @@ func removes(y *clientOp, e string) bool {
 // add that no strict remove is known to have seen.
 func (s *Sim) checkSet(key string, ops []*clientOp, st crdt.State, r *clientOp) []error {
 	var errs []error
-	where := "final state"
-	if r != nil {
-		where = "read " + r.String()
-	}
+	where := s.where(r)
 	for _, e := range st.Members() {
+		var last *clientOp // a strict remove the state reflects that followed an add of e
 		alive := slices.ContainsFunc(ops, func(a *clientOp) bool {
 			if a.kind != opAdd || a.value != e || !a.mayApply() || a.start >= limit(r) {
 				return false
 			}
-			return !strictRead(r) || !slices.ContainsFunc(ops, func(y *clientOp) bool {
+			if !strictRead(r) {
+				return true
+			}
+			i := slices.IndexFunc(ops, func(y *clientOp) bool {
 				return removes(y, e) && s.seenBy(a, y) && s.seenBy(y, r)
 			})
+			if i >= 0 {
+				last = ops[i]
+			}
+			return i < 0
 		})
 		if !alive {
-			errs = append(errs, fmt.Errorf("%s: %s holds member %q, but every add of it that may have applied was followed by a strict remove the %s reflects (or none ran)",
-				key, where, e, where))
+			why := "no add of it ran"
+			if last != nil {
+				why = "such as " + last.String()
+			}
+			errs = append(errs, fmt.Errorf("%s: %s holds member %q, but every add of it that may have applied was followed by a strict remove the %s reflects (%s)",
+				key, where, e, where, why))
 		}
 	}
 	for _, a := range ops {
@@ -177,8 +209,8 @@ func (s *Sim) checkSet(key string, ops []*clientOp, st crdt.State, r *clientOp) 
 			return removes(y, a.value) && y.mayApply() && y.endT() > a.start && y.start < limit(r)
 		})
 		if mustShow && !removed {
-			errs = append(errs, fmt.Errorf("%s: acknowledged add lost: %s, and no remove that could have seen it ran (members %q)",
-				key, a, st.Members()))
+			errs = append(errs, fmt.Errorf("%s: acknowledged add lost: %s%s is not in the %s (members %q), and no remove that could have seen it ran",
+				key, a, mintedBy(a), where, st.Members()))
 		}
 	}
 	return errs
@@ -190,14 +222,15 @@ func (s *Sim) checkSet(key string, ops []*clientOp, st crdt.State, r *clientOp) 
 // increment, the increment itself counts.
 func (s *Sim) checkCounter(key string, ops []*clientOp, st crdt.State, r *clientOp) []error {
 	v, err := st.Value()
-	where := "final state"
-	if r != nil {
+	where := s.where(r)
+	if !r.final {
 		where = fmt.Sprintf("%s answer", r)
 	}
 	if err != nil {
 		return []error{fmt.Errorf("%s: %s: %v", key, where, err)}
 	}
 	var lo, hi int64
+	var unaware []string // counted increments a node unaware of some region acknowledged at a spanning level
 	for _, i := range ops {
 		if i.kind != opIncr || !i.mayApply() || i != r && i.start >= limit(r) {
 			continue
@@ -214,11 +247,18 @@ func (s *Sim) checkCounter(key string, ops []*clientOp, st crdt.State, r *client
 		counted := i == r || s.mustShow(i, r)
 		if counted && !mayReset {
 			lo += i.by
+			if i.note != "" && i.scope != scopeLocal {
+				unaware = append(unaware, i.String())
+			}
 		}
 	}
 	if v < lo || v > hi {
-		return []error{fmt.Errorf("%s: %s is %d, outside [%d, %d]: the acknowledged increments no delete could have reset sum to %d, all that may have applied less those a strict delete reset to %d",
-			key, where, v, lo, hi, lo, hi)}
+		note := ""
+		if v < lo && len(unaware) > 0 {
+			note = fmt.Sprintf("; counted among them, acknowledged by a node unaware of a region: %s", strings.Join(unaware, "; "))
+		}
+		return []error{fmt.Errorf("%s: %s is %d, outside [%d, %d]: the acknowledged increments no delete could have reset sum to %d, all that may have applied less those a strict delete reset to %d%s",
+			key, where, v, lo, hi, lo, hi, note)}
 	}
 	return nil
 }

@@ -34,14 +34,18 @@ const (
 	FaultLeave
 	// FaultRemove removes a crashed node for good, by an operator's request.
 	FaultRemove
+	// FaultRegion cuts a region off from every other region for a while,
+	// half the time longer than the link timeout (runs of several regions
+	// only; they get one at least).
+	FaultRegion
 )
 
 // AllFaults enables every kind of fault.
 const AllFaults = FaultCrash | FaultPowerLoss | FaultCut | FaultPartition | FaultCommitFail |
-	FaultReadFail | FaultWipe | FaultJoin | FaultLeave | FaultRemove
+	FaultReadFail | FaultWipe | FaultJoin | FaultLeave | FaultRemove | FaultRegion
 
 var faultNames = []string{"crash", "power-loss", "cut", "partition", "commit-fail", "read-fail",
-	"wipe", "join", "leave", "remove"}
+	"wipe", "join", "leave", "remove", "region"}
 
 func (f Fault) String() string {
 	var out string
@@ -61,11 +65,16 @@ func (f Fault) String() string {
 
 // Config shapes a simulated run. New fills zero fields from DefaultConfig,
 // and draws from the seed what is left to chance (the sync mode, the hint
-// budget, the clock skews, the faults).
+// budget, the clock skews, the faults; with several regions, the size and
+// N of every region but the first, the links between regions, the outbox
+// bound, and whether disks may be lost).
 type Config struct {
-	Seed     uint64
-	Nodes    int           // nodes in the region at the start; default 5
-	Replicas int           // N; default 3
+	Seed uint64
+	// Regions is how many regions the run has, 1 to 3; default 1 for an
+	// odd seed, 2 or 3 for an even one (DefaultConfig).
+	Regions  int
+	Nodes    int           // nodes in the (first) region at the start; default 5, 4 with several regions
+	Replicas int           // N of the (first) region; default 3
 	Keys     int           // keys of each class (registers, counters, sets); default 4
 	Clients  int           // clients, each issuing one operation at a time; default 8
 	Think    time.Duration // a client waits up to this between operations; default 100ms
@@ -86,14 +95,43 @@ type Config struct {
 	// Batched, when set, is the sync mode (true: synced every 100ms); nil
 	// draws it from the seed.
 	Batched *bool
+
+	// Between regions (runs of several regions only).
+	//
+	// WANDelay is the time a message between regions takes, plus up to
+	// MaxDelay; 0 draws it from the seed, 20ms to 80ms.
+	WANDelay time.Duration
+	// WANDrop is the probability a message between regions is lost in the
+	// fault phase; 0 draws it from the seed, 1% to 10%.
+	WANDrop float64
+	// OutboxBytes is each node's MaxOutboxBytes; 0 draws it from the seed:
+	// the default (1 GiB), or in an eighth of the runs 512 bytes, so that
+	// a region cut off loses its backlog (the checker then expects some
+	// dropped, and the regions to converge only through anti-entropy).
+	OutboxBytes int64
+	// RegionAE is each node's RegionAntiEntropyInterval; 0 draws it from
+	// the seed: off in two thirds of the runs, so that the regions
+	// converge through shipping alone, 5s in the others; negative turns
+	// it off.
+	RegionAE time.Duration
 }
 
-// DefaultConfig returns the defaults for seed.
+// DefaultConfig returns the defaults for seed: one region of 5 nodes for
+// an odd seed, 20s of faults and 40s of quiet; for an even one, 2 or 3
+// regions, the first of 4 nodes, 12s of faults and 25s of quiet (after a
+// second in which the regions find each other), so that a seed of several
+// regions costs about as much as one of one region. The quiet phase
+// leaves them time: runs that pass converge within 18s of quiet.
 func DefaultConfig(seed uint64) Config {
-	return Config{Seed: seed, Nodes: 5, Replicas: 3, Keys: 4, Clients: 8, Think: 100 * time.Millisecond,
+	c := Config{Seed: seed, Regions: 1, Nodes: 5, Replicas: 3, Keys: 4, Clients: 8, Think: 100 * time.Millisecond,
 		Faults: 20 * time.Second, Quiet: 40 * time.Second,
 		Drop: 0.05, Dup: 0.05, MaxDelay: 20 * time.Millisecond, Detect: 500 * time.Millisecond,
 		MaxSkew: time.Second, Enabled: AllFaults, Events: 8}
+	if seed%2 == 0 {
+		c.Regions, c.Nodes = 2+int(seed/2%2), 4
+		c.Faults, c.Quiet = 12*time.Second, 25*time.Second
+	}
+	return c
 }
 
 // withDefaults fills the zero fields of c from DefaultConfig.
@@ -109,6 +147,7 @@ func (c Config) withDefaults() Config {
 			*v = def
 		}
 	}
+	fill(&c.Regions, d.Regions)
 	fill(&c.Nodes, d.Nodes)
 	fill(&c.Replicas, d.Replicas)
 	fill(&c.Keys, d.Keys)
@@ -129,6 +168,9 @@ func (c Config) withDefaults() Config {
 func (c Config) validate() error {
 	if c.Nodes < c.Replicas || c.Replicas < 1 {
 		return fmt.Errorf("simulations: %d nodes cannot hold %d replicas", c.Nodes, c.Replicas)
+	}
+	if c.Regions < 1 || c.Regions > 3 {
+		return fmt.Errorf("simulations: %d regions: use 1 to 3", c.Regions)
 	}
 	return nil
 }

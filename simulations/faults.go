@@ -14,27 +14,52 @@ var errDisk = errors.New("simulations: injected disk failure")
 // supported lists the faults this simulator can inject.
 const supported = AllFaults
 
-// planFaults draws up to Events faults among the enabled kinds and
-// schedules them, each with its end, inside the fault phase.
-func (s *Sim) planFaults(end int64) {
+// diskFaults lose a disk for good: in a run of several regions, the
+// writes its outbox owed the others go with it, and only anti-entropy
+// between regions (on in a third of the runs) brings them back.
+const diskFaults = FaultPowerLoss | FaultWipe | FaultRemove
+
+// kinds lists the kinds of fault the run may draw: those Config enables,
+// cutting a region off only with several regions, and losing disks in a
+// run of several regions only when it was drawn to (diskLoss).
+func (s *Sim) kinds() []Fault {
 	var kinds []Fault
-	for f := Fault(1); f <= FaultRemove; f <<= 1 {
-		if s.cfg.Enabled&supported&f != 0 {
+	for f := Fault(1); f <= FaultRegion; f <<= 1 {
+		switch {
+		case s.cfg.Enabled&supported&f == 0:
+		case f == FaultRegion && len(s.regions) == 1:
+		case f&diskFaults != 0 && len(s.regions) > 1 && !s.diskLoss:
+		default:
 			kinds = append(kinds, f)
 		}
 	}
+	return kinds
+}
+
+// planFaults draws up to Events faults among the enabled kinds and
+// schedules them, each with its end, inside the fault phase [from, end).
+func (s *Sim) planFaults(from, end int64) {
+	if len(s.regions) > 1 && s.cfg.Enabled&FaultRegion != 0 {
+		s.planRegionCut(from, end)
+	}
+	kinds := s.kinds()
 	if len(kinds) == 0 {
 		return
 	}
 	count := 1 + s.rng.IntN(s.cfg.Events)
 	for range count {
 		kind := kinds[s.rng.IntN(len(kinds))]
-		start := s.rng.Int64N(end * 3 / 4)
+		start := from + s.rng.Int64N((end-from)*3/4)
 		length := int64(200*time.Millisecond) + s.rng.Int64N(int64(5*time.Second))
 		stop := min(start+length, end)
 		n := s.nodes[s.rng.IntN(len(s.nodes))]
-		if kind == FaultPartition {
+		r := n.region
+		switch kind {
+		case FaultPartition:
 			length += int64(deadTimeout) * int64(s.rng.IntN(2)) // half of them outlast the dead timeout
+			stop = min(start+length, end)
+		case FaultRegion:
+			length += int64(linkTimeout) * int64(s.rng.IntN(2)) // half of them outlast the link timeout
 			stop = min(start+length, end)
 		}
 		switch kind {
@@ -42,52 +67,56 @@ func (s *Sim) planFaults(end int64) {
 			power := kind == FaultPowerLoss
 			s.fault(start, func() {
 				if n.node != nil {
-					s.note("%s %s", kind, n.id)
+					s.note("%s %s", kind, n.name)
 					s.crash(n, power)
 				}
 			})
 			s.fault(stop, func() {
 				if n.node == nil {
-					s.note("restart %s", n.id)
+					s.note("restart %s", n.name)
 					s.restart(n)
 				}
 			})
 		case FaultCut:
-			o := s.nodes[s.rng.IntN(len(s.nodes))]
+			o := r.nodes[s.rng.IntN(len(r.nodes))]
 			if o == n {
 				continue
 			}
-			s.fault(start, func() { s.note("cut %s-%s", n.id, o.id); s.cutLinks([]*simNode{n}, []*simNode{o}, true) })
-			s.fault(stop, func() { s.note("heal %s-%s", n.id, o.id); s.cutLinks([]*simNode{n}, []*simNode{o}, false) })
+			s.fault(start, func() { s.note("cut %s-%s", n.name, o.name); s.cutLinks([]*simNode{n}, []*simNode{o}, true) })
+			s.fault(stop, func() { s.note("heal %s-%s", n.name, o.name); s.cutLinks([]*simNode{n}, []*simNode{o}, false) })
 		case FaultPartition:
-			a, b := s.split()
+			a, b := s.split(r)
 			s.fault(start, func() { s.note("partition %v | %v", idsOf(a), idsOf(b)); s.cutLinks(a, b, true) })
 			s.fault(stop, func() { s.note("heal partition %v | %v", idsOf(a), idsOf(b)); s.cutLinks(a, b, false) })
+		case FaultRegion:
+			s.fault(start, func() { s.cutOff(r, true) })
+			s.fault(stop, func() { s.cutOff(r, false) })
 		case FaultCommitFail:
-			s.fault(start, func() { s.note("commits fail on %s", n.id); n.store.FailCommits = errDisk })
-			s.fault(stop, func() { s.note("commits work on %s", n.id); n.store.FailCommits = nil })
+			s.fault(start, func() { s.note("commits fail on %s", n.name); n.store.FailCommits = errDisk })
+			s.fault(stop, func() { s.note("commits work on %s", n.name); n.store.FailCommits = nil })
 		case FaultReadFail:
-			s.fault(start, func() { s.note("reads fail on %s", n.id); n.store.FailGets = errDisk })
-			s.fault(stop, func() { s.note("reads work on %s", n.id); n.store.FailGets = nil })
+			s.fault(start, func() { s.note("reads fail on %s", n.name); n.store.FailGets = errDisk })
+			s.fault(stop, func() { s.note("reads work on %s", n.name); n.store.FailGets = nil })
 		case FaultWipe:
 			s.fault(start, func() {
 				if n.node != nil && !n.gone {
-					s.note("%s crashes and loses its disk", n.id)
+					s.note("%s crashes and loses its disk", n.name)
 					s.crash(n, false)
 				}
 			})
 			s.fault(stop, func() { s.wipe(n) })
 		case FaultJoin:
-			s.fault(start, s.join)
+			s.fault(start, func() { s.join(r) })
 		case FaultLeave:
 			s.fault(start, func() { s.leave(n) })
 		case FaultRemove:
 			s.fault(start, func() {
-				if n.node != nil && !n.gone && s.inRegion() > s.cfg.Replicas {
-					s.note("%s crashes for good, to be removed", n.id)
+				if n.node != nil && !n.gone && r.inRegion() > r.replicas {
+					s.note("%s crashes for good, to be removed", n.name)
 					s.crash(n, false)
 					n.gone = true
-					s.dataLoss = append(s.dataLoss, s.now)
+					s.retire(n, "was removed")
+					s.lost(r)
 				}
 			})
 			s.fault(start+int64(2*s.cfg.Detect), func() { s.remove(n) })
@@ -95,17 +124,8 @@ func (s *Sim) planFaults(end int64) {
 	}
 }
 
-// inRegion counts the members of the region that have not left or been
-// removed, nor been asked to: faults keep it at Replicas or more.
-func (s *Sim) inRegion() int {
-	c := 0
-	for _, n := range s.nodes {
-		if !n.gone && !n.leaving {
-			c++
-		}
-	}
-	return c
-}
+// lost records that a node of region r lost data for good now.
+func (s *Sim) lost(r *simRegion) { s.dataLoss = append(s.dataLoss, loss{at: s.now, region: r.idx}) }
 
 // wipe restarts a crashed node on an empty disk: a new incarnation, no
 // stored roster, as an operator who replaced its disk would.
@@ -113,22 +133,22 @@ func (s *Sim) wipe(n *simNode) {
 	if n.node != nil || n.gone {
 		return
 	}
-	s.note("%s restarts on an empty disk", n.id)
-	s.dataLoss = append(s.dataLoss, s.now)
+	s.note("%s restarts on an empty disk", n.name)
+	s.lost(n.region)
 	n.data++
 	n.store = kvsync.NewMemStore()
 	n.store.Batched = s.batched
-	n.stored = nil
+	n.stored, n.dirStored = nil, nil
 	s.restart(n)
 }
 
-// join adds a new node, which joins the region through the others.
-func (s *Sim) join() {
-	if len(s.nodes) >= maxNodes {
+// join adds a new node to region r, which joins it through the others.
+func (s *Sim) join(r *simRegion) {
+	if len(r.nodes) >= maxNodes {
 		return
 	}
-	n := s.newNode()
-	s.note("%s joins", n.id)
+	n := s.newNode(r)
+	s.note("%s joins", n.name)
 	if err := s.start(n, true); err != nil {
 		panic(err) // a new node on a working store starts
 	}
@@ -137,11 +157,11 @@ func (s *Sim) join() {
 // leave asks a node to leave the region, handing its data off; it stops
 // once its membership says it has left.
 func (s *Sim) leave(n *simNode) {
-	if n.node == nil || n.gone || s.inRegion() <= s.cfg.Replicas {
+	if n.node == nil || n.gone || n.region.inRegion() <= n.region.replicas {
 		return
 	}
 	done, err := n.mgr.Leave()
-	s.note("%s leaves: %v, %v", n.id, done, err)
+	s.note("%s leaves: %v, %v", n.name, done, err)
 	n.leaving = err == nil
 }
 
@@ -151,10 +171,10 @@ func (s *Sim) remove(n *simNode) {
 	if !n.gone || n.node != nil {
 		return
 	}
-	for _, o := range s.nodes {
+	for _, o := range n.region.nodes {
 		if o.node != nil {
 			err := o.mgr.Remove(string(n.id), false)
-			s.note("%s removes %s: %v", o.id, n.id, err)
+			s.note("%s removes %s: %v", o.name, n.name, err)
 			if err == nil {
 				return
 			}
@@ -165,11 +185,11 @@ func (s *Sim) remove(n *simNode) {
 
 func (s *Sim) fault(at int64, fn func()) { s.at(at, event{kind: evFault, fault: fn}) }
 
-// split draws two non-empty sides of the region.
-func (s *Sim) split() (a, b []*simNode) {
+// split draws two non-empty sides of region r.
+func (s *Sim) split(r *simRegion) (a, b []*simNode) {
 	for {
 		a, b = nil, nil
-		for _, n := range s.nodes {
+		for _, n := range r.nodes {
 			if s.rng.IntN(2) == 0 {
 				a = append(a, n)
 			} else {
@@ -190,9 +210,9 @@ func (s *Sim) cutLinks(a, b []*simNode, cut bool) {
 				continue
 			}
 			if cut {
-				s.cut[link(x.id, y.id)] = true
+				x.region.cut[link(x.id, y.id)] = true
 			} else {
-				delete(s.cut, link(x.id, y.id))
+				delete(x.region.cut, link(x.id, y.id))
 			}
 		}
 	}
@@ -202,7 +222,7 @@ func (s *Sim) cutLinks(a, b []*simNode, cut bool) {
 func idsOf(ns []*simNode) []crdt.NodeID {
 	out := make([]crdt.NodeID, len(ns))
 	for i, n := range ns {
-		out[i] = n.id
+		out[i] = n.name
 	}
 	return out
 }

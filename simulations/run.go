@@ -10,10 +10,11 @@ import (
 // and the cluster. It returns the violations found, with the seed and the
 // faults of the run in the text.
 func (s *Sim) Run() error {
+	s.runUntil(s.warmup) // with several regions, they find each other first
 	s.faulty = true
-	faults := int64(s.cfg.Faults)
+	faults := s.warmup + int64(s.cfg.Faults)
 	s.startClients()
-	s.planFaults(faults)
+	s.planFaults(s.warmup, faults)
 	s.runUntil(faults)
 
 	s.faulty = false
@@ -38,11 +39,12 @@ func (s *Sim) runUntil(t int64) {
 func (s *Sim) handle(e event) {
 	switch e.kind {
 	case evTick:
-		n := s.node(e.node)
-		if n == nil || n.node == nil || n.inc != e.inc {
+		n := e.node
+		if n.node == nil || n.inc != e.inc {
 			return
 		}
 		n.node.Tick(s.clock(n))
+		s.tickDirectory(n)
 		s.flush(n)
 		s.at(s.now+int64(tick), e)
 	case evDeliver:
@@ -71,9 +73,11 @@ func (s *Sim) crash(n *simNode, powerLoss bool) {
 	if n.node == nil {
 		return
 	}
-	s.record("crash", n.id, powerLoss)
-	n.node, n.mgr, n.downAt = nil, nil, s.now
-	s.mnet.Stop(string(n.id))
+	s.record("crash", n.name, powerLoss)
+	s.noteDropped(n)
+	s.noteUnowed(n)
+	n.node, n.mgr, n.dir, n.downAt = nil, nil, nil, s.now
+	n.region.mnet.Stop(string(n.id))
 	for _, id := range sortedKeys(n.waiting) {
 		op := n.waiting[id]
 		op.outcome, op.end = outcomeUnknown, s.now
@@ -82,35 +86,36 @@ func (s *Sim) crash(n *simNode, powerLoss bool) {
 	}
 	if powerLoss && n.store.Unsynced() > 0 {
 		n.store.PowerLoss()
-		s.dataLoss = append(s.dataLoss, s.now)
+		s.lost(n.region)
+	}
+	if n.gone {
+		s.retire(n, "left the region")
 	}
 	s.at(s.now+int64(s.cfg.Detect), event{kind: evView})
-}
-
-// stop stops a node for good: it left, or it was removed.
-func (s *Sim) stop(n *simNode) {
-	s.crash(n, false)
-	n.gone = true
 }
 
 func (s *Sim) restart(n *simNode) {
 	if n.node != nil || n.gone {
 		return
 	}
-	s.record("restart", n.id)
+	s.record("restart", n.name)
 	if err := s.start(n, true); err != nil {
 		// Its disk fails (an injected fault): it stays down, and is
 		// started again a little later.
-		s.note("%s cannot start: %v", n.id, err)
+		s.note("%s cannot start: %v", n.name, err)
 		s.fault(s.now+int64(s.cfg.Detect), func() { s.restart(n) })
 		return
 	}
 	s.at(s.now+int64(s.cfg.Detect)/2, event{kind: evView})
 }
 
-// healAll ends every fault: links heal, stores work, every node runs.
+// healAll ends every fault: links heal, regions reach each other, stores
+// work, every node runs.
 func (s *Sim) healAll() {
-	clear(s.cut)
+	for _, r := range s.regions {
+		clear(r.cut)
+		r.cutOff = false
+	}
 	for _, n := range s.nodes {
 		n.store.FailCommits, n.store.FailGets = nil, nil
 		if n.node == nil && !n.gone {

@@ -7,7 +7,6 @@ import (
 	"hash/fnv"
 	"math/rand/v2"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/meridiankv/meridian/crdt"
@@ -26,38 +25,54 @@ const (
 	maxNodes     = 8                      // joins stop there
 )
 
-// Sim is one simulated region.
+// Sim is one simulated cluster: one region, or several (regions.go).
 type Sim struct {
-	cfg        Config
-	rng        *rand.Rand
-	now        int64 // true time, ns since the run started
-	seq        uint64
-	events     eventQueue
-	nodes      []*simNode
-	mnet       *membership.MemNetwork
-	cut        map[[2]crdt.NodeID]bool
-	faulty     bool // in the fault phase
-	batched    bool
-	hintBudget int64
-	legacy     string // the node that announces message protocol 1, if any
-	refused    int    // frames it refused: they held kinds protocol 1 does not know
-	trace      hash.Hash64
-	hist       history
-	clients    []*client
-	suspect    map[crdt.NodeID][]span // when some view held a node down
-	unstable   []span                 // when the ring was changing (see trackRing)
-	dataLoss   []int64                // when a node's data was lost for good (removal, wipe)
-	maxActors  int                    // the most actors a key's context held, in any store
-	maxRetired int                    // the most actors beyond one per node a key's context held
-	rings      map[string]kvsync.Placement
-	log        []string // faults injected, for the failure report
+	cfg         Config
+	rng         *rand.Rand
+	now         int64 // true time, ns since the run started
+	seq         uint64
+	events      eventQueue
+	regions     []*simRegion
+	nodes       []*simNode // every node of every region, in the order they were added
+	faulty      bool       // in the fault phase
+	batched     bool
+	hintBudget  int64
+	outboxBytes int64         // each node's MaxOutboxBytes
+	wanDelay    int64         // a message between regions takes this, plus up to MaxDelay
+	wanDrop     float64       // probability a message between regions is lost in the fault phase
+	warmup      int64         // when the clients and the faults start: the regions find each other first
+	diskLoss    bool          // a run of several regions that may lose disks (power loss, wipe, removal)
+	regionAE    time.Duration // each node's RegionAntiEntropyInterval: 0, off
+	legacy      string        // the node that announces message protocol 1, if any
+	refused     int           // frames it refused: they held kinds protocol 1 does not know
+	trace       hash.Hash64
+	hist        history
+	clients     []*client
+	suspect     map[*simNode][]span // when some view held a node down
+	dataLoss    []loss              // when a node's data was lost for good (removal, wipe, power loss)
+	owedLost    []string            // shipments owed to other regions that left with a node for good
+	unowed      map[string]int64    // writes a node coordinated while its view lacked a region: owed to none
+	dirErrors   []string            // directories of regions refused
+	dropped     int64               // shipments given up on (MaxOutboxBytes), over every node's lives
+	maxActors   int                 // the most actors a key's context held, in any store
+	maxRetired  int                 // the most actors beyond one per node a key's context held
+	rings       map[string]kvsync.Placement
+	log         []string // faults injected, for the failure report
 }
 
 // span is a time interval [from, to); to is -1 while open.
 type span struct{ from, to int64 }
 
+// loss is a node's data lost for good at a time, in a region.
+type loss struct {
+	at     int64
+	region int
+}
+
 type simNode struct {
-	id      crdt.NodeID
+	id      crdt.NodeID // unique in its region
+	name    crdt.NodeID // unique in the run: the id, qualified in a run of several regions
+	region  *simRegion
 	store   *kvsync.MemStore
 	node    *kvsync.Node // nil while crashed
 	downAt  int64        // when it crashed; -1 while up
@@ -73,17 +88,24 @@ type simNode struct {
 	leaving bool // asked to leave
 	epoch   uint64
 	ring    string // its ring members now and next, as it last refreshed
+	// The other regions (several regions only), as meridiand keeps them:
+	// the directory, stored with the data, and this region as the last
+	// refresh saw it, which the directory tells the others.
+	dir       *membership.Directory
+	dirStored []byte
+	health    map[string]membership.Health
+	known     int   // other regions its view names, as last refreshed
+	coordMark int64 // writes it coordinated since it started, as of its last refresh
 }
 
-// New builds a simulated region.
+// New builds a simulated cluster.
 func New(cfg Config) (*Sim, error) {
 	cfg = cfg.withDefaults()
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
 	s := &Sim{cfg: cfg, rng: rand.New(rand.NewPCG(cfg.Seed, cfg.Seed^0x9e3779b97f4a7c15)),
-		cut: map[[2]crdt.NodeID]bool{}, trace: fnv.New64a(), suspect: map[crdt.NodeID][]span{},
-		rings: map[string]kvsync.Placement{}}
+		trace: fnv.New64a(), suspect: map[*simNode][]span{}, rings: map[string]kvsync.Placement{}}
 	s.hist = newHistory(cfg.Keys)
 	s.batched = s.rng.IntN(2) == 0
 	if cfg.Batched != nil {
@@ -96,23 +118,23 @@ func New(cfg Config) (*Sim, error) {
 			s.hintBudget = smallBudget
 		}
 	}
-	s.mnet = membership.NewMemNetwork()
-	s.mnet.SetReach(s.reaches)
-	s.mnet.SetHealth(s.health)
-	if s.rng.IntN(3) == 0 {
-		// A node of the previous build in a rolling upgrade: it announces
-		// message protocol 1, so the others send it only protocol 1's kinds.
-		s.legacy = fmt.Sprintf("n%d", 1+s.rng.IntN(cfg.Nodes))
-		s.mnet.SetProtocol(s.legacy, 1)
+	s.outboxBytes = cfg.OutboxBytes
+	if s.outboxBytes == 0 {
+		s.outboxBytes = kvsync.DefaultConfig("x").MaxOutboxBytes
 	}
-	founding := membership.Roster{}
-	for range cfg.Nodes {
-		n := s.newNode()
-		founding[string(n.id)] = membership.Member{ID: string(n.id), Region: "sim", VNodes: vnodes,
-			Status: membership.Active, Incarnation: n.incarnation(), Version: 1}
+	if cfg.Regions == 1 {
+		r := s.addRegion("local", cfg.Nodes, cfg.Replicas)
+		if s.rng.IntN(3) == 0 {
+			// A node of the previous build in a rolling upgrade: it announces
+			// message protocol 1, so the others send it only protocol 1's kinds.
+			s.legacy = fmt.Sprintf("n%d", 1+s.rng.IntN(cfg.Nodes))
+			r.mnet.SetProtocol(s.legacy, 1)
+		}
+		r.found(s)
+	} else {
+		s.drawRegions()
 	}
 	for _, n := range s.nodes {
-		n.stored = founding.Clone()
 		if err := s.start(n, false); err != nil {
 			return nil, err
 		}
@@ -122,16 +144,20 @@ func New(cfg Config) (*Sim, error) {
 		s.at(int64(syncInterval), event{kind: evSync})
 	}
 	s.record("config", s.batched, s.hintBudget, s.legacy)
+	if len(s.regions) > 1 {
+		s.record("regions", s.regionSizes(), s.wanDelay, s.wanDrop, s.outboxBytes, s.diskLoss, s.regionAE)
+	}
 	return s, nil
 }
 
-// newNode adds a node with an empty store to the simulation.
-func (s *Sim) newNode() *simNode {
-	id := crdt.NodeID(fmt.Sprintf("n%d", len(s.nodes)+1))
+// newNode adds a node with an empty store to region r.
+func (s *Sim) newNode(r *simRegion) *simNode {
+	id := crdt.NodeID(fmt.Sprintf("n%d", len(r.nodes)+1))
 	skew := s.rng.Int64N(int64(2*s.cfg.MaxSkew+1)) - int64(s.cfg.MaxSkew)
-	n := &simNode{id: id, downAt: -1, skew: skew, waiting: map[uint64]*clientOp{}, data: 1}
+	n := &simNode{id: id, name: r.qualify(id), region: r, downAt: -1, skew: skew, waiting: map[uint64]*clientOp{}, data: 1}
 	n.store = kvsync.NewMemStore()
 	n.store.Batched = s.batched
+	r.nodes = append(r.nodes, n)
 	s.nodes = append(s.nodes, n)
 	return n
 }
@@ -139,27 +165,41 @@ func (s *Sim) newNode() *simNode {
 // incarnation names the node's data, as meridiand's random incarnation does.
 func (n *simNode) incarnation() string { return fmt.Sprintf("d%d", n.data) }
 
+// actor is the base of the actors n mints under, as meridiand's actorBase
+// makes it: region/id.incarnation, without the region "local".
+func (n *simNode) actor() crdt.NodeID {
+	base := string(n.id) + "." + n.incarnation()
+	if n.region.name != "local" {
+		base = n.region.name + "/" + base
+	}
+	return crdt.NodeID(base)
+}
+
 func (s *Sim) memberConfig(n *simNode) membership.Config {
 	c := membership.DefaultConfig(string(n.id))
-	c.Region, c.Incarnation, c.VNodes, c.DeadTimeout = "sim", n.incarnation(), vnodes, deadTimeout
-	c.Peer = string(n.id)
+	c.Region, c.Incarnation, c.VNodes, c.DeadTimeout = n.region.name, n.incarnation(), vnodes, deadTimeout
+	c.Peer = string(n.name)
 	return c
 }
 
 func (s *Sim) nodeConfig(n *simNode) kvsync.Config {
 	c := kvsync.DefaultConfig(n.id)
-	c.Actor = crdt.NodeID(string(n.id) + "." + n.incarnation())
-	c.Replicas = s.cfg.Replicas
+	c.Actor = n.actor()
+	c.Region = n.region.name
+	c.Replicas = n.region.replicas
 	c.RequestTimeout = 500 * time.Millisecond
 	c.HintInterval = 100 * time.Millisecond
 	c.AntiEntropyInterval = time.Second
 	c.MaxHintBytes = s.hintBudget
+	c.MaxOutboxBytes = s.outboxBytes
+	c.RegionAntiEntropyInterval = s.regionAE
 	return c
 }
 
 // start (re)starts a node on its store, and its membership as meridiand
 // starts it: from the roster stored with its data, asking to join the
-// region unless it founds it.
+// region unless it founds it; and, with several regions, its directory of
+// the others, from the one stored with its data.
 func (s *Sim) start(n *simNode, join bool) error {
 	node, err := kvsync.NewNode(s.nodeConfig(n), n.store, s.clock(n))
 	if err != nil {
@@ -167,14 +207,20 @@ func (s *Sim) start(n *simNode, join bool) error {
 	}
 	mcfg := s.memberConfig(n)
 	self := membership.Initial(mcfg, n.stored, join)
-	mgr, err := membership.New(mcfg, self, s.mnet.Add(self, n.stored, !join))
+	mgr, err := membership.New(mcfg, self, n.region.mnet.Add(self, n.stored, !join))
 	if err != nil {
 		return err
 	}
+	if len(s.regions) > 1 {
+		if n.dir, err = membership.NewDirectory(s.directoryConfig(n), n.dirStored); err != nil {
+			return err
+		}
+	}
 	n.node, n.mgr, n.downAt = node, mgr, -1
+	n.known, n.coordMark = 0, 0
 	n.inc++
 	s.refresh(n)
-	s.at(s.now+int64(tick), event{kind: evTick, node: n.id, inc: n.inc})
+	s.at(s.now+int64(tick), event{kind: evTick, node: n, inc: n.inc})
 	return nil
 }
 
@@ -188,86 +234,79 @@ func (s *Sim) clock(n *simNode) int64 {
 // simEpoch is the wall-clock time a run starts at: 2026-01-01T00:00:00Z.
 const simEpoch = int64(1_767_225_600_000_000_000)
 
-// ids returns the ids of the nodes of the region, in order.
-func (s *Sim) ids() []crdt.NodeID {
-	out := make([]crdt.NodeID, len(s.nodes))
-	for i, n := range s.nodes {
-		out[i] = n.id
-	}
-	return out
-}
-
-// downFor reports whether observer's failure detector holds o down.
+// downFor reports whether observer's failure detector holds o down (both
+// of one region).
 func (s *Sim) downFor(observer crdt.NodeID, o *simNode) bool {
-	return o.gone || (o.downAt >= 0 && s.now-o.downAt >= int64(s.cfg.Detect)) || s.cut[link(observer, o.id)]
+	return o.gone || (o.downAt >= 0 && s.now-o.downAt >= int64(s.cfg.Detect)) || o.region.cut[link(observer, o.id)]
 }
 
-// reaches says whether gossip from one node gets to another.
-func (s *Sim) reaches(from, to string) bool {
-	a, b := s.node(crdt.NodeID(from)), s.node(crdt.NodeID(to))
-	return a != nil && b != nil && a.node != nil && b.node != nil && !s.cut[link(a.id, b.id)]
-}
-
-// health is what observer's failure detector says of member.
-func (s *Sim) health(observer, member string) membership.Health {
-	m := s.node(crdt.NodeID(member))
-	if m == nil || s.downFor(crdt.NodeID(observer), m) {
-		return membership.Dead
-	}
-	return membership.Alive
-}
-
-// refreshViews runs a round of gossip and refreshes every running node's
-// membership, which installs its view.
+// refreshViews runs a round of gossip in every region and refreshes every
+// running node's membership, which installs its view.
 func (s *Sim) refreshViews() {
-	s.mnet.Spread()
+	for _, r := range s.regions {
+		r.mnet.Spread()
+	}
 	for _, n := range s.nodes {
 		if n.node != nil {
 			s.refresh(n)
 		}
 	}
 	s.trackSuspects()
-	s.trackRing()
+	for _, r := range s.regions {
+		r.trackRing(s.now)
+	}
 }
 
-// refresh refreshes n's membership, as meridiand's view ticker does.
+// refresh refreshes n's membership, as meridiand's view ticker does: with
+// several regions, the directory's view of the others first.
 func (s *Sim) refresh(n *simNode) {
+	if n.dir != nil {
+		views := n.dir.Views(s.clock(n))
+		s.noteUnowed(n)
+		n.known = len(views)
+		n.mgr.SetRemote(views)
+	}
 	res := n.mgr.Refresh(s.clock(n), n.node)
 	n.stored, n.epoch = res.Roster, res.Epoch
 	n.ring = ringSig(res.Roster)
+	n.health = make(map[string]membership.Health, len(res.Members))
+	for _, m := range res.Members {
+		n.health[m.ID] = m.Health
+	}
 	if res.Left && !n.gone {
 		// As meridiand does, it gossips its departure before it exits.
-		s.note("%s left the region", n.id)
+		s.note("%s left the region", n.name)
 		n.gone = true
 		s.fault(s.now+int64(2*memberTick), func() { s.crash(n, false) })
 	}
 }
 
-// trackSuspects records when some node's view holds another down: a write
-// coordinated then may count acknowledgements of fallbacks (a sloppy
-// quorum), so the checker does not hold it to the guarantees of QUORUM.
+// trackSuspects records when some node's view holds another of its region
+// down: a write coordinated then may count acknowledgements of fallbacks
+// (a sloppy quorum), so the checker does not hold it to the guarantees of
+// QUORUM.
 func (s *Sim) trackSuspects() {
 	for _, o := range s.nodes {
 		down := false
-		for _, n := range s.nodes {
+		for _, n := range o.region.nodes {
 			if n.node != nil && n != o && s.downFor(n.id, o) {
 				down = true
 			}
 		}
-		spans := s.suspect[o.id]
+		spans := s.suspect[o]
 		open := len(spans) > 0 && spans[len(spans)-1].to < 0
 		switch {
 		case down && !open:
-			s.suspect[o.id] = append(spans, span{from: s.now, to: -1})
+			s.suspect[o] = append(spans, span{from: s.now, to: -1})
 		case !down && open:
 			spans[len(spans)-1].to = s.now
 		}
 	}
 }
 
-// suspected reports whether some view held id down at some time in [from, to].
-func (s *Sim) suspected(id crdt.NodeID, from, to int64) bool {
-	for _, sp := range s.suspect[id] {
+// suspected reports whether some view held n down at some time in [from, to].
+func (s *Sim) suspected(n *simNode, from, to int64) bool {
+	for _, sp := range s.suspect[n] {
 		if sp.from <= to && (sp.to < 0 || sp.to >= from) {
 			return true
 		}
@@ -282,35 +321,64 @@ func link(a, b crdt.NodeID) [2]crdt.NodeID {
 	return [2]crdt.NodeID{a, b}
 }
 
-func (s *Sim) node(id crdt.NodeID) *simNode {
-	i := slices.IndexFunc(s.nodes, func(n *simNode) bool { return n.id == id })
-	if i < 0 {
-		return nil
-	}
-	return s.nodes[i]
-}
-
 // flush commits what node n did and puts its output on the network.
 func (s *Sim) flush(n *simNode) {
 	rd, err := n.node.Flush()
-	s.record("flush", n.id, err)
+	s.record("flush", n.name, err)
 	for _, r := range rd.Responses {
 		s.respond(n, r)
 	}
-	for _, m := range rd.Messages {
-		s.send(m)
+	s.sendAll(n, rd.Messages)
+}
+
+// sendAll puts messages of node from on the network. Inside a region each
+// message travels on its own, and may be lost, duplicated or reordered on
+// its own. Between regions they travel as meridiand sends them (sendAll in
+// region/loop.go): the messages of one call to each node in one frame, so
+// that a batch of shipments arrives whole or not at all; a frame takes the
+// run's delay between regions and its own chance of loss.
+func (s *Sim) sendAll(from *simNode, msgs []wire.Message) {
+	type group struct {
+		to   *simNode
+		name crdt.NodeID
+		msgs []wire.Message
+	}
+	var wan []group
+	for _, m := range msgs {
+		to := s.resolve(from, m.To)
+		if to != nil && to.region == from.region {
+			s.send(from, to, []wire.Message{m})
+			continue
+		}
+		i := slices.IndexFunc(wan, func(g group) bool { return g.name == m.To })
+		if i < 0 {
+			wan = append(wan, group{to: to, name: m.To})
+			i = len(wan) - 1
+		}
+		wan[i].msgs = append(wan[i].msgs, m)
+	}
+	for _, g := range wan {
+		s.send(from, g.to, g.msgs)
 	}
 }
 
-// send encodes m, as a real node would, and schedules its delivery.
-func (s *Sim) send(m wire.Message) {
-	frame, err := wire.EncodeFrame([]wire.Message{m})
+// send encodes msgs, as a real node would, in one frame for node to (nil:
+// no such node), and schedules its delivery: a frame for another region's
+// node takes the run's delay between regions and its own chance of loss.
+func (s *Sim) send(from, to *simNode, msgs []wire.Message) {
+	frame, err := wire.EncodeFrame(msgs)
 	if err != nil {
-		panic(fmt.Sprintf("simulations: encoding %v: %v", m.Type, err)) // a broken invariant, not bad input
+		panic(fmt.Sprintf("simulations: encoding %v: %v", msgs[0].Type, err)) // a broken invariant, not bad input
 	}
+	m := msgs[0]
+	wan := to == nil || to.region != from.region
 	copies := 1
 	if s.faulty {
-		if s.rng.Float64() < s.cfg.Drop {
+		drop := s.cfg.Drop
+		if wan {
+			drop = s.wanDrop
+		}
+		if s.rng.Float64() < drop {
 			s.record("drop", m.To, m.Type)
 			return
 		}
@@ -318,30 +386,41 @@ func (s *Sim) send(m wire.Message) {
 			copies = 2
 		}
 	}
+	if to == nil {
+		s.record("nowhere", m.To, m.Type)
+		return
+	}
 	for range copies {
 		delay := int64(100*time.Microsecond) + s.rng.Int64N(int64(s.cfg.MaxDelay))
-		s.at(s.now+delay, event{kind: evDeliver, node: m.To, from: m.From, frame: frame})
+		if wan {
+			delay += s.wanDelay
+		}
+		s.at(s.now+delay, event{kind: evDeliver, node: to, from: from, frame: frame})
 	}
 }
 
 func (s *Sim) deliver(e event) {
-	n := s.node(e.node)
-	if n == nil || n.node == nil || s.cut[link(e.from, e.node)] {
-		s.record("lost", e.node, e.from)
+	n := e.node
+	if n.node == nil || s.severed(e.from, n) {
+		s.record("lost", n.name, e.from.name)
 		return
 	}
 	msgs, err := wire.DecodeFrame(e.frame)
 	if err != nil {
 		panic(fmt.Sprintf("simulations: decoding a frame we encoded: %v", err))
 	}
-	if string(e.node) == s.legacy && slices.ContainsFunc(msgs, func(m wire.Message) bool { return wire.Legacy(m.Type) != m.Type }) {
+	if string(n.id) == s.legacy && slices.ContainsFunc(msgs, func(m wire.Message) bool { return wire.Legacy(m.Type) != m.Type }) {
 		// A node of the previous build refuses the whole frame.
 		s.refused++
-		s.record("refused", e.node, e.from)
+		s.record("refused", n.name, e.from.name)
 		return
 	}
 	for _, m := range msgs {
 		s.record("deliver", m.To, m.From, m.Type, m.ID, string(m.Key))
+		if m.Type == wire.MsgRegion {
+			s.onDirectory(n, m)
+			continue
+		}
 		n.node.Step(s.clock(n), m)
 	}
 	s.flush(n)
@@ -377,8 +456,8 @@ type event struct {
 	at     int64
 	seq    uint64
 	kind   int
-	node   crdt.NodeID
-	from   crdt.NodeID
+	node   *simNode // the node it is for
+	from   *simNode // the sender of a message
 	frame  []byte
 	client *client
 	inc    int
@@ -422,31 +501,6 @@ func ringSig(r membership.Roster) string {
 		b = append(b, ',')
 	}
 	return string(b)
-}
-
-// trackRing records when the ring is changing: a join, leave or removal
-// under way (a roster whose ring now and next differ), or running nodes
-// that disagree on the ring. The checker does not hold operations that
-// overlap such a time to the guarantees of QUORUM (see check).
-func (s *Sim) trackRing() {
-	sigs := map[string]bool{}
-	moving := false
-	for _, n := range s.nodes {
-		if n.node == nil {
-			continue
-		}
-		sigs[n.ring] = true
-		now, next, _ := strings.Cut(n.ring, "|")
-		moving = moving || now != next
-	}
-	changing := moving || len(sigs) > 1
-	open := len(s.unstable) > 0 && s.unstable[len(s.unstable)-1].to < 0
-	switch {
-	case changing && !open:
-		s.unstable = append(s.unstable, span{from: s.now, to: -1})
-	case !changing && open:
-		s.unstable[len(s.unstable)-1].to = s.now
-	}
 }
 
 // placement returns the ring of roster r now: the owners of keys as a node

@@ -14,11 +14,13 @@ var (
 	seeds = flag.Int("seeds", 300, "number of seeds TestSimulation runs (from 1), spread over GOMAXPROCS workers")
 )
 
-// TestSimulation runs seeded simulations of a region with crashes, power
-// losses, partitions, failing disks, membership changes and a lossy,
-// duplicating network, and checks the history and the quiet cluster
-// afterwards. Seeds run in parallel, one worker per core; the first
-// failure stops the others and prints its seed, which -seed replays.
+// TestSimulation runs seeded simulations with crashes, power losses,
+// partitions, failing disks, membership changes and a lossy, duplicating
+// network, and checks the history and the quiet cluster afterwards: an
+// odd seed simulates one region, an even one two or three, with regions
+// cut off from the others (DefaultConfig). Seeds run in parallel, one
+// worker per core; the first failure stops the others and prints its
+// seed, which -seed replays.
 func TestSimulation(t *testing.T) {
 	if *seed != 0 {
 		runSeed(t, *seed)
@@ -72,18 +74,33 @@ func runSeed(t *testing.T, s uint64) {
 	t.Log(sim.Summary())
 }
 
-// TestSameSeedSameRun: a seed fully determines a run.
+// TestSameSeedSameRun: a seed fully determines a run, of one region or of
+// several.
 func TestSameSeedSameRun(t *testing.T) {
-	var hashes []uint64
-	for range 2 {
-		sim, err := New(DefaultConfig(42))
-		if err != nil {
-			t.Fatal(err)
-		}
-		_ = sim.Run()
-		hashes = append(hashes, sim.TraceHash())
-	}
-	if hashes[0] != hashes[1] {
-		t.Fatalf("seed 42 gave two different runs: trace %016x and %016x", hashes[0], hashes[1])
+	for _, tt := range []struct {
+		seed    uint64
+		regions int
+	}{
+		{seed: 41, regions: 1},
+		{seed: 42, regions: 3},
+		{seed: 44, regions: 2},
+	} {
+		t.Run(fmt.Sprint(tt.seed), func(t *testing.T) {
+			var hashes []uint64
+			for range 2 {
+				sim, err := New(DefaultConfig(tt.seed))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got := len(sim.regions); got != tt.regions {
+					t.Fatalf("seed %d simulates %d regions, want %d", tt.seed, got, tt.regions)
+				}
+				_ = sim.Run()
+				hashes = append(hashes, sim.TraceHash())
+			}
+			if hashes[0] != hashes[1] {
+				t.Fatalf("seed %d gave two different runs: trace %016x and %016x", tt.seed, hashes[0], hashes[1])
+			}
+		})
 	}
 }

@@ -46,6 +46,15 @@ var violationKinds = []struct{ name, phrase string }{
 	{"protocol", "refuses them"},
 	{"ring", "fewer members than replicas"},
 	{"ring", "disagree on the ring"},
+	{"regions-differ", "hold different states once quiet"},
+	{"outbox-stalled", "outbox not drained"},
+	{"left-owing", "writes owed to another region lost"},
+	{"no-drop", "never dropped a backlog"},
+	{"region-unknown", "does not know region"},
+	{"link-down", "holds the link to region"},
+	{"directory", "directory refused"},
+	{"unowed", "writes owed to no region"},
+	{"blind-read", "answered without them"},
 }
 
 // TestSurvey runs many seeds and prints, for each kind of violation, the

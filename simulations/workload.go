@@ -63,12 +63,16 @@ type clientOp struct {
 	value   string // put: unique; add, remove: the element
 	by      int64  // incr: always positive
 	level   kvsync.Level
-	node    crdt.NodeID // the node it was submitted to
+	scope   scope       // the replicas its level reaches (scope.go)
+	node    crdt.NodeID // the node it was submitted to (qualified with several regions)
+	region  int         // the index of that node's region
 	start   int64       // true time it was submitted
 	end     int64       // true time it was answered (or its node crashed)
 	outcome outcome
 	resp    kvsync.Response
-	strict  bool // acknowledged at QUORUM or ALL by the key's owners
+	strict  bool   // acknowledged at a level of a quorum or more, by the key's owners in every region it needs
+	final   bool   // not an operation: the final state of a region, as the checks see it (finalOf)
+	note    string // what its messages add: its node's view lacked a region
 }
 
 func (op *clientOp) String() string {
@@ -76,8 +80,14 @@ func (op *clientOp) String() string {
 	if op.kind == opIncr {
 		arg = fmt.Sprint(op.by)
 	}
-	return fmt.Sprintf("#%d c%d %s(%s %s) %s at %s [%.3fs, %.3fs] %s", op.id, op.client, op.kind, op.key, arg,
-		op.level, op.node, float64(op.start)/1e9, float64(op.end)/1e9, op.outcome)
+	return fmt.Sprintf("#%d c%d %s(%s %s) %s at %s [%.3fs, %.3fs] %s%s", op.id, op.client, op.kind, op.key, arg,
+		op.level, op.node, float64(op.start)/1e9, float64(op.end)/1e9, op.outcome, op.note)
+}
+
+// finalOf stands for the final state of region i in the checks: it
+// reflects every operation, and nothing may still be on its way.
+func finalOf(i int) *clientOp {
+	return &clientOp{final: true, region: i, strict: true, start: never, end: never}
 }
 
 // mayApply reports whether the operation may have taken effect.
@@ -116,18 +126,20 @@ func class(key string) string { return key[:3] }
 
 // client issues one operation at a time, to a node drawn at random each
 // time, waiting a little between them: the sessions whose order the
-// checker verifies.
+// checker verifies. With several regions, a client connects to the nodes
+// of its home region, and now and then to another region's.
 type client struct {
 	id      int
+	home    *simRegion
 	pending *clientOp
 	key     string // the key of its last operation: it often stays on it
 }
 
 func (s *Sim) startClients() {
 	for i := range s.cfg.Clients {
-		c := &client{id: i + 1}
+		c := &client{id: i + 1, home: s.regions[i%len(s.regions)]}
 		s.clients = append(s.clients, c)
-		s.at(s.rng.Int64N(int64(s.cfg.Think)+1), event{kind: evClient, client: c})
+		s.at(s.now+s.rng.Int64N(int64(s.cfg.Think)+1), event{kind: evClient, client: c})
 	}
 }
 
@@ -136,8 +148,12 @@ func (s *Sim) issue(c *client) {
 	if !s.faulty || c.pending != nil {
 		return
 	}
+	r := c.home
+	if len(s.regions) > 1 && s.rng.IntN(8) == 0 {
+		r = s.regions[s.rng.IntN(len(s.regions))] // a visit to another region, or home
+	}
 	var up []*simNode
-	for _, n := range s.nodes {
+	for _, n := range r.nodes {
 		if n.node != nil {
 			up = append(up, n)
 		}
@@ -148,8 +164,14 @@ func (s *Sim) issue(c *client) {
 	}
 	n := up[s.rng.IntN(len(up))]
 	op := s.randomOp(c)
+	op.scope = s.scopeOf(op.level)
 	s.hist.nextID++
-	op.id, op.node, op.start = s.hist.nextID, n.id, s.now
+	op.id, op.node, op.region, op.start = s.hist.nextID, n.name, r.idx, s.now
+	if n.dir != nil && n.known < len(s.regions)-1 {
+		// Its node serves a level that spans regions as if the regions it
+		// does not know did not exist.
+		op.note = fmt.Sprintf(" (its node's view named %d of the %d other regions)", n.known, len(s.regions)-1)
+	}
 	if op.kind == opPut {
 		op.value = fmt.Sprintf("v%d", op.id)
 	}
@@ -157,7 +179,7 @@ func (s *Sim) issue(c *client) {
 	s.hist.byKey[op.key] = append(s.hist.byKey[op.key], op)
 	c.pending = op
 	n.waiting[op.id] = op
-	s.record("submit", n.id, op.id, op.kind, op.key)
+	s.record("submit", n.name, op.id, op.kind, op.key)
 	n.node.Submit(s.clock(n), kvsync.Request{ID: op.id, Op: op.wireOp()})
 	s.flush(n)
 }
@@ -170,13 +192,17 @@ func (s *Sim) randomOp(c *client) *clientOp {
 	}
 	c.key = key
 	op := &clientOp{client: c.id, key: key}
-	switch r := s.rng.IntN(10); {
-	case r < 6:
-		op.level = kvsync.Quorum
-	case r < 8:
-		op.level = kvsync.All
-	default:
-		op.level = kvsync.One
+	if len(s.regions) > 1 {
+		op.level = s.regionalLevel()
+	} else {
+		switch r := s.rng.IntN(10); {
+		case r < 6:
+			op.level = kvsync.Quorum
+		case r < 8:
+			op.level = kvsync.All
+		default:
+			op.level = kvsync.One
+		}
 	}
 	roll := s.rng.IntN(10)
 	switch {
@@ -235,27 +261,39 @@ func (s *Sim) respond(n *simNode, r kvsync.Response) {
 	default:
 		op.outcome = outcomeFailed
 	}
-	op.strict = op.outcome == outcomeOK && op.level != kvsync.One && !s.maybeSloppy(n, op)
+	op.strict = op.outcome == outcomeOK && op.scope != scopeNone && !s.maybeSloppy(n, op)
 	errText := ""
 	if r.Err != nil {
 		errText = r.Err.Error()
 	}
-	s.record("respond", n.id, r.ID, op.outcome, errText)
+	s.record("respond", n.name, r.ID, op.outcome, errText)
 	s.answered(op)
 }
 
-// maybeSloppy reports whether an owner of op's key was held down by some
-// node while op ran: its coordinator may then have counted the
-// acknowledgement of a fallback (a sloppy quorum), or gone ahead without
-// reading a quorum of owners first. (Response.Sloppy says so too, but only
-// at the coordinator: a forwarded answer does not carry it.)
+// maybeSloppy reports whether an owner of op's key, in a region op needs,
+// was held down by some node while op ran: its coordinator (or a region's
+// relay) may then have counted the acknowledgement of a fallback (a sloppy
+// quorum), or gone ahead without reading a quorum of owners first.
+// (Response.Sloppy says so too, but only at the coordinator: a forwarded
+// answer does not carry it, nor does a region's answer to a relay.) Owners
+// are placed by the roster of n in its region, by that of a running node
+// in another.
 func (s *Sim) maybeSloppy(n *simNode, op *clientOp) bool {
 	if op.resp.Sloppy {
 		return true
 	}
-	for _, o := range s.placement(n.stored).Owners([]byte(op.key), s.cfg.Replicas) {
-		if s.suspected(o, op.start, op.end) {
+	for _, r := range s.needs(op) {
+		roster := n.stored
+		if r != n.region {
+			roster = r.roster()
+		}
+		if roster == nil {
 			return true
+		}
+		for _, id := range s.placement(roster).Owners([]byte(op.key), r.replicas) {
+			if o := r.node(id); o == nil || s.suspected(o, op.start, op.end) {
+				return true
+			}
 		}
 	}
 	return false
