@@ -182,11 +182,12 @@ func (m *MemTransport) push(addr string, frame []byte) (*memPeer, <-chan struct{
 func (m *MemTransport) peer(addr string, start bool) (*memPeer, error) {
 	m.mu.RLock()
 	p, closed := m.peers[addr], m.closed
+	started := p != nil && p.started // written under the lock below
 	m.mu.RUnlock()
 	if closed {
 		return nil, ErrClosed
 	}
-	if p != nil && (p.started || !start) {
+	if p != nil && (started || !start) {
 		return p, nil
 	}
 	m.mu.Lock()

@@ -225,11 +225,12 @@ func (t *QUIC) push(addr string, frame []byte) (*peer, <-chan struct{}, error) {
 func (t *QUIC) peer(addr string, start bool) (*peer, error) {
 	t.mu.RLock()
 	p, closed := t.peers[addr], t.closed
+	started := p != nil && p.started // written under the lock below
 	t.mu.RUnlock()
 	if closed {
 		return nil, ErrClosed
 	}
-	if p != nil && (p.started || !start) {
+	if p != nil && (started || !start) {
 		return p, nil
 	}
 	t.mu.Lock()
