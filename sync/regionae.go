@@ -207,8 +207,8 @@ func (n *Node) Diff(now int64, id uint64, region string) {
 	case !rv.Up:
 		n.answer(origin{client: id}, Response{Err: &UnavailableError{Region: region, Level: EachQuorum}})
 		return
-	case n.cfg.RegionAntiEntropyInterval <= 0:
-		fail("anti-entropy between regions is off on %s (--region-anti-entropy-interval 0): it keeps no trees to compare", n.cfg.ID)
+	case n.cfg.RegionAntiEntropyInterval <= 0 || n.cfg.AntiEntropyInterval <= 0:
+		fail("anti-entropy between regions is off on %s (--region-anti-entropy-interval or --anti-entropy-interval 0): it keeps no trees to compare", n.cfg.ID)
 		return
 	case ae.trees == nil || !ae.built || ae.sig != ae.viewSig():
 		n.answer(origin{client: id}, Response{Err: &UnavailableError{Level: EachQuorum, Reason: "the anti-entropy trees are being built: retry in a few seconds"}})

@@ -677,3 +677,34 @@ func TestJoiningNodeWithoutRegionsRefusesSpanningLevels(t *testing.T) {
 		t.Fatalf("EACH_QUORUM read at an active node of a cluster of one region: %v", r.Err)
 	}
 }
+
+// TestDiffRefusesWhatItCannotCompare: Diff answers at once, with nothing
+// compared, for a region it does not know, one cut off, or a node whose
+// anti-entropy is off.
+func TestDiffRefusesWhatItCannotCompare(t *testing.T) {
+	w := newWorld(t, 2, 3, func(c *kvsync.Config) { c.AntiEntropyInterval = time.Second })
+	w.advance(100 * time.Millisecond)
+	ask := func(a addr, region string) error {
+		w.nextReq++
+		id := w.nextReq
+		w.nodes[a].Diff(w.now, id, region)
+		w.flush(a)
+		r, ok := w.resps[id]
+		if !ok {
+			t.Fatalf("diff of %q at %v not answered at once", region, a)
+		}
+		return r.Err
+	}
+	if err := ask(addr{"r1", "n1"}, "nowhere"); !errors.Is(err, kvsync.ErrRejected) || !strings.Contains(err.Error(), "knows no region") {
+		t.Errorf("an unknown region: %v", err)
+	}
+	w.cut["r2"] = true
+	w.setViews()
+	if err := ask(addr{"r1", "n1"}, "r2"); !errors.Is(err, kvsync.ErrUnavailable) {
+		t.Errorf("a region cut off: %v", err)
+	}
+	off := newWorld(t, 2, 3, nil) // anti-entropy off, as the world's default
+	if err := func() error { w = off; return ask(addr{"r1", "n1"}, "r2") }(); !errors.Is(err, kvsync.ErrRejected) || !strings.Contains(err.Error(), "is off") {
+		t.Errorf("anti-entropy off: %v", err)
+	}
+}
