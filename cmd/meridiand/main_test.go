@@ -22,6 +22,14 @@ func TestBadFlagsAreRefusedNamingTheFlag(t *testing.T) {
 		{[]string{"--max-key-size", "0"}, "--max-key-size"},
 		{[]string{"--read-retry-after", "0s"}, "--read-retry-after"},
 		{[]string{"stray"}, `unexpected argument "stray"`},
+		{[]string{"--region", "eu/west"}, "--region"},
+		{[]string{"--region", ""}, "--region"},
+		{[]string{"--wan-join", "nowhere"}, "--wan-join"},
+		{[]string{"--wan-delay", "-1s"}, "--wan-delay"},
+		{[]string{"--wan-jitter", "2h"}, "--wan-jitter"},
+		{[]string{"--max-outbox-bytes", "-1"}, "--max-outbox-bytes"},
+		{[]string{"--region-anti-entropy-interval", "-1s"}, "--region-anti-entropy-interval"},
+		{[]string{"--id", "a/b"}, "--id"},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {

@@ -76,6 +76,24 @@ type document struct {
 	Regions  map[string]Roster `json:"regions,omitempty"`  // the others it knows
 }
 
+// check refuses a directory with an entry a roster would refuse
+// (DecodeRoster's rules): no id, an unknown status, an id that is not the
+// key it is listed under.
+func (doc document) check() error {
+	rosters := map[string]Roster{doc.Region: doc.Members}
+	for name, r := range doc.Regions {
+		rosters[name] = r
+	}
+	for name, r := range rosters {
+		for id, m := range r {
+			if m.ID == "" || m.ID != id || m.Status < Joining || m.Status > Removed {
+				return fmt.Errorf("region %s: roster entry %q is invalid (%+v)", name, id, m)
+			}
+		}
+	}
+	return nil
+}
+
 // NewDirectory returns the directory of the node cfg names, with the
 // regions of a stored one (nil for none: see Encode), all down until
 // heard from.
@@ -225,6 +243,9 @@ func (d *Directory) Step(now int64, m wire.Message, local Roster, health map[str
 	var doc document
 	if err := json.Unmarshal(m.Blob, &doc); err != nil || doc.Region != m.Region {
 		return nil, false, fmt.Errorf("membership: a directory from %s of region %s does not decode: %v", m.From, m.Region, err)
+	}
+	if err := doc.check(); err != nil {
+		return nil, false, fmt.Errorf("membership: a directory from %s of region %s: %w", m.From, m.Region, err)
 	}
 	if m.Region == d.cfg.Region {
 		// A member of this region that knows no other region asks; or

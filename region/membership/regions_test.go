@@ -105,6 +105,10 @@ func TestDirectory(t *testing.T) {
 	if _, _, err := dirs["r1/n1"].Step(later, wire.Message{Type: wire.MsgRegion, From: "n9", Region: "r3", Blob: []byte("{")}, rosters["r1"], nil); err == nil {
 		t.Error("a directory that does not decode was taken")
 	}
+	bad := []byte(`{"region":"r3","members":{"x":{"id":"x","status":9}}}`)
+	if _, _, err := dirs["r1/n1"].Step(later, wire.Message{Type: wire.MsgRegion, From: "n9", Region: "r3", Blob: bad}, rosters["r1"], nil); err == nil {
+		t.Error("a directory with an invalid roster entry was taken")
+	}
 	if string(dirs["r1/n1"].Encode()) != before {
 		t.Error("a refused directory changed what the node knows")
 	}
