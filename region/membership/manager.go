@@ -140,7 +140,14 @@ func (m *Manager) Refresh(now int64, r Replica) Result {
 	m.installView(now, roster, health, r)
 	// Only now, with the view of the current roster installed, do
 	// Bootstrapped and HandedOff speak of it.
-	res.Left = m.advanceSelf(roster, r)
+	if res.Left = m.advanceSelf(roster, r); res.Left {
+		// A node that has left must coordinate nothing more: a write it
+		// took now would be owed to the other regions by an outbox that
+		// leaves with it. Its view drops it from the ring at once, so it
+		// forwards what its clients send to an owner and refuses what its
+		// peers, not yet aware, forward to it (nothing applied, retry).
+		m.installView(now, roster, health, r)
+	}
 	res.Roster, res.Self, res.Epoch, res.Peers = roster, m.self, m.rings.epoch, m.peers
 	m.last = roster.Clone()
 	for _, mem := range roster.Sorted() {

@@ -100,6 +100,14 @@ func TestLeaverBecomesLeftOnceHandedOff(t *testing.T) {
 	if !n3.last.Left || n3.last.Self.Status != Left {
 		t.Fatalf("after the handoff: left %v, self %+v", n3.last.Left, n3.last.Self)
 	}
+	// The Refresh that makes it Left drops it from its own ring at once:
+	// a write it coordinated from then on would be owed to the other
+	// regions by an outbox that leaves with it.
+	for _, k := range []string{"a", "b", "c", "k", "z"} {
+		if owners := n3.r.view.Placement.Owners([]byte(k), 3); slices.Contains(owners, "n3") {
+			t.Errorf("n3's view once left still makes it an owner of %q: %v", k, owners)
+		}
+	}
 	r.tick()
 	if n3.last.Left {
 		t.Errorf("Left reported twice")
