@@ -24,6 +24,7 @@ func (n *Node) membershipConfig() membership.Config {
 // Cluster reports. It runs in the loop.
 func (n *Node) refreshView(now int64) {
 	n.mgr.SetRemote(n.dir.Views(now))
+	n.mgr.SetRegionsSettled(n.dir.Settled())
 	res := n.mgr.Refresh(now, n.sm)
 	remote := n.dir.Peers()
 	n.peers = mergePeers(res.Peers, remote)

@@ -265,6 +265,7 @@ func (s *Sim) refresh(n *simNode) {
 		s.noteUnowed(n)
 		n.known = len(views)
 		n.mgr.SetRemote(views)
+		n.mgr.SetRegionsSettled(n.dir.Settled())
 	}
 	res := n.mgr.Refresh(s.clock(n), n.node)
 	n.stored, n.epoch = res.Roster, res.Epoch

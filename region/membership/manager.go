@@ -30,11 +30,19 @@ type Manager struct {
 	held      bool                   // a removal waits for a majority; logged once
 	last      Roster                 // as the last Refresh left it
 	remote    []kvsync.RegionView    // the other regions, as the Directory last described them
+	unsettled bool                   // the Directory has not yet learned whether there are other regions
 }
 
 // SetRemote sets what the views Refresh installs say of the other regions
 // (Directory.Views).
 func (m *Manager) SetRemote(v []kvsync.RegionView) { m.remote = v }
+
+// SetRegionsSettled says whether this node has learned whether there are
+// other regions (Directory.Settled). A joining node stays joining until it
+// has: once active it would coordinate writes, and a write coordinated by
+// a node that knows no region is owed to none. A Manager not told is
+// settled.
+func (m *Manager) SetRegionsSettled(settled bool) { m.unsettled = !settled }
 
 // MemberInfo is one member as this node sees it.
 type MemberInfo struct {

@@ -69,6 +69,22 @@ func TestJoinerBecomesActiveOnlyOnceBootstrapped(t *testing.T) {
 	r.runUntil("n4 to be active everywhere", time.Second, func() bool { return r.allSee(statusAll(r.ids(), Active)) })
 }
 
+// TestJoinerWaitsToLearnTheRegions: a joining node whose directory has not
+// yet learned whether there are other regions stays joining, bootstrapped
+// or not: once active it would coordinate writes owed to no region.
+func TestJoinerWaitsToLearnTheRegions(t *testing.T) {
+	r := formed(t, 3, nil)
+	n4 := r.start("n4", true)
+	n4.m.SetRegionsSettled(false)
+	n4.r.bootstrapped = true
+	r.run(3 * time.Second)
+	if s := r.statuses("n4")["n4"]; s != Joining {
+		t.Fatalf("n4 is %s before it learned the regions", s)
+	}
+	n4.m.SetRegionsSettled(true)
+	r.runUntil("n4 to be active everywhere", time.Second, func() bool { return r.allSee(statusAll(r.ids(), Active)) })
+}
+
 func TestJoinerWaitsToReachItsRegion(t *testing.T) {
 	r := formed(t, 3, nil)
 	r.isolate("n4")

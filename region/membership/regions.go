@@ -36,7 +36,15 @@ type Directory struct {
 	regions map[string]*remoteRegion
 	next    int64 // when to send the next round
 	round   uint32
+	mate    bool // a member of this region answered this node's ask
 }
+
+// Settled reports whether this node has learned whether there are other
+// regions: it knows one, or a member of its own region answered its ask
+// (knowing none, in a cluster of one region). A node that joins, or
+// restarts on a wiped disk, is unsettled until then, and stays joining
+// (Manager.SetRegionsSettled).
+func (d *Directory) Settled() bool { return d.mate || len(d.regions) > 0 }
 
 // DirectoryConfig configures a Directory.
 type DirectoryConfig struct {
@@ -252,6 +260,7 @@ func (d *Directory) Step(now int64, m wire.Message, local Roster, health map[str
 		// answers: the regions it knows, nothing of their links.
 		before := d.Encode()
 		d.learn(doc.Regions)
+		d.mate = d.mate || m.ID == 0 // an answer, not another's ask
 		if m.ID != 0 {
 			reply = []wire.Message{{Type: wire.MsgRegion, From: crdt.NodeID(d.cfg.ID), To: m.From,
 				Region: d.cfg.Region, Blob: d.document(local, health)}}

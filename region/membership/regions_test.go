@@ -124,3 +124,45 @@ func TestDirectory(t *testing.T) {
 		t.Error("a stored directory that does not decode was taken")
 	}
 }
+
+// TestDirectorySettles: a new node's directory is unsettled until it knows
+// a region or a member of its own region answers its ask, even knowing
+// none (a cluster of one region); another's ask does not settle it.
+func TestDirectorySettles(t *testing.T) {
+	rosters := map[string]Roster{"r1": rosterOf("r1", "n1", "n2")}
+	dirs := map[string]*Directory{}
+	for _, id := range []string{"n1", "n2"} {
+		d, err := NewDirectory(DirectoryConfig{Region: "r1", ID: id, Replicas: 3, VNodes: 8}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		dirs["r1/"+id] = d
+	}
+	now := int64(time.Hour)
+	if dirs["r1/n2"].Settled() {
+		t.Fatal("a new directory is settled")
+	}
+	// n2 asks n1 (its only alive mate); n1 takes the ask and answers.
+	var asks []wire.Message
+	for _, m := range dirs["r1/n2"].Tick(now, rosters["r1"], alive("n1", "n2")) {
+		if m.To == "n1" {
+			asks = append(asks, m)
+		}
+	}
+	if len(asks) != 1 {
+		t.Fatalf("n2 asked %v, want n1", asks)
+	}
+	replies := deliver(t, now, asks, "r1", dirs, rosters)
+	if dirs["r1/n1"].Settled() {
+		t.Error("n1 settled by n2's ask: an ask says nothing of the regions")
+	}
+	deliver(t, now, replies, "r1", dirs, rosters)
+	if !dirs["r1/n2"].Settled() {
+		t.Error("n2 not settled by its mate's answer")
+	}
+	stored, err := NewDirectory(DirectoryConfig{Region: "r1", ID: "n3", Replicas: 3, VNodes: 8},
+		[]byte(`{"region":"r1","regions":{"r2":{"n1":{"id":"n1","region":"r2","peer":"x:1","status":2,"version":1}}}}`))
+	if err != nil || !stored.Settled() {
+		t.Errorf("a directory that stored a region: settled %v, %v", stored != nil && stored.Settled(), err)
+	}
+}

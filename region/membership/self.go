@@ -55,7 +55,7 @@ func sameAddrs(a, b Member) bool {
 // reports whether it just became Left.
 func (m *Manager) advanceSelf(roster Roster, r Replica) (left bool) {
 	switch self := roster[m.cfg.ID]; {
-	case self.Status == Joining && m.g.Joined() && (emptyRing(roster) || r.Bootstrapped()):
+	case self.Status == Joining && m.g.Joined() && !m.unsettled && (emptyRing(roster) || r.Bootstrapped()):
 		m.setStatus(roster, Active)
 		m.log.Info("joined: serving my ranges")
 	case self.Status == Leaving && r.HandedOff():
