@@ -2,6 +2,7 @@ package sync
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 
 	"github.com/meridiankv/meridian/crdt"
@@ -74,6 +75,12 @@ func (n *core) mintable() error {
 		return fmt.Errorf("sync: node %s cannot record its actor's epoch durably, so it mints nothing: %w", n.cfg.ID, n.epochErr)
 	}
 	return nil
+}
+
+// left reports whether this node is no longer a member of its region's
+// view (it left, or was removed): it mints nothing more.
+func (n *core) left() bool {
+	return n.view.Placement != nil && len(n.view.Members) > 0 && !slices.Contains(n.view.Members, n.cfg.ID)
 }
 
 // Actor returns the actor the node mints its dots under now.

@@ -1,11 +1,14 @@
 package sync_test
 
 import (
+	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/meridiankv/meridian/crdt"
 	kvsync "github.com/meridiankv/meridian/sync"
 )
 
@@ -85,5 +88,32 @@ func TestLeavingNodeHandsEverythingOff(t *testing.T) {
 				t.Fatalf("after the leave, %s on %s = %q", key, id, got)
 			}
 		}
+	}
+}
+
+// TestNodeThatLeftMidWriteAppliesNothing: a QUORUM write whose first read
+// is under way when its coordinator leaves the region is answered with a
+// definite error and applies nothing: minted there, it would be owed to
+// the other regions by an outbox that leaves with the node.
+func TestNodeThatLeftMidWriteAppliesNothing(t *testing.T) {
+	c := newCluster(t, 4, nil)
+	owners, _ := c.owners("k")
+	at := owners[0]
+	id := c.submit(at, put("k", "v", kvsync.Quorum)) // its prepare reads are queued
+	rest := slices.DeleteFunc(slices.Clone(c.ids), func(n crdt.NodeID) bool { return n == at })
+	c.nodes[at].SetView(c.clock(at), kvsync.View{Placement: rendezvous(rest), Members: rest, Down: map[crdt.NodeID]bool{},
+		Epoch: 2, Current: c.current()})
+	c.run()
+	r, ok := c.resps[id]
+	if !ok || !errors.Is(r.Err, kvsync.ErrRejected) || !strings.Contains(r.Err.Error(), "left its region") {
+		t.Fatalf("the write of a node that left mid-write: %+v (answered %v), want rejected, nothing applied", r, ok)
+	}
+	for _, n := range c.ids {
+		if s := c.stored(n, "k"); !s.Equal(crdt.State{}) {
+			t.Errorf("%s holds %v, want nothing", n, s)
+		}
+	}
+	if st, err := c.stores[at].Outbox(); err != nil || st.Count != 0 {
+		t.Errorf("the outbox of the node that left: %+v, %v; want empty", st, err)
 	}
 }

@@ -85,6 +85,12 @@ func (c *coordinator) applyWrite(w *writeOp, replies map[crdt.NodeID]crdt.State)
 		c.answerWrite(w, Response{Err: err})
 		return
 	}
+	if c.left() {
+		// It left while the write's prepare phase read: what its outbox
+		// would owe the other regions would leave with it.
+		c.answerWrite(w, Response{Err: rejectf("node %s left its region while this write was under way; nothing was applied: retry on another node", c.cfg.ID)})
+		return
+	}
 	st, err := c.own(key)
 	if err != nil {
 		c.answerWrite(w, Response{Err: err})
