@@ -172,6 +172,11 @@ func (s *shipper) look() {
 	}
 	for _, name := range s.regionNames() {
 		l := s.lanes[name]
+		if box.Cursors[name] < l.cursor {
+			// The commit that was to record it failed: record it again, or
+			// a node that leaves would wait for it for ever (drained).
+			s.setCursor(name, l.cursor)
+		}
 		owed := int64(box.Last - min(box.Last, l.cursor))
 		if owed*mean > s.cfg.MaxOutboxBytes {
 			l.st.Dropped += owed
@@ -333,15 +338,15 @@ func (s *shipper) noteErr(err error) {
 }
 
 // drained reports whether every region took what this node owes it (or
-// was given up on): nothing else holds those writes for them, so a node
-// that leaves waits for it.
+// was given up on), as its stored cursors record: nothing else holds those
+// writes for them, so a node that leaves waits for it.
 func (s *shipper) drained() bool {
 	box, err := s.store.Outbox()
 	if err != nil {
 		return false
 	}
-	for _, l := range s.lanes {
-		if box.Count > 0 && l.cursor < box.Last {
+	for name := range s.lanes {
+		if box.Count > 0 && box.Cursors[name] < box.Last {
 			return false
 		}
 	}
