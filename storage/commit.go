@@ -20,7 +20,11 @@ import (
 // hints before hint deletes, each in slice order; a key put and deleted in
 // one batch ends deleted. Deleting what is absent is not an error.
 //
-// The outbox part is applied last, as package sync's MemStore applies it:
+// Acceptor records (b.Acceptors) are written after the outbox, each over
+// the key's record, and a batch holding any is synced before Commit
+// returns, whatever the sync mode.
+//
+// The outbox part is applied after the hints, as package sync's MemStore applies it:
 // each shipment of b.Outbox stored under its Seq (replacing one stored
 // under the same Seq), then the cursors of b.Cursors, then the trim of
 // every shipment with a Seq up to b.Trim (a shipment appended and trimmed
@@ -81,7 +85,7 @@ func (db *DB) Commit(b *wire.Batch) error {
 	if c.txns > 1 {
 		db.counters.splitBatches.Add(1)
 	}
-	return nil
+	return db.syncAcceptors(b)
 }
 
 // committer applies one batch in one or more badger transactions.
@@ -133,7 +137,10 @@ func (c *committer) apply(b *wire.Batch, hs []preparedHint, hds [][]byte, ships 
 			return err
 		}
 	}
-	return c.outbox(b, ships)
+	if err := c.outbox(b, ships); err != nil {
+		return err
+	}
+	return c.acceptors(b)
 }
 
 // put merges e into the stored state of e.Key and records the hashes of

@@ -42,7 +42,7 @@ func must(_ crdt.State, err error) {
 
 // TestOpensTheLayoutV1Fixture: a data directory written by an earlier
 // build opens, its keys, hints and meta values read back, its outbox is
-// empty, and it is upgraded to the current layout (version 2): the version
+// empty, and it is upgraded to the current layout (version 3): the version
 // is rewritten, and the directory opens again with everything intact.
 func TestOpensTheLayoutV1Fixture(t *testing.T) {
 	dir := copyDir(t, fixtureDir)
@@ -57,8 +57,8 @@ func TestOpensTheLayoutV1Fixture(t *testing.T) {
 	if err := db.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if v := storage.LayoutVersion(t, dir); string(v) != "\x02" {
-		t.Errorf("after Open, the layout version is %x, want 02", v)
+	if v := storage.LayoutVersion(t, dir); string(v) != "\x03" {
+		t.Errorf("after Open, the layout version is %x, want 03", v)
 	}
 	db, err = storage.Open(dir, storage.DefaultOptions())
 	if err != nil {
@@ -93,9 +93,9 @@ func checkFixture(t *testing.T, db *storage.DB) {
 	}
 }
 
-// TestNewDirectoryHasLayoutV2: Open writes the current layout version into
+// TestNewDirectoryHasLayoutV3: Open writes the current layout version into
 // a new directory.
-func TestNewDirectoryHasLayoutV2(t *testing.T) {
+func TestNewDirectoryHasLayoutV3(t *testing.T) {
 	dir := t.TempDir()
 	db, err := storage.Open(dir, storage.DefaultOptions())
 	if err != nil {
@@ -104,8 +104,8 @@ func TestNewDirectoryHasLayoutV2(t *testing.T) {
 	if err := db.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if v := storage.LayoutVersion(t, dir); string(v) != "\x02" {
-		t.Errorf("a new directory holds layout version %x, want 02", v)
+	if v := storage.LayoutVersion(t, dir); string(v) != "\x03" {
+		t.Errorf("a new directory holds layout version %x, want 03", v)
 	}
 }
 
@@ -120,7 +120,7 @@ func TestRefusesAnotherLayout(t *testing.T) {
 		want    string
 	}{
 		{"never existed", 0, "layout version 00"},
-		{"next", 3, "layout version 03"},
+		{"next", 4, "layout version 04"},
 		{"far ahead", 9, "layout version 09"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -136,10 +136,10 @@ func TestRefusesAnotherLayout(t *testing.T) {
 			}
 			// Refused, not changed: setting a version this build reads
 			// makes it open.
-			storage.SetLayoutVersion(t, dir, 2)
+			storage.SetLayoutVersion(t, dir, 3)
 			db, err := storage.Open(dir, storage.DefaultOptions())
 			if err != nil {
-				t.Fatalf("the refused directory no longer opens with version 2: %v", err)
+				t.Fatalf("the refused directory no longer opens with version 3: %v", err)
 			}
 			checkFixture(t, db)
 			_ = db.Close()

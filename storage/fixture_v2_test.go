@@ -71,9 +71,9 @@ func TestWriteFixtureV2(t *testing.T) {
 	}
 }
 
-// TestOpensTheLayoutV2Fixture: the layout-2 directory opens as it is: its
-// keys, hint, meta value, outbox and cursors read back, and its version is
-// left alone.
+// TestOpensTheLayoutV2Fixture: the layout-2 directory opens: its keys,
+// hint, meta value, outbox and cursors read back, it holds no acceptor
+// record, and it is upgraded to layout version 3.
 func TestOpensTheLayoutV2Fixture(t *testing.T) {
 	dir := copyDir(t, fixtureV2Dir)
 	if v := storage.LayoutVersion(t, dir); string(v) != "\x02" {
@@ -117,10 +117,14 @@ func TestOpensTheLayoutV2Fixture(t *testing.T) {
 	}); err != nil || len(seqs) != 2 {
 		t.Errorf("ScanOutbox after 1: %v, %v; want shipments 2 and 3", seqs, err)
 	}
+	n = 0
+	if err := db.ScanAcceptors(0, ^uint64(0), func([]byte, wire.Acceptor) bool { n++; return true }); err != nil || n != 0 {
+		t.Errorf("acceptor records: %d, %v; want none", n, err)
+	}
 	if err := db.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if v := storage.LayoutVersion(t, dir); string(v) != "\x02" {
-		t.Errorf("after Open, the layout version is %x, want 02", v)
+	if v := storage.LayoutVersion(t, dir); string(v) != "\x03" {
+		t.Errorf("after Open, the layout version is %x, want 03", v)
 	}
 }

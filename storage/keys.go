@@ -28,14 +28,22 @@ const (
 	prefixCursor byte = 'c'
 	// prefixFormat alone: the layout version, one byte.
 	prefixFormat byte = 'f'
+	// prefixAcceptor | KeyHash(key) (8 bytes, big-endian) | key: what this
+	// node keeps of a strong key as one of its acceptors
+	// (wire.EncodeAcceptor), beside the key's data.
+	prefixAcceptor byte = 'x'
 )
 
 // formatVersion is the layout version stored under prefixFormat. Change it,
 // and teach Open to convert, whenever the layout above changes. Version 1
 // had no outbox (prefixOutbox, prefixCursor); version 2 added it, so a
 // version-1 directory is a version-2 one with an empty outbox and Open
-// upgrades it by rewriting the version alone.
-const formatVersion byte = 2
+// upgrades it by rewriting the version alone. Version 3 added the records
+// of strong keys' acceptors (prefixAcceptor), which a build of version 2
+// would ignore, serving strong keys as if never written: Open upgrades a
+// version-1 or 2 directory by rewriting the version alone, and a build of
+// version 2 refuses the result.
+const formatVersion byte = 3
 
 // oldestFormatVersion is the oldest layout version Open upgrades.
 const oldestFormatVersion byte = 1

@@ -55,6 +55,10 @@ func TestDecodersAllocateByWhatTheyRead(t *testing.T) {
 	oneThenEmpty := frame(append([]byte{0x9a, 0, n >> 16, 0, 0, 0xa1, 0x01, 0x07}, bytes.Repeat([]byte{0xa0}, n-1)...))
 	sibs, members := dense(1 << 14)
 	cloud, cloudCtx := denseCloud()
+	ops := rawItem(uint64(wire.TagFrame), 3, arrayOf(1<<14, 0xa2, 0x01, 0x05, 0x08, 0xa1, 0x01, 0x01)) // {1: 5, 8: {1: 1}}
+	strong := func(key int, raw []byte) []byte {
+		return fill(item(uint64(wire.TagStrong), 1, map[int]any{1: 3, key: hole}), raw...)
+	}
 	tests := []struct {
 		name  string
 		input []byte
@@ -80,6 +84,13 @@ func TestDecodersAllocateByWhatTheyRead(t *testing.T) {
 		{"context of a cloud of 2,668 dots", cloudCtx, true, uint64(len(cloudCtx)) * 64},
 		{"state of 16,384 registers", sibs, true, uint64(len(sibs)) * 64},
 		{"state of 16,384 members", members, true, uint64(len(members)) * 64},
+		{"frame of 16,384 of the smallest forwarded operations", ops, true, uint64(len(ops)) * 120},
+		// The consensus items are decoded by fxamacker/cbor, which checks
+		// the whole input is well formed, then allocates a list at its
+		// count, which that input backs with a byte per entry at least: a
+		// 48-byte Done, a 24-byte member.
+		{"strong of 65,536 null requests", strong(7, arrayOf(n, 0xf6)), false, uint64(n) * 49},
+		{"strong of 65,536 empty members", strong(4, arrayOf(n, 0x40)), false, uint64(n) * 25},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -90,6 +101,8 @@ func TestDecodersAllocateByWhatTheyRead(t *testing.T) {
 				decode = func() { _, err = many.DecodeFrame(tt.input) }
 			case wire.TagContext:
 				decode = func() { _, err = many.DecodeContext(tt.input) }
+			case wire.TagStrong:
+				decode = func() { _, err = wire.DecodeStrong(tt.input) }
 			}
 			got := allocated(decode)
 			if (err == nil) != tt.ok {

@@ -18,12 +18,24 @@ type Batch struct {
 	Outbox  []Shipment        // appended, each under its Seq
 	Cursors map[string]uint64 // a region's cursor set: it took (or was given up on) every Seq up to it
 	Trim    uint64            // shipments with Seq <= Trim are deleted: every region took them
+
+	// Acceptors are the records of strong keys this node keeps as one of
+	// their acceptors, each replacing the key's record. A batch that holds
+	// any is synced before Commit returns, whatever the sync mode: an
+	// acceptor answers only once its promise or acceptance is durable.
+	Acceptors []AcceptorEntry
+}
+
+// AcceptorEntry is an acceptor's record of one strong key.
+type AcceptorEntry struct {
+	Key    []byte
+	Record Acceptor
 }
 
 // IsEmpty reports whether b holds no change.
 func (b *Batch) IsEmpty() bool {
 	return len(b.Puts) == 0 && len(b.Deletes) == 0 && len(b.Hints) == 0 && len(b.HintDeletes) == 0 &&
-		len(b.Outbox) == 0 && len(b.Cursors) == 0 && b.Trim == 0
+		len(b.Outbox) == 0 && len(b.Cursors) == 0 && b.Trim == 0 && len(b.Acceptors) == 0
 }
 
 // Shipment is a write this node coordinated, kept in its outbox until every

@@ -58,6 +58,7 @@ func edgeCases() []edgeCase {
 	}
 	reset := func(node, inc, dec int) []any { return []any{node, inc, dec} }
 	frame2 := func(msgs ...any) []byte { return item(uint64(wire.TagFrame), 2, msgs) }
+	frame3 := func(msgs ...any) []byte { return item(uint64(wire.TagFrame), 3, msgs) }
 	goodState2 := []any{twoNodes, vector32, none, []any{reg}, none, none, []any{reset(1, 4, 4)}}
 	frame := func(msgs ...any) []byte { return item(uint64(wire.TagFrame), 1, msgs) }
 	cut := func(b []byte, n int) []byte { return b[:len(b)-n] }
@@ -189,6 +190,25 @@ func edgeCases() []edgeCase {
 		{name: "v1: a version-2 state", input: frame(m{1: 1, 6: goodState2}), want: wire.ErrMalformed},
 		{name: "v2: a state with bad resets after a long Target", input: frame2(m{1: 1, 6: []any{twoNodes, vector32, none, none, none, none, []any{reset(5, 1, 1)}}, 7: long}), want: wire.ErrTooLarge},
 		{name: "v2: null body", input: item(uint64(wire.TagFrame), 2, nil), want: nil},
+		{name: "v1: a consensus kind", input: frame(m{1: 22, 5: bs("k"), 18: bs("blob")}), want: nil},
+		{name: "v1: type 23", input: frame(m{1: 23}), want: wire.ErrMalformed},
+		{name: "v2: key 12 of an operation", input: frame2(m{1: 5, 8: m{1: 2, 12: 1}}), want: wire.ErrMalformed},
+		{name: "v3: every field of opV3", input: frame3(m{1: 5, 8: m{1: 2, 8: 3, 9: bs("e"), 10: -1, 11: bs("r"), 12: 7}}), want: nil},
+		{name: "v3: null and undefined fields of opV3", input: frame3(m{1: 5, 8: m{1: 2, 8: nil, 9: nil, 10: undefined, 11: nil, 12: nil}}), want: nil},
+		{name: "v3: fields of opV3 as simple values", input: frame3(m{1: 5, 8: m{1: 2, 8: sv(3), 10: sv(16), 12: sv(255)}}), want: nil},
+		{name: "v3: expect as an array of small integers", input: frame3(m{1: 5, 8: m{1: 2, 9: []any{1, sv(2)}, 11: []any{}}}), want: nil},
+		{name: "v3: an empty expect and request id", input: frame3(m{1: 5, 8: m{1: 2, 9: bs(""), 11: bs("")}}), want: nil},
+		{name: "v3: ttl at the int64 minimum", input: frame3(m{1: 5, 8: m{1: 2, 10: int64(math.MinInt64)}}), want: nil},
+		{name: "v3: an unknown condition", input: frame3(m{1: 5, 8: m{1: 2, 8: 6}}), want: wire.ErrMalformed},
+		{name: "v3: condition 256", input: frame3(m{1: 5, 8: m{1: 2, 8: 256}}), want: wire.ErrMalformed},
+		{name: "v3: a version beyond uint64", input: fill(frame3(m{1: 5, 8: m{1: 2, 12: hole}}), 0x3b, 0, 0, 0, 0, 0, 0, 0, 1), want: wire.ErrMalformed},
+		{name: "v3: key 13 of an operation", input: frame3(m{1: 5, 8: m{1: 2, 13: 1}}), want: wire.ErrMalformed},
+		{name: "v3: a long From, then an unknown condition", input: frame3(m{1: 5, 2: long, 8: m{1: 2, 8: 6}}), want: wire.ErrTooLarge},
+		{name: "v3: an unknown condition, a context with a long node ID", input: frame3(m{1: 5, 8: m{1: 2, 8: 6, 6: []any{[]any{long}, []any{dot(0, 1)}, none}}}), want: wire.ErrMalformed},
+		{name: "v3: an unknown operation, an unknown condition", input: frame3(m{1: 5, 8: m{1: 9, 8: 6}}), want: wire.ErrMalformed},
+		{name: "v3: a state with resets", input: frame3(m{1: 1, 6: goodState2}), want: nil},
+		{name: "v3: a version-1 state", input: frame3(m{1: 1, 6: goodState}), want: wire.ErrMalformed},
+		{name: "v3: null body", input: item(uint64(wire.TagFrame), 3, nil), want: nil},
 	}
 	for i := range cases {
 		cases[i].kind = "state"

@@ -115,7 +115,8 @@ func sameMessages(a, b []wire.Message) string {
 		if p, q := x.Op, y.Op; p != nil {
 			ok := p.Kind == q.Kind && same(p.Key, q.Key) && same(p.Value, q.Value) && sameBytes(p.Elems, q.Elems) &&
 				p.By == q.By && p.Level == q.Level && (p.Context == nil) == (q.Context == nil) &&
-				(p.Context == nil || p.Context.Equal(*q.Context))
+				(p.Context == nil || p.Context.Equal(*q.Context)) && p.Cond == q.Cond && same(p.Expect, q.Expect) &&
+				p.TTL == q.TTL && same(p.ReqID, q.ReqID) && p.Version == q.Version
 			if !ok {
 				return fmt.Sprintf("message %d: op %+v / %+v", i, *p, *q)
 			}
@@ -260,6 +261,12 @@ var genOp = rapid.Custom(func(t *rapid.T) *wire.Op {
 		ctx := genContext.Draw(t, "context")
 		op.Context = &ctx
 	}
+	if rapid.IntRange(0, 2).Draw(t, "strong") == 0 { // the fields of frame version 3, each empty or not
+		op.Cond = wire.Cond(rapid.SampledFrom([]int{0, 0, 1, 3, 5, 6, 255}).Draw(t, "cond"))
+		op.Expect, op.ReqID = genBytes.Draw(t, "expect"), genBytes.Draw(t, "reqID")
+		op.TTL = rapid.SampledFrom([]int64{0, 0, 1, 1500, -1, math.MinInt64, math.MaxInt64}).Draw(t, "ttl")
+		op.Version = rapid.SampledFrom([]uint64{0, 0, 1, 1 << 40, math.MaxUint64}).Draw(t, "version")
+	}
 	return op
 })
 
@@ -279,7 +286,7 @@ var genMessage = rapid.Custom(func(t *rapid.T) wire.Message {
 		return 0
 	}
 	m := wire.Message{
-		Type: wire.MsgType(rapid.IntRange(0, 19).Draw(t, "type")), From: id("from"), To: id("to"), Target: id("target"), Region: string(id("region")), Blob: genBytes.Draw(t, "blob"),
+		Type: wire.MsgType(rapid.IntRange(0, 23).Draw(t, "type")), From: id("from"), To: id("to"), Target: id("target"), Region: string(id("region")), Blob: genBytes.Draw(t, "blob"),
 		ID: maybe("id", rapid.Uint64()), Key: genBytes.Draw(t, "key"), Code: wire.ErrCode(rapid.IntRange(0, 8).Draw(t, "code")),
 		Level: uint8(maybe("level", rapid.Uint64Range(0, 255))), Epoch: maybe("epoch", rapid.Uint64()),
 	}
@@ -309,11 +316,11 @@ var genMessage = rapid.Custom(func(t *rapid.T) wire.Message {
 	return m
 })
 
-// valid reports whether a decoder takes m back: its type, code and
-// operation kind are known ones.
+// valid reports whether a decoder takes m back: its type, code, operation
+// kind and condition are known ones.
 func valid(m wire.Message) bool {
-	return m.Type >= wire.MsgWrite && m.Type <= wire.MsgRelay && m.Code <= wire.CodeInternal &&
-		(m.Op == nil || m.Op.Kind >= wire.OpGet && m.Op.Kind <= wire.OpInspect)
+	return m.Type >= wire.MsgWrite && m.Type <= wire.MsgAccepted && m.Code <= wire.LastCode &&
+		(m.Op == nil || m.Op.Kind >= wire.OpGet && m.Op.Kind <= wire.OpInspect && m.Op.Cond <= wire.LastCond)
 }
 
 // checkStateDecoders decodes data with both decoders of c and checks they

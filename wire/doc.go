@@ -44,7 +44,7 @@
 // The tag (a Tag) says what the body is and the version which revision of
 // that type's format it follows; versions start at 1. Tags and versions are
 // assigned in one registry (registry.go): 1 to 15 for values (TagState,
-// TagContext), 16 to 255 for node-to-node messages (MinMessageTag to
+// TagContext, TagStrong, TagAcceptor), 16 to 255 for node-to-node messages (MinMessageTag to
 // MaxMessageTag). A message type needs no plumbing of its own: a tag, a
 // registry entry, a CBOR struct passed to Marshal and Unmarshal, and a golden
 // file. Peek reads the tag and version without decoding the body. A
@@ -114,18 +114,40 @@
 // integer keys and empty fields left out, so that later versions can add
 // fields. In a version-1 frame the states are version-1 bodies; in a
 // version-2 frame they are version-2 bodies, an empty resets list for a
-// state without any. EncodeFrame writes version 1 unless a state in the
-// frame holds resets. Contexts are the version-1 body in both. Frames hold
+// state without any. A version-3 frame is a version-2 frame whose
+// operations (Op) may hold five more fields, the condition and options of
+// a write to a strong key:
+//
+//	8 Cond  9 Expect  10 TTL  11 ReqID  12 Version     (opV3)
+//
+// Frames of version 1 and 2 refuse those keys as unknown fields, and every
+// version refuses an unknown Cond. EncodeFrame writes the oldest version
+// that can represent the frame: 3 when an operation has one of those
+// fields, else 2 when a state holds resets, else 1. Contexts are the
+// version-1 body in all three. Frames hold
 // crdt values, so they have their own codec rather than Marshal's. Inside a
 // frame, a state's node table is checked against the limits after decoding;
 // the frame's size bounds it until then.
 //
 // Message kinds are versioned apart from frames, by Protocol: protocol 2
 // split MsgHint, MsgReplay, MsgHandoff and MsgRepair from MsgWrite, which
-// protocol 1 used for all of them. A decoder of protocol 1 refuses a frame
+// protocol 1 used for all of them, and protocol 3 added the consensus kinds
+// (MsgPrepare to MsgAccepted). A frame of any version holds any kind this
+// build knows; a decoder of protocol 1 refuses a frame
 // holding a later kind, so a node announces its protocol (memberlist node
 // metadata) and is sent only the kinds it announced (Legacy maps them
 // back); every build takes protocol 1's MsgWrite, with Target for a hint.
+//
+// # Consensus items
+//
+// The items of single-key consensus (paxos.go) are CBOR structs encoded by
+// Marshal's encoder, each under a tag of its own: a strong key's value
+// (TagStrong, EncodeStrong), what an acceptor keeps of it (TagAcceptor,
+// EncodeAcceptor) and the body of the four consensus messages (TagPaxos,
+// EncodePaxos, carried in Message.Blob). Their decoders refuse what the
+// struct cannot hold, then unknown kinds and refusals, a value holding
+// fields of another kind, unsorted or repeated set members and a remembered
+// request without an id.
 //
 // # Hashes
 //
@@ -168,6 +190,10 @@
 //	32         the keys of a MsgKeysReply (a 32-byte KeyDigest per null
 //	           entry); 24 for the elements of an operation, 8 for Hashes, 4
 //	           for Indexes
+//	48         a consensus item: fxamacker/cbor checks the whole input
+//	           before it decodes, then allocates a list at its count, which
+//	           that input backs: a 48-byte Done per null request, a 24-byte
+//	           slice per set member
 //
 // Reading the envelope allocates nothing; the node table, a string per node
 // ID, at most MaxNodes of them.

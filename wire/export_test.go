@@ -40,3 +40,10 @@ func (c *Codec) ReflectEncodeFrame(msgs []Message) ([]byte, error) { return c.re
 
 // ReflectDecodeFrame is DecodeFrame as the reflective codec does it.
 func (c *Codec) ReflectDecodeFrame(data []byte) ([]Message, error) { return c.reflectDecodeFrame(data) }
+
+// DecodeValue is the decoding of the consensus items (paxos.go) under c's
+// limits: DecodeStrong, DecodeAcceptor and DecodePaxos run it under the
+// default limits, then check the value. body points to the item's struct.
+func (c *Codec) DecodeValue(data []byte, tag Tag, body any) error {
+	return c.decodeValue(data, tag, body)
+}

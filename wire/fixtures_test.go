@@ -145,8 +145,9 @@ func contextFixture() crdt.Context {
 	)
 }
 
-// golden is one golden file and the value it holds: a crdt.State or a
-// crdt.Context.
+// golden is one golden file and the value it holds: a crdt.State, a
+// crdt.Context, a frame ([]wire.Message) or a consensus item (wire.Strong,
+// wire.Acceptor, wire.Paxos).
 type golden struct {
 	file  string
 	value any
@@ -168,5 +169,13 @@ func goldens() []golden {
 		{"state-v2-tombstone.cbor", resetTombstoneFixture()},
 		{"state-v2-register.cbor", resetRegisterFixture()},
 		{"frame-v2.cbor", frameV2Fixture()},
+		{"frame-v3.cbor", frameV3Fixture()},
+		{"strong-v1-string.cbor", strongStringFixture()},
+		{"strong-v1-counter.cbor", strongCounterFixture()},
+		{"strong-v1-set.cbor", strongSetFixture()},
+		{"acceptor-v1.cbor", acceptorFixture()},
+		{"paxos-v1-accept.cbor", paxosAcceptFixture()},
+		{"paxos-v1-promise.cbor", paxosPromiseFixture()},
+		{"paxos-v1-refused.cbor", paxosRefusedFixture()},
 	}
 }

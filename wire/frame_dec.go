@@ -8,15 +8,15 @@ import (
 )
 
 // The frame body read straight into Messages: validate checks the body
-// against frameShapes[version], the CBOR image of []messageV1 or
-// []messageV2, then readMessage builds each message with the checks of
-// messageFrom, in its order. As
+// against frameShapes[version], the CBOR image of []messageV1,
+// []messageV2 or []messageV3, then readMessage builds each message with
+// the checks of messageFrom, in its order. As
 // validate has seen the whole body by then, a check that fails can return
 // at once: the reflective decoder too decodes every message before it
 // checks the first.
 
 var (
-	opShape = keyedOf( // opV1
+	opFields = []*shape{ // opV1
 		uint8Shape,         // 1 Kind
 		bytesShape,         // 2 Key
 		bytesShape,         // 3 Value
@@ -24,15 +24,28 @@ var (
 		int64Shape,         // 5 By
 		contextShape,       // 6 Context
 		uint8Shape,         // 7 Level
-	)
+	}
+	opShape   = keyedOf(opFields...)
+	opShapeV3 = keyedOf(append(opFields[:len(opFields):len(opFields)],
+		uint8Shape,  // 8 Cond
+		bytesShape,  // 9 Expect
+		int64Shape,  // 10 TTL
+		bytesShape,  // 11 ReqID
+		uint64Shape, // 12 Version
+	)...)
 	// frameShapes is the shape of a frame body by version: a list of
-	// messageV1, or of messageV2.
-	frameShapes = map[uint16]*shape{1: listOf(messageShape(stateShape)), 2: listOf(messageShape(stateShapeV2))}
+	// messageV1, messageV2 or messageV3. A version below 3 refuses an
+	// operation's keys 8 to 12 as unknown fields.
+	frameShapes = map[uint16]*shape{
+		1: listOf(messageShape(stateShape, opShape)),
+		2: listOf(messageShape(stateShapeV2, opShape)),
+		3: listOf(messageShape(stateShapeV2, opShapeV3)),
+	}
 )
 
-// messageShape returns the shape of a message whose state has the given
-// shape: messageV1 or messageV2.
-func messageShape(state *shape) *shape {
+// messageShape returns the shape of a message whose state and operation
+// have the given shapes: messageV1, messageV2 or messageV3.
+func messageShape(state, op *shape) *shape {
 	return keyedOf(
 		uint8Shape,                               // 1 Type
 		stringShape,                              // 2 From
@@ -41,7 +54,7 @@ func messageShape(state *shape) *shape {
 		bytesShape,                               // 5 Key
 		state,                                    // 6 State
 		stringShape,                              // 7 Target
-		opShape,                                  // 8 Op
+		op,                                       // 8 Op
 		int64Shape,                               // 9 Changed
 		uint8Shape,                               // 10 Code
 		stringShape,                              // 11 Err
@@ -55,7 +68,7 @@ func messageShape(state *shape) *shape {
 	)
 }
 
-// decodeFrameBody decodes a frame body of the given version, 1 or 2.
+// decodeFrameBody decodes a frame body of the given version, 1, 2 or 3.
 func (c *Codec) decodeFrameBody(body []byte, version uint16) ([]Message, error) {
 	if err := checkFrameHead(body, c.limits); err != nil {
 		return nil, err
@@ -139,7 +152,7 @@ func (c *Codec) readMessage(r *reader, m *Message, names *stringCache, version u
 			m.Key, err = r.ownBytes()
 		case 6:
 			if at := r.off; !r.skipNull() {
-				if m.State, stateErr = readState(r, &c.limits, names, version); stateErr != nil {
+				if m.State, stateErr = readState(r, &c.limits, names, frameStateVersion(version)); stateErr != nil {
 					err = r.skipFrom(at)
 				}
 			}
@@ -147,7 +160,7 @@ func (c *Codec) readMessage(r *reader, m *Message, names *stringCache, version u
 			target, err = r.str()
 		case 8:
 			if at := r.off; !r.skipNull() {
-				if m.Op, opErr = c.readOp(r, names); opErr != nil {
+				if m.Op, opErr = c.readOp(r, names, version); opErr != nil {
 					err = r.skipFrom(at)
 				}
 			}
@@ -184,7 +197,7 @@ func (c *Codec) readMessage(r *reader, m *Message, names *stringCache, version u
 	if m.Type < MsgWrite || m.Type > lastMsgType {
 		return malformed("frame", "unknown message type %d", m.Type)
 	}
-	if m.Code > CodeInternal {
+	if m.Code > LastCode {
 		return malformed("frame", "unknown error code %d", m.Code)
 	}
 	for _, id := range [][]byte{from, to, target, region} {
@@ -201,14 +214,19 @@ func (c *Codec) readMessage(r *reader, m *Message, names *stringCache, version u
 	return opErr
 }
 
-// readOp reads a forwarded operation, as messageFromV1 converts an opV1.
-func (c *Codec) readOp(r *reader, names *stringCache) (*Op, error) {
+// readOp reads a forwarded operation of a frame of the given version, as
+// messageFromV3 converts an opV1 or opV3: keys 8 to 12 only in version 3.
+func (c *Codec) readOp(r *reader, names *stringCache, version uint16) (*Op, error) {
 	n, _, err := r.mapHead()
 	op := &Op{}
 	var ctxErr error
+	last := uint64(7) // the last key of opV1
+	if version >= 3 {
+		last = 12 // of opV3
+	}
 	for i := 0; i < n && err == nil; i++ {
 		var key, v uint64
-		if key, err = r.uint(7); err != nil {
+		if key, err = r.uint(last); err != nil {
 			break
 		}
 		switch key {
@@ -234,6 +252,17 @@ func (c *Codec) readOp(r *reader, names *stringCache) (*Op, error) {
 		case 7:
 			v, err = r.uint(math.MaxUint8)
 			op.Level = uint8(v)
+		case 8:
+			v, err = r.uint(math.MaxUint8)
+			op.Cond = Cond(v)
+		case 9:
+			op.Expect, err = r.ownBytes()
+		case 10:
+			op.TTL, err = r.int()
+		case 11:
+			op.ReqID, err = r.ownBytes()
+		case 12:
+			op.Version, err = r.uint(math.MaxUint64)
 		default:
 			err = errShape
 		}
@@ -243,6 +272,9 @@ func (c *Codec) readOp(r *reader, names *stringCache) (*Op, error) {
 	}
 	if op.Kind < OpGet || op.Kind > OpInspect {
 		return nil, malformed("frame", "unknown operation %d", op.Kind)
+	}
+	if op.Cond > LastCond {
+		return nil, malformed("frame", "unknown condition %d", op.Cond)
 	}
 	if ctxErr != nil {
 		return nil, ctxErr

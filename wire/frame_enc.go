@@ -6,13 +6,16 @@ import (
 )
 
 // The frame body written straight from the Messages: the bytes encMode
-// writes for []messageV1 or []messageV2, without building them. A message is a map
-// whose keys, the small integers 1 to 18, are single bytes, so that the
-// deterministic order of its keys is their numeric order; a field whose Go
+// writes for []messageV1, []messageV2 or []messageV3, without building
+// them. A message is a map whose keys, the small integers 1 to 18, are
+// single bytes, so that the deterministic order of its keys is their
+// numeric order, and so is an operation (keys 1 to 12); a field whose Go
 // value is empty (omitempty) is left out.
 
-// appendFrameBody appends the body of a frame of msgs at version 1 or 2:
-// their states are bodies of that version.
+// appendFrameBody appends the body of a frame of msgs at version 1, 2 or
+// 3: their states are bodies of version 1, 2 and 2 (frameStateVersion).
+// The caller chose the version with frameVersion, so that an operation of
+// a frame below version 3 has none of opV3's fields to write.
 func (l Limits) appendFrameBody(dst []byte, msgs []Message, version uint16) ([]byte, error) {
 	if err := l.checkMessages(len(msgs)); err != nil {
 		return dst, err
@@ -27,7 +30,7 @@ func (l Limits) appendFrameBody(dst []byte, msgs []Message, version uint16) ([]b
 	return dst, nil
 }
 
-// appendMessage appends m as a messageV1 or a messageV2.
+// appendMessage appends m as a messageV1, messageV2 or messageV3.
 func (l Limits) appendMessage(dst []byte, m *Message, version uint16) ([]byte, error) {
 	present := [...]bool{
 		m.Type != 0, m.From != "", m.To != "", m.ID != 0, len(m.Key) > 0, !m.State.IsZero(),
@@ -54,7 +57,7 @@ func (l Limits) appendMessage(dst []byte, m *Message, version uint16) ([]byte, e
 		case 5:
 			dst = appendBytes(dst, m.Key)
 		case 6:
-			if dst, err = l.appendStateBody(dst, m.State, version); err != nil {
+			if dst, err = l.appendStateBody(dst, m.State, frameStateVersion(version)); err != nil {
 				return dst, err
 			}
 		case 7:
@@ -97,10 +100,12 @@ func (l Limits) appendMessage(dst []byte, m *Message, version uint16) ([]byte, e
 	return dst, nil
 }
 
-// appendOp appends op as an opV1.
+// appendOp appends op as an opV1, or an opV3 when it has opV3's fields
+// (keys 8 to 12), which only a frame of version 3 holds.
 func (l Limits) appendOp(dst []byte, op *Op) ([]byte, error) {
 	present := [...]bool{
 		op.Kind != 0, len(op.Key) > 0, len(op.Value) > 0, len(op.Elems) > 0, op.By != 0, op.Context != nil, op.Level != 0,
+		op.Cond != 0, len(op.Expect) > 0, op.TTL != 0, len(op.ReqID) > 0, op.Version != 0,
 	}
 	dst = appendHead(dst, majorMap, uint64(count(present[:])))
 	var err error
@@ -129,6 +134,16 @@ func (l Limits) appendOp(dst []byte, op *Op) ([]byte, error) {
 			}
 		case 7:
 			dst = appendUint64(dst, uint64(op.Level))
+		case 8:
+			dst = appendUint64(dst, uint64(op.Cond))
+		case 9:
+			dst = appendBytes(dst, op.Expect)
+		case 10:
+			dst = appendInt64(dst, op.TTL)
+		case 11:
+			dst = appendBytes(dst, op.ReqID)
+		case 12:
+			dst = appendUint64(dst, op.Version)
 		}
 	}
 	return dst, nil

@@ -59,7 +59,9 @@ func opsEqual(a, b *wire.Op) bool {
 	}
 	ctxEqual := (a.Context == nil) == (b.Context == nil) && (a.Context == nil || a.Context.Equal(*b.Context))
 	return a.Kind == b.Kind && bytes.Equal(a.Key, b.Key) && bytes.Equal(a.Value, b.Value) &&
-		slices.EqualFunc(a.Elems, b.Elems, bytes.Equal) && a.By == b.By && a.Level == b.Level && ctxEqual
+		slices.EqualFunc(a.Elems, b.Elems, bytes.Equal) && a.By == b.By && a.Level == b.Level && ctxEqual &&
+		a.Cond == b.Cond && bytes.Equal(a.Expect, b.Expect) && a.TTL == b.TTL && bytes.Equal(a.ReqID, b.ReqID) &&
+		a.Version == b.Version
 }
 
 func TestFrameKeepsABlindWriteApartFromAnEmptyContext(t *testing.T) {
@@ -88,7 +90,7 @@ func TestFrameErrors(t *testing.T) {
 		{"unknown message type", item(uint64(wire.TagFrame), 1, []map[int]any{{1: 99}}), wire.ErrMalformed},
 		{"unknown error code", item(uint64(wire.TagFrame), 1, []map[int]any{{1: 2, 10: 99}}), wire.ErrMalformed},
 		{"unknown field", item(uint64(wire.TagFrame), 1, []map[int]any{{1: 1, 99: 1}}), wire.ErrMalformed},
-		{"newer version", item(uint64(wire.TagFrame), 3, []any{}), wire.ErrUnsupportedVersion},
+		{"newer version", item(uint64(wire.TagFrame), 4, []any{}), wire.ErrUnsupportedVersion},
 		{"node id too long", item(uint64(wire.TagFrame), 1, []map[int]any{{1: 1, 2: bs(string(make([]byte, 300)))}}), wire.ErrTooLarge},
 	}
 	for _, tt := range tests {
@@ -114,6 +116,8 @@ func FuzzDecodeFrame(f *testing.F) {
 	f.Add(good)
 	good2, _ := wire.EncodeFrame(frameV2Fixture())
 	f.Add(good2)
+	good3, _ := wire.EncodeFrame(frameV3Fixture())
+	f.Add(good3)
 	f.Fuzz(func(t *testing.T, data []byte) {
 		msgs, err := wire.DecodeFrame(data)
 		if err != nil {

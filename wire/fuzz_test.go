@@ -90,7 +90,11 @@ func FuzzPeek(f *testing.F) {
 		_, cerr := wire.DecodeContext(data)
 		var p ping
 		merr := wire.Unmarshal(data, wire.TagTestPing, &p)
-		errs := map[wire.Tag]error{wire.TagState: serr, wire.TagContext: cerr, wire.TagTestPing: merr}
+		_, ferr := wire.DecodeFrame(data)
+		errs := map[wire.Tag]error{wire.TagState: serr, wire.TagContext: cerr, wire.TagTestPing: merr, wire.TagFrame: ferr}
+		for tag, decode := range decoders {
+			_, errs[tag] = decode(data)
+		}
 		if perr != nil {
 			checkSentinel(t, perr)
 			if tag != 0 || version != 0 {
@@ -144,6 +148,8 @@ func addDiffSeeds(f *testing.F) {
 	f.Add(good)
 	good2, _ := wire.EncodeFrame(frameV2Fixture())
 	f.Add(good2)
+	good3, _ := wire.EncodeFrame(frameV3Fixture())
+	f.Add(good3)
 	batch, _ := wire.EncodeFrame(writeBatch())
 	f.Add(batch)
 	for _, c := range edgeCases() {

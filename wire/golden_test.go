@@ -15,7 +15,8 @@ import (
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/ (only when adding a format version)")
 
-// encode encodes a crdt.State or crdt.Context.
+// encode encodes a crdt.State, a crdt.Context, a frame or a consensus
+// item.
 func encode(v any) ([]byte, error) {
 	switch v := v.(type) {
 	case crdt.State:
@@ -24,6 +25,12 @@ func encode(v any) ([]byte, error) {
 		return wire.EncodeContext(v)
 	case []wire.Message:
 		return wire.EncodeFrame(v)
+	case wire.Strong:
+		return wire.EncodeStrong(v)
+	case wire.Acceptor:
+		return wire.EncodeAcceptor(v)
+	case wire.Paxos:
+		return wire.EncodePaxos(v)
 	}
 	return nil, fmt.Errorf("no encoder for %T", v)
 }
@@ -41,6 +48,15 @@ func decodeEqual(data []byte, want any) (any, bool, error) {
 	case []wire.Message:
 		got, err := wire.DecodeFrame(data)
 		return got, err == nil && messagesEqual(got, want), err
+	case wire.Strong:
+		got, err := wire.DecodeStrong(data)
+		return got, err == nil && got.Equal(&want), err
+	case wire.Acceptor:
+		got, err := wire.DecodeAcceptor(data)
+		return got, err == nil && acceptorsEqual(got, want), err
+	case wire.Paxos:
+		got, err := wire.DecodePaxos(data)
+		return got, err == nil && paxosEqual(got, want), err
 	}
 	return nil, false, fmt.Errorf("no decoder for %T", want)
 }

@@ -31,15 +31,29 @@ const (
 	MsgShipAck                         // answers the MsgShips of one ID taken in one round: Changed counts them, Code says whether they were taken (protocol 2)
 	MsgRegion                          // the sender's directory of regions (Blob), answered by the receiver's own when ID is not 0 (protocol 2)
 	MsgRelay                           // a write of another region at a level that spans regions: merge State into Key's owners of this region at Level (a local level), answer MsgForwardReply (protocol 2)
+	MsgPrepare                         // consensus on strong Key: promise the ballot of Blob (a Paxos), answer MsgPromise (protocol 3)
+	MsgPromise                         // answers MsgPrepare: the promise, with what the acceptor accepted last, or a refusal (protocol 3)
+	MsgAccept                          // consensus on strong Key: accept the value of Blob under its ballot, and promise its next one, answer MsgAccepted (protocol 3)
+	MsgAccepted                        // answers MsgAccept: taken, or a refusal (protocol 3)
 
-	lastMsgType = MsgRelay
+	lastMsgType = MsgAccepted
 )
 
 // Protocol is the version of the message kinds this build sends and takes.
 // Protocol 1 knew MsgWrite through MsgKeysReply and refuses a frame holding
 // any later kind, so a node sends a peer that has not announced protocol 2
-// only the kinds of protocol 1 (Legacy).
-const Protocol = 2
+// only the kinds of protocol 1 (Legacy). Protocol 2 added the split kinds
+// and the kinds between regions; protocol 3 the consensus kinds, sent only
+// to nodes that announced it (ProtocolConsensus).
+const Protocol = 3
+
+// ProtocolSplit is the protocol that split MsgWrite into its kinds and
+// added the kinds between regions.
+const ProtocolSplit = 2
+
+// ProtocolConsensus is the protocol that added the consensus kinds
+// (MsgPrepare to MsgAccepted) and frame version 3's operation fields.
+const ProtocolConsensus = 3
 
 // Legacy returns the kind a message of type t travels as to a peer of
 // protocol 1: MsgWrite for the kinds that protocol 2 split from it, t
@@ -58,7 +72,8 @@ func Carries(t MsgType) bool { return t == MsgWrite || (t >= MsgHint && t <= Msg
 var msgNames = [...]string{MsgWrite: "write", MsgWriteAck: "write_ack", MsgRead: "read", MsgReadReply: "read_reply",
 	MsgForward: "forward", MsgForwardReply: "forward_reply", MsgTreeRequest: "tree_request", MsgTreeReply: "tree_reply",
 	MsgKeysRequest: "keys_request", MsgKeysReply: "keys_reply", MsgHint: "hint", MsgReplay: "replay", MsgHandoff: "handoff",
-	MsgRepair: "repair", MsgShip: "ship", MsgShipAck: "ship_ack", MsgRegion: "region", MsgRelay: "relay"}
+	MsgRepair: "repair", MsgShip: "ship", MsgShipAck: "ship_ack", MsgRegion: "region", MsgRelay: "relay",
+	MsgPrepare: "prepare", MsgPromise: "promise", MsgAccept: "accept", MsgAccepted: "accepted"}
 
 // String returns the kind's name, as metrics label it.
 func (t MsgType) String() string {
@@ -82,6 +97,10 @@ const (
 	CodeWrongType                     // crdt.ErrWrongType
 	CodeOverflow                      // crdt.ErrOverflow
 	CodeInternal                      // anything else, such as a storage error
+	CodeCondition                     // a strong key's condition did not hold; nothing applied (protocol 3)
+
+	// LastCode is the highest code this build knows.
+	LastCode = CodeCondition
 )
 
 // Message is one node-to-node message. Like etcd-raft's Message it is one

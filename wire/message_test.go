@@ -49,7 +49,7 @@ func TestMessageErrors(t *testing.T) {
 		{"duplicate key", wire.TagTestPing, fill(pingAt(2, hole), 0xa2, 0x02, 0x01, 0x02, 0x02), wire.ErrMalformed, "duplicate map key"},
 		{"unknown field", wire.TagTestPing, pingAt(2, map[int]any{9: 1}), wire.ErrMalformed, "unknown field"},
 		{"wrong type", wire.TagTestPing, pingAt(2, map[int]any{2: "x"}), wire.ErrMalformed, "cannot unmarshal"},
-		{"unregistered message tag", 17, item(17, 1, map[int]any{}), wire.ErrUnknownTag, "unknown message tag 17"},
+		{"unregistered message tag", 18, item(18, 1, map[int]any{}), wire.ErrUnknownTag, "unknown message tag 18"},
 		{"state tag", wire.TagState, state, nil, "a state (tag 1) is not a message"},
 	}
 	for _, tt := range tests {
@@ -105,7 +105,7 @@ func TestPeek(t *testing.T) {
 		{"context", ctx, wire.TagContext, 1, nil},
 		{"old ping", item(uint64(wire.TagTestPing), 1, none), wire.TagTestPing, 1, nil},
 		{"body not checked", item(1, 1, "not a state"), wire.TagState, 1, nil},
-		{"unknown tag", item(3, 1, none), 0, 0, wire.ErrUnknownTag},
+		{"unknown tag", item(5, 1, none), 0, 0, wire.ErrUnknownTag},
 		{"unsupported version", item(2, 9, none), 0, 0, wire.ErrUnsupportedVersion},
 		{"garbage", []byte("hello"), 0, 0, wire.ErrMalformed},
 	}

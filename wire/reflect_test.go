@@ -14,7 +14,8 @@ import (
 // structs (stateV1, stateV2, messageV1, messageV2, ...) and the fxamacker/cbor encoding
 // (encMode, through appendItem) and decoding (Codec.dec) of those structs,
 // as the package shipped them. The tests check that the hand-written codec
-// writes the same bytes and accepts, refuses and returns the same.
+// writes the same bytes and accepts, refuses and returns the same. The
+// frames' part is in reflect_frame_test.go.
 
 // reflectAppendState is AppendState through stateV1, or stateV2 when s
 // holds resets.
@@ -91,99 +92,6 @@ func (c *Codec) reflectDecodeContext(data []byte) (crdt.Context, error) {
 		return crdt.Context{}, decodeError("context", c.limits, err)
 	}
 	return contextFromV1("context", w.Nodes, w.Vector, w.Cloud)
-}
-
-// reflectEncodeFrame is EncodeFrame through messageV1, or messageV2 when a
-// state in msgs holds resets.
-func (c *Codec) reflectEncodeFrame(msgs []Message) ([]byte, error) {
-	if err := c.limits.checkMessages(len(msgs)); err != nil {
-		return nil, err
-	}
-	body := make([]messageV2, len(msgs))
-	version := uint16(1)
-	for i, m := range msgs {
-		w, err := messageToV2(m, c.limits)
-		if err != nil {
-			return nil, fmt.Errorf("wire: encoding message %d (type %d): %w", i, m.Type, err)
-		}
-		if w.State != nil && len(w.State.Resets) > 0 {
-			version = 2
-		}
-		body[i] = w
-	}
-	if version == 2 {
-		return c.appendItem(nil, TagFrame, 2, body)
-	}
-	v1 := make([]messageV1, len(body))
-	for i, w := range body {
-		v1[i] = w.v1()
-	}
-	return c.appendItem(nil, TagFrame, 1, v1)
-}
-
-// reflectDecodeFrame is DecodeFrame through messageV1 or messageV2.
-func (c *Codec) reflectDecodeFrame(data []byte) ([]Message, error) {
-	version, body, err := c.open(data, TagFrame)
-	if err != nil {
-		return nil, err
-	}
-	if version == 1 || version == 2 {
-		if err := checkFrameHead(body, c.limits); err != nil {
-			return nil, err
-		}
-	}
-	var ws []messageV2
-	switch version {
-	case 1:
-		var w1 []messageV1
-		err = c.dec.Unmarshal(body, &w1)
-		if w1 != nil {
-			ws = make([]messageV2, len(w1))
-		}
-		for i, w := range w1 {
-			ws[i] = w.v2()
-		}
-	case 2:
-		err = c.dec.Unmarshal(body, &ws)
-	default:
-		return nil, &VersionError{Tag: TagFrame, Version: version, Supported: registry[TagFrame].versions}
-	}
-	if err != nil {
-		return nil, decodeError("frame", c.limits, err)
-	}
-	out := make([]Message, len(ws))
-	for i, w := range ws {
-		m, err := messageFromV2(w, c.limits)
-		if err != nil {
-			return nil, fmt.Errorf("%w (message %d)", err, i)
-		}
-		out[i] = m
-	}
-	return out, nil
-}
-
-// v2 returns w with a version-2 state body, without resets.
-func (w messageV1) v2() messageV2 {
-	out := messageV2{Type: w.Type, From: w.From, To: w.To, ID: w.ID, Key: w.Key, Target: w.Target, Op: w.Op,
-		Changed: w.Changed, Code: w.Code, Err: w.Err, Level: w.Level, Indexes: w.Indexes, Hashes: w.Hashes,
-		Keys: w.Keys, Epoch: w.Epoch, Region: w.Region, Blob: w.Blob}
-	if w.State != nil {
-		s := w.State.v2()
-		out.State = &s
-	}
-	return out
-}
-
-// v1 returns w with a version-1 state body, dropping its resets.
-func (w messageV2) v1() messageV1 {
-	out := messageV1{Type: w.Type, From: w.From, To: w.To, ID: w.ID, Key: w.Key, Target: w.Target, Op: w.Op,
-		Changed: w.Changed, Code: w.Code, Err: w.Err, Level: w.Level, Indexes: w.Indexes, Hashes: w.Hashes,
-		Keys: w.Keys, Epoch: w.Epoch, Region: w.Region, Blob: w.Blob}
-	if w.State != nil {
-		s := w.State.v1()
-		out.State = &s
-	}
-	return out
 }
 
 // stateToV2 returns the wire form of s, checked against l: a version-2
@@ -371,97 +279,6 @@ func resetsFromV2(ws []resetV2, nodes []string) ([]crdt.Reset, error) {
 		out[i] = crdt.Reset{Node: crdt.NodeID(nodes[w.Node]), Inc: w.Inc, Dec: w.Dec}
 	}
 	return out, nil
-}
-
-func messageToV2(m Message, l Limits) (messageV2, error) {
-	w := messageV2{Type: m.Type, From: string(m.From), To: string(m.To), ID: m.ID, Key: m.Key,
-		Target: string(m.Target), Changed: m.Changed, Code: m.Code, Err: m.Err, Level: m.Level,
-		Indexes: m.Indexes, Hashes: m.Hashes, Epoch: m.Epoch, Region: m.Region, Blob: m.Blob}
-	if !m.State.IsZero() {
-		s, err := stateToV2(m.State, l)
-		if err != nil {
-			return w, err
-		}
-		w.State = &s
-	}
-	for _, k := range m.Keys {
-		w.Keys = append(w.Keys, keyDigest1{Key: k.Key, Hash: k.Hash})
-	}
-	if m.Op != nil {
-		op := opV1{Kind: m.Op.Kind, Key: m.Op.Key, Value: m.Op.Value, Elems: m.Op.Elems, By: m.Op.By, Level: m.Op.Level}
-		if m.Op.Context != nil {
-			ctx, _, err := contextToV1(*m.Op.Context, l)
-			if err != nil {
-				return w, err
-			}
-			op.Context = &ctx
-		}
-		w.Op = &op
-	}
-	return w, nil
-}
-
-func messageFromV2(w messageV2, l Limits) (Message, error) {
-	if w.Type < MsgWrite || w.Type > lastMsgType {
-		return Message{}, malformed("frame", "unknown message type %d", w.Type)
-	}
-	if w.Code > CodeInternal {
-		return Message{}, malformed("frame", "unknown error code %d", w.Code)
-	}
-	for _, id := range []string{w.From, w.To, w.Target, w.Region} {
-		if len(id) > l.MaxNodeIDLen {
-			return Message{}, &TooLargeError{Name: "MaxNodeIDLen", Size: len(id), Limit: l.MaxNodeIDLen}
-		}
-	}
-	m := Message{Type: w.Type, From: crdt.NodeID(w.From), To: crdt.NodeID(w.To), ID: w.ID, Key: w.Key,
-		Target: crdt.NodeID(w.Target), Changed: w.Changed, Code: w.Code, Err: w.Err, Level: w.Level,
-		Indexes: w.Indexes, Hashes: w.Hashes, Epoch: w.Epoch, Region: w.Region, Blob: w.Blob}
-	if w.State != nil {
-		if err := checkNodes(w.State.Nodes, l); err != nil {
-			return Message{}, err
-		}
-		s, err := stateFromV2(*w.State)
-		if err != nil {
-			return Message{}, err
-		}
-		m.State = s
-	}
-	for _, k := range w.Keys {
-		m.Keys = append(m.Keys, KeyDigest{Key: k.Key, Hash: k.Hash})
-	}
-	if w.Op != nil {
-		if w.Op.Kind < OpGet || w.Op.Kind > OpInspect {
-			return Message{}, malformed("frame", "unknown operation %d", w.Op.Kind)
-		}
-		op := &Op{Kind: w.Op.Kind, Key: w.Op.Key, Value: w.Op.Value, Elems: w.Op.Elems, By: w.Op.By, Level: w.Op.Level}
-		if w.Op.Context != nil {
-			if err := checkNodes(w.Op.Context.Nodes, l); err != nil {
-				return Message{}, err
-			}
-			ctx, err := contextFromV1("operation context", w.Op.Context.Nodes, w.Op.Context.Vector, w.Op.Context.Cloud)
-			if err != nil {
-				return Message{}, err
-			}
-			op.Context = &ctx
-		}
-		m.Op = op
-	}
-	return m, nil
-}
-
-// checkNodes applies the node-table limits to a table decoded inside a
-// frame (a state or context at the top of an item is checked before it is
-// decoded; inside a frame, the frame's size bounds it until then).
-func checkNodes(nodes []string, l Limits) error {
-	if len(nodes) > l.MaxNodes {
-		return &TooLargeError{Name: "MaxNodes", Size: len(nodes), Limit: l.MaxNodes}
-	}
-	for _, id := range nodes {
-		if len(id) > l.MaxNodeIDLen {
-			return &TooLargeError{Name: "MaxNodeIDLen", Size: len(id), Limit: l.MaxNodeIDLen}
-		}
-	}
-	return nil
 }
 
 func timeToV1(t crdt.Timestamp) timeV1 { return timeV1{Wall: t.Wall, Logical: t.Logical} }

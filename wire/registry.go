@@ -29,6 +29,17 @@ const (
 	TagContext Tag = 2
 )
 
+// The consensus tags (paxos.go): values stored and a message body, each a
+// CBOR struct encoded by the generic codec under a tag of its own.
+const (
+	// TagStrong is a strong key's value, as consensus decides it.
+	TagStrong Tag = 3
+	// TagAcceptor is what an acceptor keeps of a strong key.
+	TagAcceptor Tag = 4
+	// TagPaxos is the body of a consensus message (Message.Blob).
+	TagPaxos Tag = 17
+)
+
 // TagFrame is a batch of node-to-node Messages, the unit one node sends
 // another. It holds states, so it has a codec of its own (EncodeFrame,
 // DecodeFrame) rather than Marshal's.
@@ -71,7 +82,11 @@ type format struct {
 var registry = map[Tag]format{
 	TagState:   {name: "state", versions: []uint16{1, 2}},
 	TagContext: {name: "context", versions: []uint16{1}},
-	TagFrame:   {name: "frame", versions: []uint16{1, 2}},
+	TagFrame:   {name: "frame", versions: []uint16{1, 2, 3}},
+
+	TagStrong:   {name: "strong", versions: []uint16{1}},
+	TagAcceptor: {name: "acceptor", versions: []uint16{1}},
+	TagPaxos:    {name: "paxos", versions: []uint16{1}},
 }
 
 // lookup returns the registry entry of t, or an *UnknownTagError.

@@ -192,7 +192,7 @@ func (m *Manager) installView(now int64, roster Roster, health map[string]Health
 	}
 	current := map[crdt.NodeID]bool{}
 	for id, p := range m.g.Protocols() { // every node gossip hears, whatever its status
-		if p >= wire.Protocol {
+		if p >= wire.ProtocolSplit {
 			current[crdt.NodeID(id)] = true
 		}
 	}
