@@ -96,6 +96,24 @@ type Config struct {
 	// anti-entropy repairs the region once it is back. Zero keeps no
 	// backlog at all. Default 1 GiB.
 	MaxOutboxBytes int64
+
+	// Strong keys (strong.go, proposer.go): Strong declares which keys are
+	// decided by consensus, the same on every node. Default none.
+	Strong Declaration
+	// StrongBackoff is the first pause of a proposer whose ballot lost to
+	// another's before it tries again; each further loss doubles it (up to
+	// 32 times), with a jitter drawn from the node's id and the attempt,
+	// so that two proposers contending for a key do not livelock.
+	// Default 5ms.
+	StrongBackoff time.Duration
+	// StrongBatch is the most operations on one key a proposer decides in
+	// one round (the operations that arrived while the previous round ran,
+	// applied in order). Default 64.
+	StrongBatch int
+	// RememberRequests is how many requests that carried an id a strong
+	// key remembers with their answers, so that a retry is answered, not
+	// applied again. Default 16.
+	RememberRequests int
 }
 
 // DefaultConfig returns the defaults for node id.
@@ -124,6 +142,10 @@ func DefaultConfig(id crdt.NodeID) Config {
 		ShipTimeout:    2 * time.Second,
 		ShipRate:       8 << 20,
 		MaxOutboxBytes: 1 << 30,
+
+		StrongBackoff:    5 * time.Millisecond,
+		StrongBatch:      64,
+		RememberRequests: 16,
 	}
 }
 
@@ -156,6 +178,12 @@ func (c Config) Validate() error {
 	check(c.ShipTimeout <= 0, "Config.ShipTimeout = %s: must be positive", c.ShipTimeout)
 	check(c.ShipRate < 1, "Config.ShipRate = %d: must be at least 1 byte per second", c.ShipRate)
 	check(c.MaxOutboxBytes < 0, "Config.MaxOutboxBytes = %d: must not be negative", c.MaxOutboxBytes)
+	if err := c.Strong.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	check(c.StrongBackoff <= 0, "Config.StrongBackoff = %s: must be positive", c.StrongBackoff)
+	check(c.StrongBatch < 1, "Config.StrongBatch = %d: must be at least 1", c.StrongBatch)
+	check(c.RememberRequests < 1, "Config.RememberRequests = %d: must be at least 1", c.RememberRequests)
 	return errors.Join(errs...)
 }
 

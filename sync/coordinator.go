@@ -14,6 +14,7 @@ import (
 type coordinator struct {
 	*core
 	hints *hinter
+	prop  *proposer // operations on strong keys (strongroute.go)
 
 	writes   map[uint64]*writeOp
 	reads    map[uint64]*readOp
@@ -24,7 +25,7 @@ type coordinator struct {
 }
 
 func newCoordinator(c *core, h *hinter) *coordinator {
-	co := &coordinator{core: c, hints: h, writes: map[uint64]*writeOp{}, reads: map[uint64]*readOp{},
+	co := &coordinator{core: c, hints: h, prop: newProposer(c), writes: map[uint64]*writeOp{}, reads: map[uint64]*readOp{},
 		forwards: map[uint64]*forwardOp{}, spans: map[uint64]*spanOp{}, seen: map[origin]int64{}}
 	c.spanDone = co.spanLocal
 	return co
@@ -36,6 +37,9 @@ func (c *coordinator) submit(r Request) {
 	o := origin{client: r.ID}
 	if err := c.validate(&r.Op); err != nil {
 		c.answer(o, Response{Err: err})
+		return
+	}
+	if c.routeStrong(o, &r.Op, false) {
 		return
 	}
 	if err := c.regionsFor(&r.Op); err != nil {

@@ -167,5 +167,9 @@ func (n *core) answer(o origin, r Response) {
 		return
 	}
 	code, text := encodeErr(r.Err)
-	n.send(wire.Message{Type: wire.MsgForwardReply, To: o.node, ID: o.fwd, State: r.State, Changed: r.Changed, Code: code, Err: text})
+	m := wire.Message{Type: wire.MsgForwardReply, To: o.node, ID: o.fwd, State: r.State, Changed: r.Changed, Code: code, Err: text}
+	if r.Strong != nil {
+		m.Blob, _ = wire.EncodeStrong(*r.Strong) // a value consensus decided encodes
+	}
+	n.send(m)
 }

@@ -142,7 +142,9 @@ func encodeErr(err error) (wire.ErrCode, string) {
 		return wire.CodeWrongType, err.Error()
 	case errors.Is(err, crdt.ErrOverflow):
 		return wire.CodeOverflow, err.Error()
-	case errors.Is(err, ErrRejected):
+	case errors.Is(err, ErrConditionFailed):
+		return wire.CodeCondition, err.Error()
+	case errors.Is(err, ErrRejected), errors.Is(err, ErrNotInteger):
 		return wire.CodeRejected, err.Error()
 	case errors.Is(err, ErrUnavailable):
 		return wire.CodeUnavailable, err.Error()
@@ -172,6 +174,7 @@ func decodeErr(code wire.ErrCode, text string) error {
 		wire.CodeRejected:       ErrRejected,
 		wire.CodeUnavailable:    ErrUnavailable,
 		wire.CodeUnknownOutcome: ErrUnknownOutcome,
+		wire.CodeCondition:      ErrConditionFailed,
 	}
 	if code == wire.CodeOK {
 		return nil

@@ -22,6 +22,12 @@ const (
 	LocalOne
 	LocalQuorum
 	EachQuorum
+	// LocalSerial and Serial are the levels of strong keys (strong.go):
+	// linearizable, by consensus among the key's replicas in its home
+	// region (LOCAL_SERIAL) or in every region (SERIAL). Each applies to
+	// the keys its scope declares, and to those only.
+	LocalSerial
+	Serial
 )
 
 // DefaultLevel is the level of operations that do not choose one: a
@@ -37,7 +43,12 @@ func (l Level) Spans() bool { return l == Quorum || l == EachQuorum || l == All 
 var levelNames = map[Level]string{
 	One: "ONE", Quorum: "QUORUM", All: "ALL",
 	LocalOne: "LOCAL_ONE", LocalQuorum: "LOCAL_QUORUM", EachQuorum: "EACH_QUORUM",
+	LocalSerial: "LOCAL_SERIAL", Serial: "SERIAL",
 }
+
+// IsSerial reports whether l is LOCAL_SERIAL or SERIAL, a level of strong
+// keys.
+func (l Level) IsSerial() bool { return l == LocalSerial || l == Serial }
 
 // String returns the level's name, such as "QUORUM".
 func (l Level) String() string {
@@ -57,7 +68,7 @@ func ParseLevel(s string) (Level, error) {
 			return l, nil
 		}
 	}
-	return 0, fmt.Errorf("sync: unknown consistency level %q: use ONE, QUORUM, ALL, LOCAL_ONE, LOCAL_QUORUM or EACH_QUORUM", s)
+	return 0, fmt.Errorf("sync: unknown consistency level %q: use ONE, QUORUM, ALL, LOCAL_ONE, LOCAL_QUORUM, EACH_QUORUM, LOCAL_SERIAL or SERIAL", s)
 }
 
 // Required returns how many of n replicas must answer at level l.

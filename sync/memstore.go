@@ -33,6 +33,47 @@ type MemStore struct {
 	FailGets error
 	epochs   Epochs
 	outbox   memOutbox
+	acc      map[string]wire.Acceptor
+	// UnsyncedAcceptors plants a bug for the tests of the checkers: a
+	// batch of acceptor records is not synced, so a PowerLoss can undo a
+	// promise or an acceptance that was answered.
+	UnsyncedAcceptors bool
+}
+
+// GetAcceptor returns the acceptor record of key.
+func (m *MemStore) GetAcceptor(key []byte) (wire.Acceptor, error) {
+	if m.FailGets != nil {
+		return wire.Acceptor{}, m.FailGets
+	}
+	return m.acc[string(key)], nil
+}
+
+// commitAcceptors writes b's acceptor records, and syncs everything
+// committed, as the disk store does, unless UnsyncedAcceptors.
+func (m *MemStore) commitAcceptors(b *wire.Batch) {
+	if len(b.Acceptors) == 0 {
+		return
+	}
+	if m.acc == nil {
+		m.acc = map[string]wire.Acceptor{}
+	}
+	for _, e := range b.Acceptors {
+		k := e.Key
+		prev, had := m.acc[string(k)]
+		if m.Batched {
+			m.journal = append(m.journal, undo{restore: func() {
+				if had {
+					m.acc[string(k)] = prev
+				} else {
+					delete(m.acc, string(k))
+				}
+			}})
+		}
+		m.acc[string(k)] = e.Record
+	}
+	if !m.UnsyncedAcceptors {
+		m.Sync()
+	}
 }
 
 // Epochs returns the epochs record.
@@ -150,6 +191,7 @@ func (m *MemStore) Commit(b *wire.Batch) error {
 		delete(m.hints, hk)
 	}
 	m.commitOutbox(b)
+	m.commitAcceptors(b)
 	return nil
 }
 

@@ -123,7 +123,13 @@ type Response struct {
 	Sloppy bool
 	// Diff is what a comparison with another region found (Node.Diff).
 	Diff *DiffReport
-	Err  error
+	// Strong is a strong key's value right after the operation, as readers
+	// see it (nil for an eventual key). With ErrConditionFailed it is the
+	// value that failed the condition. It is nil for a write decided in an
+	// earlier round whose answer was lost (a retry of a request id):
+	// Changed and Err answer it as they did then.
+	Strong *wire.Strong
+	Err    error
 }
 
 // ReplicaState is what one replica answered to an OpInspect.
@@ -165,6 +171,9 @@ type Node struct {
 	ae      *antiEntropy
 	ship    *shipper
 	relay   *relay
+	acc     *acceptor
+	prop    *proposer
+	later   []wire.Message // to this node itself, past maxSelfLoops: taken by the next Flush
 }
 
 // Stats counts what a Node did since it started.
@@ -227,7 +236,7 @@ func NewNode(cfg Config, store Store, now int64) (*Node, error) {
 	hints := newHinter(c)
 	coord := newCoordinator(c, hints)
 	n := &Node{core: c, coord: coord, hints: hints, handoff: newHandoff(c), ae: newAntiEntropy(c),
-		relay: newRelay(c, hints, coord)}
+		relay: newRelay(c, hints, coord), acc: newAcceptor(c), prop: coord.prop}
 	if err := n.startEpoch(); err != nil {
 		return nil, err
 	}
@@ -306,6 +315,12 @@ func (n *Node) Step(now int64, m wire.Message) {
 		n.ship.acked(m)
 	case wire.MsgRelay:
 		n.coord.onRelay(m)
+	case wire.MsgPrepare:
+		n.acc.onPrepare(m)
+	case wire.MsgAccept:
+		n.acc.onAccept(m)
+	case wire.MsgPromise, wire.MsgAccepted:
+		n.prop.onReply(m)
 	}
 }
 
@@ -356,22 +371,78 @@ func (n *Node) Tick(now int64) {
 	n.handoff.tick()
 	n.ship.tick()
 	n.relay.tick()
+	n.prop.tick()
 }
 
 // Flush commits the writes made since the last Flush in one batch and
 // releases the messages and responses that waited for them. If the commit
 // fails, nothing is released but error responses, and the error is returned.
+//
+// A message this node sends itself (a proposer of a strong key is one of
+// its acceptors) is taken once the round that sent it is committed, in
+// another round of the same Flush.
 func (n *Node) Flush() (Ready, error) {
-	if !n.batch.IsEmpty() {
-		if err := n.store.Commit(&n.batch); err != nil {
-			return n.failRound(err), err
+	var out Ready
+	if later := n.later; len(later) > 0 {
+		n.later = nil
+		for _, m := range later {
+			n.Step(n.now, m)
 		}
-		n.ae.track(n.batch.Puts)
 	}
-	r := Ready{Messages: n.msgs, Responses: n.resps}
-	n.endRound()
-	n.coord.endRound()
-	return r, nil
+	for loops := 0; ; loops++ {
+		if !n.batch.IsEmpty() {
+			if err := n.store.Commit(&n.batch); err != nil {
+				fr := n.failRound(err)
+				if loops == 0 {
+					return fr, err
+				}
+				out.Messages = append(out.Messages, fr.Messages...)
+				out.Responses = append(out.Responses, fr.Responses...)
+				return out, err
+			}
+			n.ae.track(n.batch.Puts)
+		}
+		self := n.toSelf()
+		if loops == 0 && len(self) == 0 {
+			out = Ready{Messages: n.msgs, Responses: n.resps}
+		} else {
+			for _, m := range n.msgs {
+				if m.To != n.cfg.ID {
+					out.Messages = append(out.Messages, m)
+				}
+			}
+			out.Responses = append(out.Responses, n.resps...)
+		}
+		n.endRound()
+		n.coord.endRound()
+		n.acc.endRound()
+		if len(self) == 0 {
+			return out, nil
+		}
+		if loops == maxSelfLoops {
+			n.later = append(n.later, self...) // taken at the start of the next Flush
+			return out, nil
+		}
+		for _, m := range self {
+			n.Step(n.now, m)
+		}
+	}
+}
+
+// maxSelfLoops bounds the rounds one Flush runs for messages a node sends
+// itself: a consensus round needs two (its prepare or accept, then the
+// answer).
+const maxSelfLoops = 4
+
+// toSelf returns a copy of the round's messages to this node itself.
+func (n *Node) toSelf() []wire.Message {
+	var self []wire.Message
+	for _, m := range n.msgs {
+		if m.To == n.cfg.ID {
+			self = append(self, m)
+		}
+	}
+	return self
 }
 
 // failRound answers every request of the round with an error, since
@@ -411,6 +482,7 @@ func (n *Node) failRound(err error) Ready {
 		}
 	}
 	n.endRound()
+	n.acc.endRound()
 	return Ready{Messages: msgs, Responses: resps}
 }
 

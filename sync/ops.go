@@ -19,6 +19,18 @@ func (n *core) validate(op *wire.Op) error {
 		return rejectf("too many elements: %d in one request, the limit is %d", len(op.Elems), n.cfg.MaxElements)
 	case op.Level != 0 && !Level(op.Level).Valid():
 		return rejectf("unknown consistency level %d", op.Level)
+	case op.Cond > wire.LastCond:
+		return rejectf("unknown condition %d", op.Cond)
+	case len(op.Expect) > n.cfg.MaxValueSize:
+		return rejectf("compared value too large: %d bytes, the limit is %d", len(op.Expect), n.cfg.MaxValueSize)
+	case op.TTL < 0:
+		return rejectf("expiry of %d ms: must be positive", op.TTL)
+	case len(op.ReqID) > maxReqID:
+		return rejectf("request id of %d bytes: the limit is %d", len(op.ReqID), maxReqID)
+	case op.Cond != wire.CondNone && op.Kind != wire.OpPut && op.Kind != wire.OpDelete:
+		return rejectf("a condition (%s) applies to SET and DEL only", op.Cond)
+	case op.TTL != 0 && op.Kind != wire.OpPut:
+		return rejectf("an expiry (PX) applies to SET only")
 	}
 	for _, e := range op.Elems {
 		if len(e) > n.cfg.MaxValueSize {
@@ -36,6 +48,10 @@ func (n *core) validate(op *wire.Op) error {
 	}
 	return nil
 }
+
+// maxReqID bounds a request id: a strong key remembers the ids of its
+// latest requests in its value.
+const maxReqID = 64
 
 // level returns the request's consistency level.
 func level(op *wire.Op) Level {

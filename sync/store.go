@@ -52,6 +52,10 @@ type Store interface {
 	// numbered from: the zero Epochs for a store that never had one.
 	Epochs() (Epochs, error)
 
+	// GetAcceptor returns this replica's acceptor record of strong key
+	// key (Batch.Acceptors), the zero record when it has none.
+	GetAcceptor(key []byte) (wire.Acceptor, error)
+
 	// SaveEpochs records e durably, whatever the store's sync mode: once it
 	// returns nil, e and every commit before it survive a power loss.
 	SaveEpochs(e Epochs) error

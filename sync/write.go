@@ -1,6 +1,7 @@
 package sync
 
 import (
+	"fmt"
 	"slices"
 
 	"github.com/meridiankv/meridian/crdt"
@@ -326,6 +327,9 @@ func (c *coordinator) onForward(m wire.Message) {
 		c.answer(o, Response{Err: err})
 		return
 	}
+	if c.routeStrong(o, m.Op, true) {
+		return
+	}
 	if m.Op.Kind == wire.OpGet || m.Op.Kind == wire.OpInspect {
 		c.coordinateRead(o, m.Op) // another region's part of a read across regions
 		return
@@ -348,7 +352,15 @@ func (c *coordinator) onForwardReply(m wire.Message) {
 		return
 	}
 	delete(c.forwards, m.ID)
-	c.answer(f.origin, Response{State: m.State, Changed: m.Changed, Err: decodeErr(m.Code, m.Err)})
+	r := Response{State: m.State, Changed: m.Changed, Err: decodeErr(m.Code, m.Err)}
+	if len(m.Blob) > 0 {
+		v, err := wire.DecodeStrong(m.Blob)
+		if err != nil && r.Err == nil {
+			r.Err = fmt.Errorf("%w: the answer of node %s does not decode (%v): the operation may have been applied", ErrUnknownOutcome, m.From, err)
+		}
+		r.Strong = &v
+	}
+	c.answer(f.origin, r)
 }
 
 func (c *coordinator) expireForwards() {

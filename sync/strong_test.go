@@ -1,0 +1,215 @@
+package sync_test
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/meridiankv/meridian/crdt"
+	kvsync "github.com/meridiankv/meridian/sync"
+	"github.com/meridiankv/meridian/wire"
+)
+
+// strongCluster is a cluster whose keys under "s:" are strong, local to
+// the default region.
+func strongCluster(t *testing.T, n int) *cluster {
+	t.Helper()
+	decl, err := kvsync.ParseDeclaration("s:")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return newCluster(t, n, func(c *kvsync.Config) { c.Strong = decl })
+}
+
+func sput(key, value string) wire.Op {
+	return wire.Op{Kind: wire.OpPut, Key: []byte(key), Value: []byte(value)}
+}
+
+func cond(op wire.Op, c wire.Cond, expect string) wire.Op {
+	op.Cond, op.Expect = c, []byte(expect)
+	return op
+}
+
+// strongValue returns what r says the key holds, "<none>" for nothing.
+func strongValue(t *testing.T, r kvsync.Response) string {
+	t.Helper()
+	if r.Strong == nil {
+		t.Fatalf("no strong value in %+v", r)
+	}
+	switch r.Strong.Kind {
+	case wire.StrongString:
+		return string(r.Strong.Bytes)
+	case wire.StrongCounter:
+		return "#" + strings.TrimSpace(strings.Repeat(" ", 0)) + itoa(r.Strong.Int)
+	case wire.StrongSet:
+		var out []string
+		for _, m := range r.Strong.Members {
+			out = append(out, string(m))
+		}
+		return "{" + strings.Join(out, ",") + "}"
+	}
+	return "<none>"
+}
+
+func itoa(i int64) string {
+	return strings.TrimSpace(strings.ReplaceAll(time.Duration(i).String(), "ns", ""))
+}
+
+// TestStrongOperations: every operation on a strong key, with and without
+// conditions, read back at another node.
+func TestStrongOperations(t *testing.T) {
+	c := strongCluster(t, 4)
+	steps := []struct {
+		name string
+		op   wire.Op
+		at   crdt.NodeID
+		want string // the value after, "" for an error
+		err  error
+	}{
+		{"get of nothing", wire.Op{Kind: wire.OpGet, Key: []byte("s:k")}, "n1", "<none>", nil},
+		{"set xx of nothing fails", cond(sput("s:k", "a"), wire.CondXX, ""), "n2", "", kvsync.ErrConditionFailed},
+		{"set nx", cond(sput("s:k", "a"), wire.CondNX, ""), "n3", "a", nil},
+		{"set nx again fails", cond(sput("s:k", "b"), wire.CondNX, ""), "n1", "", kvsync.ErrConditionFailed},
+		{"set ifeq a", cond(sput("s:k", "b"), wire.CondIfEq, "a"), "n4", "b", nil},
+		{"set ifeq a fails", cond(sput("s:k", "c"), wire.CondIfEq, "a"), "n2", "", kvsync.ErrConditionFailed},
+		{"set ifne b fails", cond(sput("s:k", "c"), wire.CondIfNe, "b"), "n2", "", kvsync.ErrConditionFailed},
+		{"set ifne a", cond(sput("s:k", "c"), wire.CondIfNe, "a"), "n1", "c", nil},
+		{"get", wire.Op{Kind: wire.OpGet, Key: []byte("s:k")}, "n4", "c", nil},
+		{"delex ifeq wrong fails", cond(wire.Op{Kind: wire.OpDelete, Key: []byte("s:k")}, wire.CondIfEq, "x"), "n3", "", kvsync.ErrConditionFailed},
+		{"delex ifeq", cond(wire.Op{Kind: wire.OpDelete, Key: []byte("s:k")}, wire.CondIfEq, "c"), "n3", "<none>", nil},
+		{"incr", wire.Op{Kind: wire.OpIncr, Key: []byte("s:n"), By: 5}, "n1", "#5", nil},
+		{"decr", wire.Op{Kind: wire.OpIncr, Key: []byte("s:n"), By: -7}, "n2", "#-2", nil},
+		{"incr of a string", wire.Op{Kind: wire.OpIncr, Key: []byte("s:k2"), By: 1}, "n1", "#1", nil},
+		{"sadd", wire.Op{Kind: wire.OpAdd, Key: []byte("s:set"), Elems: [][]byte{[]byte("b"), []byte("a")}}, "n1", "{a,b}", nil},
+		{"srem", wire.Op{Kind: wire.OpRemove, Key: []byte("s:set"), Elems: [][]byte{[]byte("a")}}, "n3", "{b}", nil},
+		{"sadd on a counter", wire.Op{Kind: wire.OpAdd, Key: []byte("s:n"), Elems: [][]byte{[]byte("a")}}, "n3", "", crdt.ErrWrongType},
+	}
+	for _, s := range steps {
+		r := c.do(s.at, s.op)
+		if s.err != nil {
+			if !errors.Is(r.Err, s.err) {
+				t.Fatalf("%s: %v, want %v", s.name, r.Err, s.err)
+			}
+			continue
+		}
+		if r.Err != nil {
+			t.Fatalf("%s: %v", s.name, r.Err)
+		}
+		if got := strongValue(t, r); got != s.want {
+			t.Fatalf("%s: the key holds %s, want %s", s.name, got, s.want)
+		}
+	}
+}
+
+// TestStrongFastPath: the second operation on a key from its proposer is
+// one round trip: an accept, no prepare.
+func TestStrongFastPath(t *testing.T) {
+	c := strongCluster(t, 3)
+	kinds := map[wire.MsgType]int{}
+	c.observe = func(m wire.Message) { kinds[m.Type]++ }
+	if r := c.do("n1", sput("s:k", "a")); r.Err != nil {
+		t.Fatal(r.Err)
+	}
+	if kinds[wire.MsgPrepare] == 0 || kinds[wire.MsgAccept] == 0 {
+		t.Fatalf("the first operation sent %v, want prepares and accepts", kinds)
+	}
+	clear(kinds)
+	if r := c.do("n1", sput("s:k", "b")); r.Err != nil {
+		t.Fatal(r.Err)
+	}
+	if kinds[wire.MsgPrepare] != 0 || kinds[wire.MsgAccept] == 0 {
+		t.Fatalf("the second operation sent %v, want accepts only", kinds)
+	}
+}
+
+// TestStrongRequestIDIsAppliedOnce: an INCR sent again with its request id
+// is answered as the first time, not applied again.
+func TestStrongRequestIDIsAppliedOnce(t *testing.T) {
+	c := strongCluster(t, 3)
+	op := wire.Op{Kind: wire.OpIncr, Key: []byte("s:n"), By: 10, ReqID: []byte("req-1")}
+	for i := range 3 {
+		r := c.do(crdt.NodeID([]string{"n1", "n2", "n3"}[i]), op)
+		if r.Err != nil || r.Changed != 10 {
+			t.Fatalf("try %d: %+v, want 10", i, r)
+		}
+	}
+	if r := c.do("n2", wire.Op{Kind: wire.OpGet, Key: []byte("s:n")}); r.Err != nil || r.Strong.Int != 10 {
+		t.Fatalf("after three tries of one request: %+v, want 10", r)
+	}
+}
+
+// TestStrongMinorityAppliesNothing: a proposer cut off from a majority of
+// the key's acceptors answers with a definite error or an unknown outcome,
+// never a success; after the heal the key holds what a majority decided.
+func TestStrongMinorityAppliesNothing(t *testing.T) {
+	c := strongCluster(t, 4)
+	owners, _ := c.owners("s:k")
+	p := owners[0] // the key's proposer
+	if r := c.do(p, sput("s:k", "a")); r.Err != nil {
+		t.Fatal(r.Err)
+	}
+	c.drop = func(m wire.Message) bool { return m.From == p || m.To == p }
+	r := c.do(p, sput("s:k", "b"))
+	if !errors.Is(r.Err, kvsync.ErrUnknownOutcome) && !errors.Is(r.Err, kvsync.ErrUnavailable) {
+		t.Fatalf("a write on the minority side: %+v, want an unknown outcome or unavailable", r)
+	}
+	// The proposer's accept reached itself only (it answers with an unknown
+	// outcome): a later round may choose that value or not. A definite
+	// error means it is never chosen.
+	want := map[string]bool{"a": true, "b": errors.Is(r.Err, kvsync.ErrUnknownOutcome)}
+	c.drop = nil
+	for _, at := range c.ids {
+		if r := c.do(at, wire.Op{Kind: wire.OpGet, Key: []byte("s:k")}); r.Err != nil || !want[strongValue(t, r)] {
+			t.Fatalf("after the heal, at %s: %v %v, want one of %v", at, r.Err, r.Strong, want)
+		}
+	}
+}
+
+// TestStrongLevels: an eventual key refuses the serial levels and the
+// conditions; a strong key refuses the other levels and inspect.
+func TestStrongLevels(t *testing.T) {
+	c := strongCluster(t, 3)
+	for _, tc := range []struct {
+		op   wire.Op
+		want string
+	}{
+		{wire.Op{Kind: wire.OpGet, Key: []byte("e"), Level: uint8(kvsync.LocalSerial)}, "applies to strong keys only"},
+		{cond(sput("e", "v"), wire.CondNX, ""), "conditions (NX) apply to strong keys only"},
+		{wire.Op{Kind: wire.OpPut, Key: []byte("e"), Value: []byte("v"), TTL: 100}, "expiry (PX) applies to strong keys only"},
+		{wire.Op{Kind: wire.OpGet, Key: []byte("s:k"), Level: uint8(kvsync.Quorum)}, "its operations use LOCAL_SERIAL, not QUORUM"},
+		{wire.Op{Kind: wire.OpGet, Key: []byte("s:k"), Level: uint8(kvsync.Serial)}, "its operations use LOCAL_SERIAL, not SERIAL"},
+		{wire.Op{Kind: wire.OpInspect, Key: []byte("s:k")}, "no siblings"},
+		{cond(wire.Op{Kind: wire.OpIncr, Key: []byte("s:k"), By: 1}, wire.CondNX, ""), "applies to SET and DEL only"},
+	} {
+		r := c.do("n1", tc.op)
+		if !errors.Is(r.Err, kvsync.ErrRejected) || !strings.Contains(r.Err.Error(), tc.want) {
+			t.Errorf("%+v: %v, want rejected saying %q", tc.op, r.Err, tc.want)
+		}
+	}
+}
+
+// TestStrongLockExpires: SET NX PX takes a lock that frees itself; a stale
+// holder's DELEX IFEQ fails once another holds it.
+func TestStrongLockExpires(t *testing.T) {
+	c := strongCluster(t, 3)
+	lock := func(token string) wire.Op {
+		op := cond(sput("s:lock", token), wire.CondNX, "")
+		op.TTL = 100
+		return op
+	}
+	if r := c.do("n1", lock("t1")); r.Err != nil {
+		t.Fatal(r.Err)
+	}
+	if r := c.do("n2", lock("t2")); !errors.Is(r.Err, kvsync.ErrConditionFailed) {
+		t.Fatalf("a second holder while the lease runs: %v", r.Err)
+	}
+	c.advance(150 * time.Millisecond)
+	if r := c.do("n2", lock("t2")); r.Err != nil {
+		t.Fatalf("after the lease: %v", r.Err)
+	}
+	release := cond(wire.Op{Kind: wire.OpDelete, Key: []byte("s:lock")}, wire.CondIfEq, "t1")
+	if r := c.do("n1", release); !errors.Is(r.Err, kvsync.ErrConditionFailed) {
+		t.Fatalf("the stale holder's release: %v, want a failed condition", r.Err)
+	}
+}
