@@ -51,6 +51,12 @@ type Config struct {
 	// cannot reach: beyond it the region's backlog is dropped, and
 	// anti-entropy repairs the region once it is back. Default 1 GiB.
 	MaxOutboxBytes int64
+	// Strong declares the strong keys (--strong): prefixes whose keys are
+	// decided by consensus, local to a home region or global. Every node
+	// of the cluster must declare the same: a node that declares otherwise
+	// is refused by the acceptors of strong keys, and refuses to serve
+	// when it finds a member that does. Default none.
+	Strong kvsync.Declaration
 	// TLSDir holds ca.crt and the node's certificate and key (<id>.crt, <id>.key)
 	// for mutual TLS between nodes. Required unless InMemory.
 	TLSDir string
@@ -203,8 +209,11 @@ func (c Config) Validate() error {
 	check(c.VNodes < 1 || c.VNodes > 4096, "--vnodes %d: use 1 to 4096", c.VNodes)
 	check(c.Sync != storage.SyncAlways && c.Sync != storage.SyncBatched, "--sync %v: use always or batched", c.Sync)
 	check(c.Sync == storage.SyncBatched && c.SyncInterval <= 0, "--sync-interval %s: must be positive", c.SyncInterval)
-	check(!c.ReadLevel.Valid(), "--read-consistency %v: use ONE, QUORUM, ALL, LOCAL_ONE, LOCAL_QUORUM or EACH_QUORUM", c.ReadLevel)
-	check(!c.WriteLevel.Valid(), "--write-consistency %v: use ONE, QUORUM, ALL, LOCAL_ONE, LOCAL_QUORUM or EACH_QUORUM", c.WriteLevel)
+	check(!c.ReadLevel.Valid() || c.ReadLevel.IsSerial(), "--read-consistency %v: use ONE, QUORUM, ALL, LOCAL_ONE, LOCAL_QUORUM or EACH_QUORUM (strong keys use their serial level whatever this says)", c.ReadLevel)
+	check(!c.WriteLevel.Valid() || c.WriteLevel.IsSerial(), "--write-consistency %v: use ONE, QUORUM, ALL, LOCAL_ONE, LOCAL_QUORUM or EACH_QUORUM (strong keys use their serial level whatever this says)", c.WriteLevel)
+	if err := c.Strong.Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("--strong: %w", err))
+	}
 	check(c.RequestTimeout <= 0, "--request-timeout %s: must be positive", c.RequestTimeout)
 	check(c.ReadRetryAfter <= 0, "--read-retry-after %s: must be positive", c.ReadRetryAfter)
 	check(c.MaxKeySize < 1 || c.MaxKeySize > 64<<10, "--max-key-size %d: use 1 to 65536 bytes", c.MaxKeySize)

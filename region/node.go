@@ -225,6 +225,7 @@ func (n *Node) syncConfig() kvsync.Config {
 	c.Region = n.cfg.Region
 	c.MaxOutboxBytes = n.cfg.MaxOutboxBytes
 	c.RegionAntiEntropyInterval = n.cfg.RegionAntiEntropyInterval
+	c.Strong = n.cfg.Strong
 	return c
 }
 

@@ -112,6 +112,7 @@ func parseFlags(args []string, stderr io.Writer) (region.Config, options, error)
 	fs.DurationVar(&cfg.WANDelay, "wan-delay", cfg.WANDelay, "delay every message to another region by this much, one way (demos and tests on one machine)")
 	fs.DurationVar(&cfg.WANJitter, "wan-jitter", cfg.WANJitter, "add up to this much random delay to --wan-delay")
 	fs.Int64Var(&cfg.MaxOutboxBytes, "max-outbox-bytes", cfg.MaxOutboxBytes, "disk kept for writes owed to a region that cannot be reached; beyond it they are dropped and anti-entropy repairs the region after the heal")
+	strong := fs.String("strong", "", "strong keys, decided by consensus: comma-separated PREFIX=local:REGION (its home region; LOCAL_SERIAL) or PREFIX=global (every region, at least 3; SERIAL); PREFIX alone is local to the region named local. The same on every node")
 	fs.IntVar(&cfg.Replicas, "replicas", cfg.Replicas, "copies of each key (N)")
 	fs.IntVar(&cfg.VNodes, "vnodes", cfg.VNodes, "virtual nodes: this node's weight in the ring")
 	syncMode := fs.String("sync", "batched", "when writes reach the disk: always (fsync every commit before acknowledging) or batched (fsync every --sync-interval; a crash of the process loses nothing, a power loss up to one interval)")
@@ -146,6 +147,11 @@ func parseFlags(args []string, stderr io.Writer) (region.Config, options, error)
 	}
 	if *wanJoin != "" {
 		cfg.WANJoin = strings.Split(*wanJoin, ",")
+	}
+	if decl, err := kvsync.ParseDeclaration(*strong); err != nil {
+		errs = append(errs, fmt.Errorf("--strong %q: %w", *strong, err))
+	} else {
+		cfg.Strong = decl
 	}
 	for _, l := range []struct {
 		flag, value string

@@ -30,6 +30,10 @@ func TestBadFlagsAreRefusedNamingTheFlag(t *testing.T) {
 		{[]string{"--max-outbox-bytes", "-1"}, "--max-outbox-bytes"},
 		{[]string{"--region-anti-entropy-interval", "-1s"}, "--region-anti-entropy-interval"},
 		{[]string{"--id", "a/b"}, "--id"},
+		{[]string{"--strong", "lock:=sometimes"}, "--strong"},
+		{[]string{"--strong", "a,ab"}, "overlap"},
+		{[]string{"--strong", "=global"}, "empty"},
+		{[]string{"--read-consistency", "SERIAL"}, "strong keys use their serial level"},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
@@ -41,5 +45,9 @@ func TestBadFlagsAreRefusedNamingTheFlag(t *testing.T) {
 	}
 	if _, _, err := parseFlags(base, io.Discard); err != nil {
 		t.Fatalf("the defaults are refused: %v", err)
+	}
+	cfg, _, err := parseFlags(append(append([]string{}, base...), "--strong", "lock:=local:eu, acct:=global"), io.Discard)
+	if err != nil || cfg.Strong.String() != "acct:=global,lock:=local:eu" {
+		t.Fatalf("--strong: %v, %v", cfg.Strong, err)
 	}
 }
