@@ -14,7 +14,7 @@ func (n *Node) membershipConfig() membership.Config {
 	c := n.cfg
 	return membership.Config{ID: c.ID, Region: c.Region, Incarnation: n.incarnation,
 		Peer: c.PeerAddr, Gossip: c.GossipAddr, RESP: c.RESPAddr, HTTP: c.HTTPAddr,
-		VNodes: c.VNodes, DeadTimeout: c.DeadTimeout, Logger: n.log}
+		VNodes: c.VNodes, DeadTimeout: c.DeadTimeout, Logger: n.log, Strong: c.Strong.String()}
 }
 
 // refreshView runs the membership logic (membership.Manager.Refresh): it
@@ -33,6 +33,9 @@ func (n *Node) refreshView(now int64) {
 	n.health = make(map[string]membership.Health, len(res.Members))
 	for _, m := range res.Members {
 		n.health[m.ID] = m.Health
+	}
+	if res.Refused != nil {
+		n.logEvery("strong", "refused: "+res.Refused.Error())
 	}
 	switch {
 	case res.Left:

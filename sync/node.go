@@ -44,6 +44,11 @@ type View struct {
 	// from) is sent only the kinds of protocol 1 (wire.Legacy), so that a
 	// rolling upgrade never sends a frame its receiver would refuse.
 	Current map[crdt.NodeID]bool
+	// Older holds the nodes of this region heard announcing a protocol
+	// older than wire.ProtocolConsensus: they are sent no consensus
+	// message, and a strong key one of them is an acceptor of is
+	// unavailable.
+	Older map[crdt.NodeID]bool
 	// Remote describes every other region this node knows, sorted by
 	// name: empty in a cluster of one region.
 	Remote []RegionView

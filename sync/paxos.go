@@ -86,6 +86,14 @@ func (n *core) acceptors(key []byte, p StrongPrefix) (acceptorSet, error) {
 			groups = append(groups, append(slices.Clone(n.nextOwners(key)), remote...))
 		}
 	}
+	for _, g := range groups {
+		for _, id := range g {
+			if n.view.Older[id] {
+				return acceptorSet{}, &UnavailableError{Level: p.Scope.Level(), Reason: "node " + string(id) + ", an acceptor of key " + string(key) +
+					", runs an older build that knows no consensus: every node must run this build before strong keys are used"}
+			}
+		}
+	}
 	s := acceptorSet{groups: groups}
 	var b strings.Builder
 	for _, g := range groups {

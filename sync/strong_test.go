@@ -213,3 +213,17 @@ func TestStrongLockExpires(t *testing.T) {
 		t.Fatalf("the stale holder's release: %v, want a failed condition", r.Err)
 	}
 }
+
+// TestStrongKeyWithAnOlderAcceptorIsUnavailable: a strong key one of whose
+// acceptors runs a build without consensus is refused at once, saying so.
+func TestStrongKeyWithAnOlderAcceptorIsUnavailable(t *testing.T) {
+	c := strongCluster(t, 3)
+	owners, _ := c.owners("s:k")
+	p := owners[0]
+	c.nodes[p].SetView(c.now, kvsync.View{Placement: c.place, Members: c.ids, Down: map[crdt.NodeID]bool{},
+		Current: c.current(), Older: map[crdt.NodeID]bool{owners[1]: true}})
+	r := c.do(p, sput("s:k", "v"))
+	if !errors.Is(r.Err, kvsync.ErrUnavailable) || !strings.Contains(r.Err.Error(), "older build") {
+		t.Fatalf("%v, want unavailable naming the older build", r.Err)
+	}
+}

@@ -29,6 +29,10 @@ type Config struct {
 	// provided a majority of the region is alive in this node's view.
 	// Zero never removes a member on its own.
 	DeadTimeout time.Duration
+	// Strong is this node's declaration of strong keys, canonical
+	// (kvsync.Declaration.String): a joining node that finds a member
+	// declaring otherwise stays joining and says why. Empty for none.
+	Strong string
 	// Logger receives what the Manager decides (ring changes, joins,
 	// removals). Nil discards it.
 	Logger *slog.Logger
@@ -67,5 +71,5 @@ func (c Config) logger() *slog.Logger {
 // given to it.
 func (c Config) entry(s Status) Member {
 	return Member{ID: c.ID, Region: c.Region, Peer: c.Peer, Gossip: c.Gossip, RESP: c.RESP, HTTP: c.HTTP,
-		VNodes: c.VNodes, Status: s, Incarnation: c.Incarnation}
+		VNodes: c.VNodes, Status: s, Incarnation: c.Incarnation, Strong: c.Strong}
 }

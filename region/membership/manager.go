@@ -20,17 +20,19 @@ import (
 // A Manager is not safe for concurrent use: call it from one goroutine (the
 // node's loop, or the simulator).
 type Manager struct {
-	cfg       Config
-	g         Gossip
-	log       *slog.Logger
-	self      Member // this node's entry as last decided here
-	rings     rings
-	peers     map[crdt.NodeID]string // replaced, never modified, once handed out
-	downSince map[string]int64       // when each dead member was first seen dead
-	held      bool                   // a removal waits for a majority; logged once
-	last      Roster                 // as the last Refresh left it
-	remote    []kvsync.RegionView    // the other regions, as the Directory last described them
-	unsettled bool                   // the Directory has not yet learned whether there are other regions
+	cfg          Config
+	g            Gossip
+	log          *slog.Logger
+	self         Member // this node's entry as last decided here
+	rings        rings
+	peers        map[crdt.NodeID]string // replaced, never modified, once handed out
+	downSince    map[string]int64       // when each dead member was first seen dead
+	held         bool                   // a removal waits for a majority; logged once
+	last         Roster                 // as the last Refresh left it
+	remote       []kvsync.RegionView    // the other regions, as the Directory last described them
+	unsettled    bool                   // the Directory has not yet learned whether there are other regions
+	refused      error                  // a member declares strong keys otherwise (checkStrong)
+	strongLogged map[string]bool        // the disagreements logged, by member and declaration
 }
 
 // SetRemote sets what the views Refresh installs say of the other regions
@@ -73,6 +75,10 @@ type Result struct {
 	// in this refresh: it found itself removed while alive, or the region
 	// held an entry for its id from other data. A leave under way is over.
 	Rejoined bool
+	// Refused says why this node may not serve strong keys with its
+	// region: a member declares them otherwise (a joining node then stays
+	// joining). Nil when every member agrees.
+	Refused error
 }
 
 // Initial returns this node's roster entry as it starts, given the roster
@@ -145,6 +151,8 @@ func (m *Manager) Refresh(now int64, r Replica) Result {
 	m.demoteReturning(roster)
 	m.reapDead(now, roster, health)
 	m.notePeers(roster)
+	m.refused = m.checkStrong(roster)
+	res.Refused = m.refused
 	m.installView(now, roster, health, r)
 	// Only now, with the view of the current roster installed, do
 	// Bootstrapped and HandedOff speak of it.
@@ -190,14 +198,17 @@ func (m *Manager) installView(now int64, roster Roster, health map[string]Health
 			down[crdt.NodeID(mem.ID)] = true
 		}
 	}
-	current := map[crdt.NodeID]bool{}
+	current, older := map[crdt.NodeID]bool{}, map[crdt.NodeID]bool{}
 	for id, p := range m.g.Protocols() { // every node gossip hears, whatever its status
 		if p >= wire.ProtocolSplit {
 			current[crdt.NodeID(id)] = true
 		}
+		if p < wire.ProtocolConsensus {
+			older[crdt.NodeID(id)] = true
+		}
 	}
 	v := kvsync.View{Placement: Placement(m.rings.now), Members: ids, Down: down, Epoch: m.rings.epoch,
-		Joining: roster[m.cfg.ID].Status == Joining, Current: current, Remote: m.remote}
+		Joining: roster[m.cfg.ID].Status == Joining, Current: current, Older: older, Remote: m.remote}
 	if ringSig(inRing) != ringSig(inNext) {
 		v.Next = Placement(m.rings.next)
 	}

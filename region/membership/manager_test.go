@@ -208,3 +208,35 @@ func TestRemove(t *testing.T) {
 		})
 	}
 }
+
+// TestJoinerDeclaringStrongKeysOtherwiseIsRefused: a node whose declaration
+// of strong keys differs from the region's stays joining, bootstrapped or
+// not, and says why; started again with the region's declaration, it joins.
+func TestJoinerDeclaringStrongKeysOtherwiseIsRefused(t *testing.T) {
+	decl := "lock:=local:eu"
+	r := formed(t, 3, func(c *Config) { c.Strong = decl })
+	r.cfg = func(c *Config) {
+		if c.ID == "n4" {
+			c.Strong = "lock:=global"
+		} else {
+			c.Strong = decl
+		}
+	}
+	n4 := r.start("n4", true)
+	n4.r.bootstrapped = true
+	r.run(3 * time.Second)
+	if s := r.statuses("n4")["n4"]; s != Joining {
+		t.Fatalf("n4, declaring otherwise, is %s", s)
+	}
+	if n4.last.Refused == nil || !strings.Contains(n4.last.Refused.Error(), `declares "lock:=local:eu"`) {
+		t.Fatalf("n4's refusal: %v", n4.last.Refused)
+	}
+	if !strings.Contains(n4.logs.String(), "declares strong keys otherwise") {
+		t.Errorf("n4's log says nothing of the refusal:\n%s", n4.logs.String())
+	}
+	r.crash("n4")
+	r.cfg = func(c *Config) { c.Strong = decl }
+	n4 = r.start("n4", true)
+	n4.r.bootstrapped = true
+	r.runUntil("n4 to be active everywhere", 2*time.Second, func() bool { return r.allSee(statusAll(r.ids(), Active)) })
+}

@@ -53,7 +53,11 @@ type Member struct {
 	// Incarnation names the node's data: a node whose data directory is
 	// new gets a new one. Empty in entries written before it existed.
 	Incarnation string `json:"incarnation,omitempty"`
-	Version     uint64 `json:"version"` // raised by every change; the higher wins
+	// Strong is the node's declaration of strong keys (its --strong,
+	// canonical): every member must declare the same. Empty for none, and
+	// in entries written before it existed.
+	Strong  string `json:"strong,omitempty"`
+	Version uint64 `json:"version"` // raised by every change; the higher wins
 }
 
 // newer reports whether m should replace o in a merge: the higher version

@@ -1,5 +1,7 @@
 package membership
 
+import "fmt"
+
 // checkSelf compares this node's entry in the roster with the one it
 // decided itself, and enters the region again as Joining when the roster
 // holds another: this node was removed while it is alive (the dead timeout
@@ -48,14 +50,14 @@ func (m *Manager) checkSelf(roster Roster) bool {
 // weight.
 func sameAddrs(a, b Member) bool {
 	return a.Region == b.Region && a.Peer == b.Peer && a.Gossip == b.Gossip && a.RESP == b.RESP &&
-		a.HTTP == b.HTTP && a.VNodes == b.VNodes
+		a.HTTP == b.HTTP && a.VNodes == b.VNodes && a.Strong == b.Strong
 }
 
 // advanceSelf moves this node's status forward when its work is done, and
 // reports whether it just became Left.
 func (m *Manager) advanceSelf(roster Roster, r Replica) (left bool) {
 	switch self := roster[m.cfg.ID]; {
-	case self.Status == Joining && m.g.Joined() && !m.unsettled && (emptyRing(roster) || r.Bootstrapped()):
+	case self.Status == Joining && m.g.Joined() && !m.unsettled && m.refused == nil && (emptyRing(roster) || r.Bootstrapped()):
 		m.setStatus(roster, Active)
 		m.log.Info("joined: serving my ranges")
 	case self.Status == Leaving && r.HandedOff():
@@ -82,4 +84,32 @@ func (m *Manager) setStatus(roster Roster, s Status) {
 	if roster != nil {
 		roster[m.cfg.ID] = m.self
 	}
+}
+
+// checkStrong finds the members of roster that declare strong keys
+// otherwise than this node (Member.Strong), and returns the first as an
+// error, nil when all agree. A joining node that finds one stays joining
+// (advanceSelf): were it to serve, its acceptors would refuse its
+// proposals and theirs. Each disagreement is logged once.
+func (m *Manager) checkStrong(roster Roster) error {
+	var err error
+	for _, mem := range roster.Sorted() {
+		if mem.ID == m.cfg.ID || !mem.Status.InRegion() || mem.Strong == m.cfg.Strong {
+			continue
+		}
+		e := fmt.Errorf("membership: this node declares strong keys as %q (--strong), and member %s declares %q: every node must declare the same; restart this node with --strong %q, or the others with this one's",
+			m.cfg.Strong, mem.ID, mem.Strong, mem.Strong)
+		if err == nil {
+			err = e
+		}
+		key := mem.ID + "=" + mem.Strong
+		if !m.strongLogged[key] {
+			if m.strongLogged == nil {
+				m.strongLogged = map[string]bool{}
+			}
+			m.strongLogged[key] = true
+			m.log.Error("refused: a member declares strong keys otherwise", "member", mem.ID, "its", mem.Strong, "mine", m.cfg.Strong)
+		}
+	}
+	return err
 }
