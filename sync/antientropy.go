@@ -459,5 +459,5 @@ func (n *Node) Bootstrapped() bool {
 			return false
 		}
 	}
-	return true
+	return n.settle.done()
 }

@@ -35,8 +35,9 @@ type core struct {
 	epochErr   error // the last reservation failed: mint nothing
 	actor      crdt.NodeID
 
-	spanDone func(*spanOp, Response)   // takes the answer of a span's local part (the coordinator's)
-	shipDone func(*shipWait, Response) // takes the answer of a shipped key's merge (the relay's)
+	spanDone   func(*spanOp, Response)     // takes the answer of a span's local part (the coordinator's)
+	shipDone   func(*shipWait, Response)   // takes the answer of a shipped key's merge (the relay's)
+	settleDone func(*settleWait, Response) // takes the answer of a settling round (the settler's)
 }
 
 // part names the part of a Node that sent a message and awaits its
@@ -147,9 +148,10 @@ type origin struct {
 	client uint64
 	node   crdt.NodeID
 	fwd    uint64
-	span   *spanOp   // the local part of an operation across regions (span.go)
-	ship   *shipWait // a key of a batch another region shipped (ship.go)
-	local  bool      // another region's part of an operation across regions: this region only
+	span   *spanOp     // the local part of an operation across regions (span.go)
+	ship   *shipWait   // a key of a batch another region shipped (ship.go)
+	settle *settleWait // a round settling a strong key before a ring change completes (settle.go)
+	local  bool        // another region's part of an operation across regions: this region only
 }
 
 func (n *core) answer(o origin, r Response) {
@@ -159,6 +161,10 @@ func (n *core) answer(o origin, r Response) {
 	}
 	if o.ship != nil {
 		n.shipDone(o.ship, r)
+		return
+	}
+	if o.settle != nil {
+		n.settleDone(o.settle, r)
 		return
 	}
 	if o.node == "" {

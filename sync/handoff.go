@@ -44,7 +44,7 @@ func (h *handoff) reset(epoch uint64) {
 // HandedOff reports whether a full handoff pass since the ring last changed
 // found no key left to push: a leaving node may then exit.
 func (n *Node) HandedOff() bool {
-	return n.handoff.done && n.handoff.epoch == n.view.Epoch && n.ship.drained()
+	return n.handoff.done && n.handoff.epoch == n.view.Epoch && n.ship.drained() && n.settle.done()
 }
 
 // handoff is the part of a Node that pushes the keys it will not own once

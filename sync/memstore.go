@@ -48,6 +48,29 @@ func (m *MemStore) GetAcceptor(key []byte) (wire.Acceptor, error) {
 	return m.acc[string(key)], nil
 }
 
+// ScanAcceptors calls fn for the acceptor records of keys whose hash is in
+// [lo, hi], in (hash, key) order.
+func (m *MemStore) ScanAcceptors(lo, hi uint64, fn func(key []byte, a wire.Acceptor) bool) error {
+	keys := make([]hashedKey, 0, len(m.acc))
+	for k := range m.acc {
+		if h := wire.KeyHash([]byte(k)); h >= lo && h <= hi {
+			keys = append(keys, hashedKey{hash: h, key: k})
+		}
+	}
+	slices.SortFunc(keys, func(a, b hashedKey) int {
+		if c := cmp.Compare(a.hash, b.hash); c != 0 {
+			return c
+		}
+		return strings.Compare(a.key, b.key)
+	})
+	for _, k := range keys {
+		if !fn([]byte(k.key), m.acc[k.key]) {
+			return nil
+		}
+	}
+	return nil
+}
+
 // commitAcceptors writes b's acceptor records, and syncs everything
 // committed, as the disk store does, unless UnsyncedAcceptors.
 func (m *MemStore) commitAcceptors(b *wire.Batch) {

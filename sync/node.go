@@ -34,6 +34,10 @@ type View struct {
 	// Joining says this node is in Next but not yet in Placement: it pulls
 	// its ranges by anti-entropy at a fast pace until Bootstrapped.
 	Joining bool
+	// Leaving says this node is in Placement but leaves: it hands its
+	// ranges off, and its strong keys are settled (settle.go), before it
+	// reports HandedOff.
+	Leaving bool
 	// Members lists every member of Placement and Next, sorted.
 	Members []crdt.NodeID
 	// Down holds the members believed unreachable (suspect or dead): writes
@@ -178,6 +182,7 @@ type Node struct {
 	relay   *relay
 	acc     *acceptor
 	prop    *proposer
+	settle  *settler
 	later   []wire.Message // to this node itself, past maxSelfLoops: taken by the next Flush
 }
 
@@ -198,6 +203,7 @@ type Stats struct {
 	HandedOff     int64 // keys handed off and then dropped here
 	EpochBumps    int64 // new epochs taken while running (not counting the start)
 	SloppyWrites  int64 // writes acknowledged with a fallback's help, or without a first read of a quorum of owners
+	Settled       int64 // strong keys settled before a ring change this node completes (settle.go)
 	Taken         Taken // states taken from other nodes, by kind
 	AE            AEStats
 	// Regions describes the replication to each other region, by name.
@@ -241,7 +247,7 @@ func NewNode(cfg Config, store Store, now int64) (*Node, error) {
 	hints := newHinter(c)
 	coord := newCoordinator(c, hints)
 	n := &Node{core: c, coord: coord, hints: hints, handoff: newHandoff(c), ae: newAntiEntropy(c),
-		relay: newRelay(c, hints, coord), acc: newAcceptor(c), prop: coord.prop}
+		relay: newRelay(c, hints, coord), acc: newAcceptor(c), prop: coord.prop, settle: newSettler(c, coord.prop)}
 	if err := n.startEpoch(); err != nil {
 		return nil, err
 	}
@@ -326,6 +332,10 @@ func (n *Node) Step(now int64, m wire.Message) {
 		n.acc.onAccept(m)
 	case wire.MsgPromise, wire.MsgAccepted:
 		n.prop.onReply(m)
+	case wire.MsgSettle:
+		n.settle.onSettle(m)
+	case wire.MsgSettleReply:
+		n.settle.onSettleReply(m)
 	}
 }
 
@@ -377,6 +387,7 @@ func (n *Node) Tick(now int64) {
 	n.ship.tick()
 	n.relay.tick()
 	n.prop.tick()
+	n.settle.tick()
 }
 
 // Flush commits the writes made since the last Flush in one batch and

@@ -56,6 +56,11 @@ type Store interface {
 	// key (Batch.Acceptors), the zero record when it has none.
 	GetAcceptor(key []byte) (wire.Acceptor, error)
 
+	// ScanAcceptors calls fn for each acceptor record of a key whose hash
+	// h satisfies lo <= h <= hi, in (hash, key) order, until fn returns
+	// false.
+	ScanAcceptors(lo, hi uint64, fn func(key []byte, a wire.Acceptor) bool) error
+
 	// SaveEpochs records e durably, whatever the store's sync mode: once it
 	// returns nil, e and every commit before it survive a power loss.
 	SaveEpochs(e Epochs) error

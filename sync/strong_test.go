@@ -2,6 +2,8 @@ package sync_test
 
 import (
 	"errors"
+	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -225,5 +227,62 @@ func TestStrongKeyWithAnOlderAcceptorIsUnavailable(t *testing.T) {
 	r := c.do(p, sput("s:k", "v"))
 	if !errors.Is(r.Err, kvsync.ErrUnavailable) || !strings.Contains(r.Err.Error(), "older build") {
 		t.Fatalf("%v, want unavailable naming the older build", r.Err)
+	}
+}
+
+// TestJoinSettlesStrongKeys: a strong key decided by two of its three
+// owners, one of which the join replaces, keeps its value once the join
+// completes, even when the new owners answer without the old ones: the
+// joiner settled it under the joint acceptors before it completed.
+func TestJoinSettlesStrongKeys(t *testing.T) {
+	c := strongCluster(t, 4)
+	old, all := rendezvous(c.ids[:3]), rendezvous(c.ids)
+	var key string
+	var removed, kept1, kept2 crdt.NodeID
+	for i := 0; key == ""; i++ {
+		k := fmt.Sprintf("s:%d", i)
+		before, after := old.Owners([]byte(k), 3), all.Owners([]byte(k), 3)
+		if slices.Contains(after, "n4") {
+			for _, id := range before {
+				if !slices.Contains(after, id) {
+					removed = id
+				}
+			}
+			for _, id := range before {
+				if id != removed {
+					if kept1 == "" {
+						kept1 = id
+					} else {
+						kept2 = id
+					}
+				}
+			}
+			key = k
+		}
+	}
+	c.setRing(1, old, nil)
+	// Decided by removed and kept1: kept2 never hears of it.
+	c.drop = func(m wire.Message) bool { return m.To == kept2 || m.From == kept2 }
+	if r := c.do(removed, sput(key, "v1")); r.Err != nil {
+		t.Fatal(r.Err)
+	}
+	c.drop = nil
+	c.setRing(2, old, all) // n4 joins
+	for i := 0; c.nodes["n4"].Stats().Settled == 0; i++ {
+		if i > 500 {
+			t.Fatal("the joiner never settled the key")
+		}
+		c.advance(10 * time.Millisecond)
+	}
+	c.setRing(3, all, nil) // the join completes
+	// The new owners, without kept1 (and the removed node, gone).
+	c.drop = func(m wire.Message) bool {
+		return m.To == kept1 || m.From == kept1 || m.To == removed || m.From == removed
+	}
+	c.down = map[crdt.NodeID]bool{kept1: true, removed: true}
+	c.setRing(4, all, nil)
+	r := c.do(kept2, wire.Op{Kind: wire.OpGet, Key: []byte(key)})
+	if r.Err != nil || strongValue(t, r) != "v1" {
+		t.Fatalf("after the join, without %s: %v %v, want v1", kept1, r.Err, r.Strong)
 	}
 }

@@ -191,7 +191,7 @@ func edgeCases() []edgeCase {
 		{name: "v2: a state with bad resets after a long Target", input: frame2(m{1: 1, 6: []any{twoNodes, vector32, none, none, none, none, []any{reset(5, 1, 1)}}, 7: long}), want: wire.ErrTooLarge},
 		{name: "v2: null body", input: item(uint64(wire.TagFrame), 2, nil), want: nil},
 		{name: "v1: a consensus kind", input: frame(m{1: 22, 5: bs("k"), 18: bs("blob")}), want: nil},
-		{name: "v1: type 23", input: frame(m{1: 23}), want: wire.ErrMalformed},
+		{name: "v1: type 25", input: frame(m{1: 25}), want: wire.ErrMalformed},
 		{name: "v2: key 12 of an operation", input: frame2(m{1: 5, 8: m{1: 2, 12: 1}}), want: wire.ErrMalformed},
 		{name: "v3: every field of opV3", input: frame3(m{1: 5, 8: m{1: 2, 8: 3, 9: bs("e"), 10: -1, 11: bs("r"), 12: 7}}), want: nil},
 		{name: "v3: null and undefined fields of opV3", input: frame3(m{1: 5, 8: m{1: 2, 8: nil, 9: nil, 10: undefined, 11: nil, 12: nil}}), want: nil},

@@ -286,7 +286,7 @@ var genMessage = rapid.Custom(func(t *rapid.T) wire.Message {
 		return 0
 	}
 	m := wire.Message{
-		Type: wire.MsgType(rapid.IntRange(0, 23).Draw(t, "type")), From: id("from"), To: id("to"), Target: id("target"), Region: string(id("region")), Blob: genBytes.Draw(t, "blob"),
+		Type: wire.MsgType(rapid.IntRange(0, 25).Draw(t, "type")), From: id("from"), To: id("to"), Target: id("target"), Region: string(id("region")), Blob: genBytes.Draw(t, "blob"),
 		ID: maybe("id", rapid.Uint64()), Key: genBytes.Draw(t, "key"), Code: wire.ErrCode(rapid.IntRange(0, 8).Draw(t, "code")),
 		Level: uint8(maybe("level", rapid.Uint64Range(0, 255))), Epoch: maybe("epoch", rapid.Uint64()),
 	}
@@ -319,7 +319,7 @@ var genMessage = rapid.Custom(func(t *rapid.T) wire.Message {
 // valid reports whether a decoder takes m back: its type, code, operation
 // kind and condition are known ones.
 func valid(m wire.Message) bool {
-	return m.Type >= wire.MsgWrite && m.Type <= wire.MsgAccepted && m.Code <= wire.LastCode &&
+	return m.Type >= wire.MsgWrite && m.Type <= wire.MsgSettleReply && m.Code <= wire.LastCode &&
 		(m.Op == nil || m.Op.Kind >= wire.OpGet && m.Op.Kind <= wire.OpInspect && m.Op.Cond <= wire.LastCond)
 }
 

@@ -184,7 +184,7 @@ func TestFrameV3Refuses(t *testing.T) {
 		{"request id as an integer", frame3(map[int]any{1: 2, 11: 1}), wire.ErrMalformed},
 		{"an unknown operation with a condition", frame3(map[int]any{1: 9, 8: 1}), wire.ErrMalformed},
 		{"a version-1 state", item(uint64(wire.TagFrame), 3, []any{map[int]any{1: 1, 6: []any{none, none, none, none, none, none}}}), wire.ErrMalformed},
-		{"an unknown message type", item(uint64(wire.TagFrame), 3, []any{map[int]any{1: int(wire.MsgAccepted) + 1}}), wire.ErrMalformed},
+		{"an unknown message type", item(uint64(wire.TagFrame), 3, []any{map[int]any{1: int(wire.MsgSettleReply) + 1}}), wire.ErrMalformed},
 		{"duplicate key 8", fill(item(uint64(wire.TagFrame), 3, []any{map[int]any{1: 5, 8: hole}}), 0xa3, 0x01, 0x02, 0x08, 0x01, 0x08, 0x02), wire.ErrMalformed},
 		{"a request id longer than the input", fill(frame3(map[int]any{1: 2, 11: hole}), 0x5a, 0x7f, 0xff, 0xff, 0xff), wire.ErrMalformed},
 		{"expect of 2^62 elements", fill(frame3(map[int]any{1: 2, 9: hole}), 0x9b, 0x40, 0, 0, 0, 0, 0, 0, 0), wire.ErrTooLarge},
@@ -205,7 +205,7 @@ func TestFrameV3Refuses(t *testing.T) {
 // its kinds; Protocol says which kinds a peer takes), and Legacy leaves
 // them as they are.
 func TestConsensusKinds(t *testing.T) {
-	kinds := []wire.MsgType{wire.MsgPrepare, wire.MsgPromise, wire.MsgAccept, wire.MsgAccepted}
+	kinds := []wire.MsgType{wire.MsgPrepare, wire.MsgPromise, wire.MsgAccept, wire.MsgAccepted, wire.MsgSettle, wire.MsgSettleReply}
 	var msgs []wire.Message
 	for i, k := range kinds {
 		msgs = append(msgs, wire.Message{Type: k, From: "eu-1", To: "eu-2", ID: uint64(30 + i), Key: []byte("s"), Blob: prepareBlob})
@@ -213,7 +213,7 @@ func TestConsensusKinds(t *testing.T) {
 			t.Errorf("%v: Legacy %v, Carries %v", k, wire.Legacy(k), wire.Carries(k))
 		}
 	}
-	if names := fmt.Sprint(kinds); names != "[prepare promise accept accepted]" {
+	if names := fmt.Sprint(kinds); names != "[prepare promise accept accepted settle settle_reply]" {
 		t.Errorf("the kinds are named %s", names)
 	}
 	b, err := wire.EncodeFrame(msgs)

@@ -35,8 +35,10 @@ const (
 	MsgPromise                         // answers MsgPrepare: the promise, with what the acceptor accepted last, or a refusal (protocol 3)
 	MsgAccept                          // consensus on strong Key: accept the value of Blob under its ballot, and promise its next one, answer MsgAccepted (protocol 3)
 	MsgAccepted                        // answers MsgAccept: taken, or a refusal (protocol 3)
+	MsgSettle                          // list the strong keys you keep a record of whose acceptors the ring change of Epoch moves, from Hashes[0] on (protocol 3)
+	MsgSettleReply                     // answers MsgSettle: Keys, and Hashes[0] the hash to ask from next, none when the list is complete (protocol 3)
 
-	lastMsgType = MsgAccepted
+	lastMsgType = MsgSettleReply
 )
 
 // Protocol is the version of the message kinds this build sends and takes.
@@ -52,7 +54,7 @@ const Protocol = 3
 const ProtocolSplit = 2
 
 // ProtocolConsensus is the protocol that added the consensus kinds
-// (MsgPrepare to MsgAccepted) and frame version 3's operation fields.
+// (MsgPrepare to MsgSettleReply) and frame version 3's operation fields.
 const ProtocolConsensus = 3
 
 // Legacy returns the kind a message of type t travels as to a peer of
@@ -73,7 +75,8 @@ var msgNames = [...]string{MsgWrite: "write", MsgWriteAck: "write_ack", MsgRead:
 	MsgForward: "forward", MsgForwardReply: "forward_reply", MsgTreeRequest: "tree_request", MsgTreeReply: "tree_reply",
 	MsgKeysRequest: "keys_request", MsgKeysReply: "keys_reply", MsgHint: "hint", MsgReplay: "replay", MsgHandoff: "handoff",
 	MsgRepair: "repair", MsgShip: "ship", MsgShipAck: "ship_ack", MsgRegion: "region", MsgRelay: "relay",
-	MsgPrepare: "prepare", MsgPromise: "promise", MsgAccept: "accept", MsgAccepted: "accepted"}
+	MsgPrepare: "prepare", MsgPromise: "promise", MsgAccept: "accept", MsgAccepted: "accepted",
+	MsgSettle: "settle", MsgSettleReply: "settle_reply"}
 
 // String returns the kind's name, as metrics label it.
 func (t MsgType) String() string {

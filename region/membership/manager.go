@@ -208,7 +208,8 @@ func (m *Manager) installView(now int64, roster Roster, health map[string]Health
 		}
 	}
 	v := kvsync.View{Placement: Placement(m.rings.now), Members: ids, Down: down, Epoch: m.rings.epoch,
-		Joining: roster[m.cfg.ID].Status == Joining, Current: current, Older: older, Remote: m.remote}
+		Joining: roster[m.cfg.ID].Status == Joining, Leaving: roster[m.cfg.ID].Status == Leaving,
+		Current: current, Older: older, Remote: m.remote}
 	if ringSig(inRing) != ringSig(inNext) {
 		v.Next = Placement(m.rings.next)
 	}
