@@ -74,6 +74,10 @@ type RegionView struct {
 	// both regions' rings alike.
 	Placement Placement
 	Epoch     uint64
+	// Next places keys once the region's ring change under way completes,
+	// qualified; nil when none is under way. The acceptors of a global
+	// strong key follow it (joint groups, paxos.go).
+	Next Placement
 	// Members lists the region's nodes in its ring, qualified, sorted.
 	Members []crdt.NodeID
 	// Down holds the members the region itself reports unreachable, or

@@ -70,7 +70,10 @@ func (n *core) acceptors(key []byte, p StrongPrefix) (acceptorSet, error) {
 			return acceptorSet{}, &UnavailableError{Level: Serial, Reason: "key " + string(key) + " is declared global, and global strong keys need at least 3 regions: this node knows " +
 				strconv.Itoa(regions) + " (declare its prefix local to one region, or join more regions)"}
 		}
-		var remote []crdt.NodeID
+		// One group of every region's owners; while a ring changes, in
+		// this region or another, a second one of the owners after it.
+		now, next := slices.Clone(n.owners(key)), slices.Clone(n.nextOwners(key))
+		moving := n.view.Next != nil
 		for _, rv := range n.view.Remote {
 			if rv.Placement == nil {
 				return acceptorSet{}, &UnavailableError{Level: Serial, Region: rv.Name, Reason: "this node does not know the ring of region " + rv.Name + " yet: retry in a moment"}
@@ -79,11 +82,17 @@ func (n *core) acceptors(key []byte, p StrongPrefix) (acceptorSet, error) {
 			if reps == 0 {
 				reps = n.cfg.Replicas
 			}
-			remote = append(remote, rv.Placement.Owners(key, reps)...)
+			now = append(now, rv.Placement.Owners(key, reps)...)
+			if rv.Next != nil {
+				moving = true
+				next = append(next, rv.Next.Owners(key, reps)...)
+			} else {
+				next = append(next, rv.Placement.Owners(key, reps)...)
+			}
 		}
-		groups = append(groups, append(slices.Clone(n.owners(key)), remote...))
-		if n.view.Next != nil {
-			groups = append(groups, append(slices.Clone(n.nextOwners(key)), remote...))
+		groups = append(groups, now)
+		if moving {
+			groups = append(groups, next)
 		}
 	}
 	for _, g := range groups {

@@ -286,3 +286,65 @@ func TestJoinSettlesStrongKeys(t *testing.T) {
 		t.Fatalf("after the join, without %s: %v %v, want v1", kept1, r.Err, r.Strong)
 	}
 }
+
+// strongWorld is a world of regions whose keys under "g:" are strong and
+// global, and under "l:" strong and homed in r1.
+func strongWorld(t *testing.T, regions int) *world {
+	t.Helper()
+	decl, err := kvsync.ParseDeclaration("g:=global,l:=local:r1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := newWorld(t, regions, 3, func(c *kvsync.Config) { c.Strong = decl })
+	w.wan = map[wire.MsgType]int64{} // encode what crosses regions, as the transport does
+	return w
+}
+
+// TestGlobalStrongKeys: a global key is decided by the owners of every
+// region and survives a region cut off; a local key is forwarded to its
+// home region, and fails at once where that region is cut off.
+func TestGlobalStrongKeys(t *testing.T) {
+	w := strongWorld(t, 3)
+	r1, r2, r3 := addr{"r1", "n1"}, addr{"r2", "n2"}, addr{"r3", "n3"}
+	if r := w.do(r2, sput("g:k", "a")); r.Err != nil {
+		t.Fatal(r.Err)
+	}
+	if r := w.do(r3, wire.Op{Kind: wire.OpGet, Key: []byte("g:k")}); r.Err != nil || strongValue(t, r) != "a" {
+		t.Fatalf("global key read in r3: %v %v", r.Err, r.Strong)
+	}
+	if r := w.do(r3, cond(sput("l:k", "x"), wire.CondNX, "")); r.Err != nil {
+		t.Fatalf("local key written from r3: %v", r.Err)
+	}
+	if r := w.do(r1, wire.Op{Kind: wire.OpGet, Key: []byte("l:k")}); r.Err != nil || strongValue(t, r) != "x" {
+		t.Fatalf("local key read at home: %v %v", r.Err, r.Strong)
+	}
+	if w.wan[wire.MsgAccept] == 0 || w.wan[wire.MsgForward] == 0 {
+		t.Errorf("no accept or forward crossed regions: %v", w.wan)
+	}
+	w.cut["r3"] = true
+	w.setViews()
+	if r := w.do(r1, cond(sput("g:k", "b"), wire.CondIfEq, "a")); r.Err != nil {
+		t.Fatalf("global key written with r3 cut off: %v", r.Err)
+	}
+	if r := w.do(r3, wire.Op{Kind: wire.OpGet, Key: []byte("l:k")}); !errors.Is(r.Err, kvsync.ErrUnavailable) || !strings.Contains(r.Err.Error(), "r1") {
+		t.Fatalf("local key from r3 cut off from its home: %v, want unavailable naming r1", r.Err)
+	}
+	if r := w.do(r3, sput("g:k", "c")); r.Err == nil {
+		t.Fatalf("global key written in r3, cut off from the majority: success")
+	}
+	w.cut["r3"] = false
+	w.setViews()
+	if r := w.do(r3, wire.Op{Kind: wire.OpGet, Key: []byte("g:k")}); r.Err != nil || (strongValue(t, r) != "b" && strongValue(t, r) != "c") {
+		t.Fatalf("global key after the heal: %v %v, want b (or c, whose outcome was unknown)", r.Err, r.Strong)
+	}
+}
+
+// TestGlobalStrongKeysNeedThreeRegions: a global key in a cluster of two
+// regions is refused, saying why.
+func TestGlobalStrongKeysNeedThreeRegions(t *testing.T) {
+	w := strongWorld(t, 2)
+	r := w.do(addr{"r1", "n1"}, sput("g:k", "a"))
+	if !errors.Is(r.Err, kvsync.ErrUnavailable) || !strings.Contains(r.Err.Error(), "at least 3 regions") {
+		t.Fatalf("%v, want unavailable: global keys need 3 regions", r.Err)
+	}
+}

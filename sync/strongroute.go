@@ -79,7 +79,8 @@ func (c *coordinator) forwardHome(o origin, op *wire.Op, home string, forwarded 
 			Reason: "key " + string(op.Key) + " is homed in region " + home + ", which this node does not know (yet)"}})
 		return
 	case !rv.Up:
-		c.answer(o, Response{Err: &UnavailableError{Level: lvl, Write: write, Region: home}})
+		c.answer(o, Response{Err: &UnavailableError{Level: lvl, Write: write, Region: home,
+			Reason: "key " + string(op.Key) + " is homed in region " + home + ", which is cut off from this one: retry later, or in region " + home}})
 		return
 	}
 	reps := rv.Replicas

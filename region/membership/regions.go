@@ -305,6 +305,9 @@ func (d *Directory) Views(now int64) []kvsync.RegionView {
 		}
 		if r.rings.now != nil && r.rings.now.Len() > 0 {
 			v.Placement, v.Epoch = qualified{name, Placement(r.rings.now)}, r.rings.epoch
+			if ringSig(r.roster.InRing()) != ringSig(r.roster.InNextRing()) && r.rings.next != nil && r.rings.next.Len() > 0 {
+				v.Next = qualified{name, Placement(r.rings.next)}
+			}
 		}
 		for _, m := range r.roster.InRing() {
 			q := kvsync.Qualify(name, crdt.NodeID(m.ID))
