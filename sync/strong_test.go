@@ -348,3 +348,55 @@ func TestGlobalStrongKeysNeedThreeRegions(t *testing.T) {
 		t.Fatalf("%v, want unavailable: global keys need 3 regions", r.Err)
 	}
 }
+
+// TestLeaveSettlesStrongKeys: as TestJoinSettlesStrongKeys, for a node
+// that leaves: it settles the strong keys it was an acceptor of before it
+// reports HandedOff.
+func TestLeaveSettlesStrongKeys(t *testing.T) {
+	c := strongCluster(t, 4)
+	leaver := crdt.NodeID("n1")
+	all, rest := rendezvous(c.ids), rendezvous(c.ids[1:])
+	var key string
+	var kept1, kept2 crdt.NodeID
+	for i := 0; key == ""; i++ {
+		k := fmt.Sprintf("s:%d", i)
+		before := all.Owners([]byte(k), 3)
+		if slices.Contains(before, leaver) {
+			key = k
+			for _, id := range before {
+				switch {
+				case id == leaver:
+				case kept1 == "":
+					kept1 = id
+				default:
+					kept2 = id
+				}
+			}
+		}
+	}
+	c.setRing(1, all, nil)
+	c.drop = func(m wire.Message) bool { return m.To == kept2 || m.From == kept2 }
+	if r := c.do(leaver, sput(key, "v1")); r.Err != nil {
+		t.Fatal(r.Err)
+	}
+	c.drop = nil
+	for _, id := range c.ids {
+		c.nodes[id].SetView(c.now, kvsync.View{Placement: all, Next: rest, Members: c.ids, Down: map[crdt.NodeID]bool{},
+			Epoch: 2, Current: c.current(), Leaving: id == leaver})
+	}
+	for i := 0; c.nodes[leaver].Stats().Settled == 0; i++ {
+		if i > 500 {
+			t.Fatal("the leaving node never settled the key")
+		}
+		c.advance(10 * time.Millisecond)
+	}
+	c.drop = func(m wire.Message) bool {
+		return m.To == kept1 || m.From == kept1 || m.To == leaver || m.From == leaver
+	}
+	c.down = map[crdt.NodeID]bool{kept1: true, leaver: true}
+	c.setRing(3, rest, nil)
+	r := c.do(kept2, wire.Op{Kind: wire.OpGet, Key: []byte(key)})
+	if r.Err != nil || strongValue(t, r) != "v1" {
+		t.Fatalf("after the leave, without %s: %v %v, want v1", kept1, r.Err, r.Strong)
+	}
+}
