@@ -251,7 +251,8 @@ func NewNode(cfg Config, store Store, now int64) (*Node, error) {
 	hints := newHinter(c)
 	coord := newCoordinator(c, hints)
 	n := &Node{core: c, coord: coord, hints: hints, handoff: newHandoff(c), ae: newAntiEntropy(c),
-		relay: newRelay(c, hints, coord), acc: newAcceptor(c), prop: coord.prop, settle: newSettler(c, coord.prop)}
+		relay: newRelay(c, hints, coord), prop: coord.prop, settle: newSettler(c, coord.prop)}
+	n.acc = newAcceptor(c, n.settle)
 	if err := n.startEpoch(); err != nil {
 		return nil, err
 	}
@@ -276,8 +277,10 @@ func (n *Node) Stats() Stats {
 // SetView installs a new membership view.
 func (n *Node) SetView(now int64, v View) {
 	n.advance(now)
+	old := n.view
 	n.view = v
 	n.ship.setRegions()
+	n.settle.viewChanged(old)
 }
 
 // Submit takes a client request. Its Response comes out of a later Flush.

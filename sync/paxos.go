@@ -133,10 +133,13 @@ func (n *core) canonical(id crdt.NodeID) string {
 // acceptor is the part of a Node that answers consensus messages.
 type acceptor struct {
 	*core
+	settle  *settler
 	pending map[string]wire.Acceptor // records written this round, not yet committed
 }
 
-func newAcceptor(c *core) *acceptor { return &acceptor{core: c, pending: map[string]wire.Acceptor{}} }
+func newAcceptor(c *core, s *settler) *acceptor {
+	return &acceptor{core: c, settle: s, pending: map[string]wire.Acceptor{}}
+}
 
 // record returns this node's record of key, this round's writes included.
 func (a *acceptor) record(key []byte) (wire.Acceptor, error) {
@@ -185,6 +188,8 @@ func (a *acceptor) onPrepare(m wire.Message) {
 		reply.Refused = wire.RefusedStore
 	case a.check(m.Key, &p) != wire.RefusedNone:
 		reply.Refused = a.check(m.Key, &p)
+	case rec.IsZero() && a.settle.unready(m.Key):
+		reply.Refused = wire.RefusedNotReady
 	case !rec.Promised.Less(p.Ballot):
 		reply.Refused, reply.Ballot = wire.RefusedBallot, rec.Promised
 	default:
@@ -211,6 +216,8 @@ func (a *acceptor) onAccept(m wire.Message) {
 		return // not a proposer of this build: nothing to accept
 	case a.check(m.Key, &p) != wire.RefusedNone:
 		reply.Refused = a.check(m.Key, &p)
+	case rec.IsZero() && a.settle.unready(m.Key):
+		reply.Refused = wire.RefusedNotReady
 	case p.Ballot.Less(rec.Promised) || !rec.Accepted.Less(p.Ballot):
 		reply.Refused, reply.Ballot = wire.RefusedBallot, rec.Promised
 	default:

@@ -9,40 +9,55 @@ import (
 	"github.com/meridiankv/meridian/wire"
 )
 
-// Settling strong keys before a ring change completes. While the ring
-// changes (View.Next), a strong key's rounds need a majority of its owners
-// before the change and one of its owners after it (acceptorSet's joint
-// groups), and acceptors refuse a round whose sender sees the groups
-// otherwise. Once the change completes, the owners after it decide alone:
-// so before it completes, every strong key whose owners it moves must have
-// had a round under the joint groups, which reads the value a majority of
-// the old owners accepted and has a majority of the new owners accept it.
-// A round decided by the old owners alone after that is impossible: a
-// majority of them took the joint round, and refuse the old groups since.
+// Settling strong keys when their acceptors change. While the ring changes
+// (View.Next), a strong key's rounds need a majority of its owners before
+// the change and one of its owners after it (acceptorSet's joint groups),
+// and acceptors refuse a round whose sender sees the groups otherwise. Once
+// the change completes, the owners after it decide alone: so before it
+// completes, every strong key whose owners it moves must have had a round
+// under the joint groups, which reads the value a majority of the old
+// owners accepted and has a majority of the new owners accept it. A round
+// decided by the old owners alone after that is impossible: a majority of
+// them took the joint round, and refuse the old groups since.
 //
-// The node whose move completes the change settles: a joining node before
-// it reports Bootstrapped, a leaving one before it reports HandedOff. It
-// asks every member (down ones too: a member that is down may hold the
-// only record of a key beside others that are down) for the strong keys it
+// The node whose move completes the change settles (a transition pass): a
+// joining node before it reports Bootstrapped, a leaving one before it
+// reports HandedOff. It asks every member (down ones too: a member that is
+// down may hold the only other record of a key) for the strong keys it
 // keeps a record of whose owners the change moves and that involve the
 // settling node, and runs a round on each (a read: the value does not
 // change).
 //
-// A node removed while it was down (node remove, the dead timeout) leaves
-// without a change under way: its ranges move at once, without settling.
+// A ring may also change at once, with no change under way before: a node
+// removed while it was down (node remove, the dead timeout), or any change
+// a node learns of only after it restarts (its first view is the ring it
+// stored, and gossip then brings the current one). A node that sees that
+// may have gained keys it holds no record of, whose latest value a
+// majority that no longer holds was the only one to accept. Until it has
+// settled (a gain pass: every member lists the strong keys whose owners
+// include it, and it runs a round on each it holds no record of, without
+// its own vote), it refuses to vote on a key it holds no record of
+// (wire.RefusedNotReady), so that such a key's rounds need a majority of
+// the others, which intersects every majority that decided it before.
 
 // settleBatch is how many keys one MsgSettleReply lists.
 const settleBatch = 256
 
-// settleWait is a settling round in flight (origin.settle).
-type settleWait struct{ key string }
+// settleGain marks a MsgSettle of a gain pass (in Level): list the strong
+// keys whose owners include the sender.
+const settleGain = 1
 
-// settler is the part of a Node that settles strong keys.
-type settler struct {
-	*core
-	prop     *proposer
+// settleWait is a settling round in flight (origin.settle).
+type settleWait struct {
+	key  string
+	pass *settlePass
+}
+
+// settlePass is one settling pass: the keys the members listed, and the
+// rounds run on them.
+type settlePass struct {
+	gain     bool
 	epoch    uint64
-	active   bool                   // settling under epoch
 	from     map[crdt.NodeID]uint64 // each member's next hash to ask from
 	complete map[crdt.NodeID]bool   // each member whose list is complete
 	asked    map[crdt.NodeID]int64  // when each member was last asked
@@ -51,10 +66,52 @@ type settler struct {
 	retryAt  int64
 }
 
+func newPass(gain bool, epoch uint64) *settlePass {
+	return &settlePass{gain: gain, epoch: epoch, from: map[crdt.NodeID]uint64{}, complete: map[crdt.NodeID]bool{},
+		asked: map[crdt.NodeID]int64{}, keys: map[string]bool{}, inflight: map[string]bool{}}
+}
+
+// settler is the part of a Node that settles strong keys.
+type settler struct {
+	*core
+	prop  *proposer
+	trans *settlePass // the transition pass of the current change, nil for none
+	gain  *settlePass // the gain pass under way, nil once settled
+	prev  Placement   // the ring before the change the gain pass settles
+}
+
 func newSettler(c *core, p *proposer) *settler {
 	s := &settler{core: c, prop: p}
 	c.settleDone = s.settled
 	return s
+}
+
+// unready reports whether this node refuses to vote on strong key, of
+// which it holds no record: it gained the key in a ring change it has not
+// settled yet.
+func (s *settler) unready(key []byte) bool { return s.gain != nil && s.gained(key) }
+
+// gained reports whether this node owns key since the change the gain pass
+// settles, and did not before it.
+func (s *settler) gained(key []byte) bool {
+	p, _ := s.cfg.Strong.Of(key)
+	if p.Scope == ScopeLocal && p.Home != s.cfg.region() {
+		return false
+	}
+	return !slices.Contains(s.prev.Owners(key, s.cfg.Replicas), s.cfg.ID) && s.owns(key, s.cfg.ID)
+}
+
+// viewChanged notes a new view: a ring that changed with no change under
+// way before or after it starts a gain pass.
+func (s *settler) viewChanged(old View) {
+	v := s.view
+	if len(s.cfg.Strong) == 0 || old.Placement == nil || old.Next != nil || v.Next != nil || old.Epoch == v.Epoch {
+		return
+	}
+	if s.gain == nil {
+		s.prev = old.Placement // a change on top of one not settled keeps the ring before both
+	}
+	s.gain = newPass(true, v.Epoch)
 }
 
 // settling reports whether this node must settle the ring change of its
@@ -68,15 +125,16 @@ func (s *settler) done() bool {
 	if !s.settling() {
 		return true
 	}
-	if !s.active || s.epoch != s.view.Epoch {
-		return false
-	}
+	return s.trans != nil && s.trans.epoch == s.view.Epoch && s.passDone(s.trans)
+}
+
+func (s *settler) passDone(p *settlePass) bool {
 	for _, id := range s.view.Members {
-		if id != s.cfg.ID && !s.complete[id] {
+		if id != s.cfg.ID && !p.complete[id] {
 			return false
 		}
 	}
-	for _, ok := range s.keys {
+	for _, ok := range p.keys {
 		if !ok {
 			return false
 		}
@@ -85,38 +143,57 @@ func (s *settler) done() bool {
 }
 
 func (s *settler) tick() {
-	if !s.settling() {
-		s.active = false
-		return
+	switch {
+	case !s.settling():
+		s.trans = nil
+	case s.trans == nil || s.trans.epoch != s.view.Epoch:
+		s.trans = newPass(false, s.view.Epoch)
+		s.scanOwn(s.trans)
 	}
-	if !s.active || s.epoch != s.view.Epoch {
-		*s = settler{core: s.core, prop: s.prop, epoch: s.view.Epoch, active: true, from: map[crdt.NodeID]uint64{},
-			complete: map[crdt.NodeID]bool{}, asked: map[crdt.NodeID]int64{}, keys: map[string]bool{}, inflight: map[string]bool{}}
-		s.scanOwn()
+	if s.trans != nil {
+		s.step(s.trans)
 	}
+	if g := s.gain; g != nil && s.view.Placement != nil {
+		if g.epoch != s.view.Epoch {
+			*g = *newPass(true, s.view.Epoch) // the ring changed again: start over
+		}
+		s.step(g)
+		if s.passDone(g) {
+			s.gain = nil
+		}
+	}
+}
+
+// step asks the members that have not listed their keys, and runs a round
+// on each key not settled.
+func (s *settler) step(p *settlePass) {
 	for _, id := range s.view.Members {
-		if id == s.cfg.ID || s.complete[id] || s.now-s.asked[id] < int64(s.cfg.RequestTimeout) {
+		if id == s.cfg.ID || p.complete[id] || s.now-p.asked[id] < int64(s.cfg.RequestTimeout) {
 			continue
 		}
-		s.asked[id] = s.now
-		s.send(wire.Message{Type: wire.MsgSettle, To: id, ID: s.newID(partCoordinator), Epoch: s.epoch, Hashes: []uint64{s.from[id]}})
+		p.asked[id] = s.now
+		m := wire.Message{Type: wire.MsgSettle, To: id, ID: s.newID(partCoordinator), Epoch: p.epoch, Hashes: []uint64{p.from[id]}}
+		if p.gain {
+			m.Level = settleGain
+		}
+		s.send(m)
 	}
-	if s.now < s.retryAt {
+	if s.now < p.retryAt {
 		return
 	}
-	for _, k := range slices.Sorted(maps.Keys(s.keys)) {
-		if !s.keys[k] && !s.inflight[k] {
-			s.inflight[k] = true
-			s.prop.propose(origin{settle: &settleWait{key: k}}, &wire.Op{Kind: wire.OpGet, Key: []byte(k)})
+	for _, k := range slices.Sorted(maps.Keys(p.keys)) {
+		if !p.keys[k] && !p.inflight[k] {
+			p.inflight[k] = true
+			s.prop.propose(origin{settle: &settleWait{key: k, pass: p}}, &wire.Op{Kind: wire.OpGet, Key: []byte(k)})
 		}
 	}
 }
 
 // scanOwn adds the keys this node keeps a record of that the change moves.
-func (s *settler) scanOwn() {
+func (s *settler) scanOwn(p *settlePass) {
 	_ = s.store.ScanAcceptors(0, ^uint64(0), func(key []byte, _ wire.Acceptor) bool {
 		if s.moves(key, s.cfg.ID) {
-			s.keys[string(key)] = false
+			p.keys[string(key)] = false
 		}
 		return true
 	})
@@ -136,28 +213,42 @@ func (n *core) moves(key []byte, who crdt.NodeID) bool {
 	return slices.Contains(before, who) || slices.Contains(after, who)
 }
 
-// settled takes the answer of a settling round.
-func (s *settler) settled(w *settleWait, r Response) {
-	delete(s.inflight, w.key)
-	if _, ok := s.keys[w.key]; !ok {
-		return // a round of an earlier change
+// owns reports whether who is an owner of strong key in this region now.
+func (n *core) owns(key []byte, who crdt.NodeID) bool {
+	p, ok := n.cfg.Strong.Of(key)
+	if !ok || n.view.Placement == nil || (p.Scope == ScopeLocal && p.Home != n.cfg.region()) {
+		return false
 	}
-	if r.Err != nil {
-		s.retryAt = s.now + int64(100*time.Millisecond)
-		return
-	}
-	s.keys[w.key] = true
-	s.stats.Settled++
+	return slices.Contains(n.owners(key), who) || slices.Contains(n.nextOwners(key), who)
 }
 
-// onSettle lists, for the member settling a change, the strong keys this
-// node keeps a record of that the change moves and that involve it.
+// settled takes the answer of a settling round.
+func (s *settler) settled(w *settleWait, r Response) {
+	p := w.pass
+	delete(p.inflight, w.key)
+	if r.Err != nil {
+		p.retryAt = s.now + int64(100*time.Millisecond)
+		return
+	}
+	if !p.keys[w.key] {
+		p.keys[w.key] = true
+		s.stats.Settled++
+	}
+}
+
+// onSettle lists, for a member's pass, the strong keys this node keeps a
+// record of that the change moves and that involve the member (a
+// transition pass), or whose owners include it (a gain pass).
 func (s *settler) onSettle(m wire.Message) {
-	reply := wire.Message{Type: wire.MsgSettleReply, To: m.From, ID: m.ID, Epoch: m.Epoch}
+	reply := wire.Message{Type: wire.MsgSettleReply, To: m.From, ID: m.ID, Epoch: m.Epoch, Level: m.Level}
 	if m.Epoch != s.view.Epoch || len(m.Hashes) != 1 {
 		reply.Code, reply.Err = wire.CodeRejected, "this node sees another ring: ask again once the views agree"
 		s.send(reply)
 		return
+	}
+	match := s.moves
+	if m.Level == settleGain {
+		match = s.owns
 	}
 	next, more := uint64(0), false
 	err := s.store.ScanAcceptors(m.Hashes[0], ^uint64(0), func(key []byte, _ wire.Acceptor) bool {
@@ -165,7 +256,7 @@ func (s *settler) onSettle(m wire.Message) {
 			next, more = wire.KeyHash(key), true
 			return false
 		}
-		if s.moves(key, m.From) {
+		if match(key, m.From) {
 			reply.Keys = append(reply.Keys, wire.KeyDigest{Key: key})
 		}
 		return true
@@ -180,21 +271,30 @@ func (s *settler) onSettle(m wire.Message) {
 
 // onSettleReply takes a member's list.
 func (s *settler) onSettleReply(m wire.Message) {
-	if !s.active || m.Epoch != s.epoch || s.complete[m.From] {
-		return
+	p := s.trans
+	if m.Level == settleGain {
+		p = s.gain
 	}
-	if m.Code != wire.CodeOK {
+	if p == nil || m.Epoch != p.epoch || p.complete[m.From] || m.Code != wire.CodeOK {
 		return // asked again after RequestTimeout
 	}
 	for _, k := range m.Keys {
-		if _, ok := s.keys[string(k.Key)]; !ok {
-			s.keys[string(k.Key)] = false
+		if _, ok := p.keys[string(k.Key)]; ok {
+			continue
 		}
+		settled := false
+		if p.gain {
+			// Only a key this node gained, and holds no record of, needs a
+			// round: on the others it votes as an acceptor that was there.
+			rec, err := s.store.GetAcceptor(k.Key)
+			settled = (err == nil && !rec.IsZero()) || !s.gained(k.Key)
+		}
+		p.keys[string(k.Key)] = settled
 	}
 	if len(m.Hashes) == 1 {
-		s.from[m.From] = m.Hashes[0]
-		s.asked[m.From] = 0 // ask for the rest at once
+		p.from[m.From] = m.Hashes[0]
+		p.asked[m.From] = 0 // ask for the rest at once
 		return
 	}
-	s.complete[m.From] = true
+	p.complete[m.From] = true
 }

@@ -261,6 +261,7 @@ func TestJoinSettlesStrongKeys(t *testing.T) {
 		}
 	}
 	c.setRing(1, old, nil)
+	c.advance(100 * time.Millisecond) // the ring changed at once: the gain passes settle
 	// Decided by removed and kept1: kept2 never hears of it.
 	c.drop = func(m wire.Message) bool { return m.To == kept2 || m.From == kept2 }
 	if r := c.do(removed, sput(key, "v1")); r.Err != nil {
@@ -375,6 +376,7 @@ func TestLeaveSettlesStrongKeys(t *testing.T) {
 		}
 	}
 	c.setRing(1, all, nil)
+	c.advance(100 * time.Millisecond) // the ring changed at once: the gain passes settle
 	c.drop = func(m wire.Message) bool { return m.To == kept2 || m.From == kept2 }
 	if r := c.do(leaver, sput(key, "v1")); r.Err != nil {
 		t.Fatal(r.Err)
@@ -398,5 +400,63 @@ func TestLeaveSettlesStrongKeys(t *testing.T) {
 	r := c.do(kept2, wire.Op{Kind: wire.OpGet, Key: []byte(key)})
 	if r.Err != nil || strongValue(t, r) != "v1" {
 		t.Fatalf("after the leave, without %s: %v %v, want v1", kept1, r.Err, r.Strong)
+	}
+}
+
+// TestRemovalKeepsStrongKeys: a node removed while down leaves at once, with
+// no change under way to settle: the node that gains its keys refuses to
+// vote on those it holds no record of until it has settled them, so the
+// value the removed node and one other decided is never lost to a majority
+// of the two that missed it.
+func TestRemovalKeepsStrongKeys(t *testing.T) {
+	c := strongCluster(t, 4)
+	all := rendezvous(c.ids)
+	var key string
+	var gone, a, b, gainer crdt.NodeID
+	for i := 0; key == ""; i++ {
+		k := fmt.Sprintf("s:%d", i)
+		before := all.Owners([]byte(k), 3)
+		for _, x := range before {
+			rest := slices.DeleteFunc(slices.Clone(c.ids), func(id crdt.NodeID) bool { return id == x })
+			after := rendezvous(rest).Owners([]byte(k), 3)
+			if !slices.Equal(before, after) {
+				key, gone = k, x
+				for _, id := range after {
+					if !slices.Contains(before, id) {
+						gainer = id
+					} else if a == "" {
+						a = id
+					} else {
+						b = id
+					}
+				}
+				break
+			}
+		}
+	}
+	c.setRing(1, all, nil)
+	c.advance(100 * time.Millisecond)
+	c.drop = func(m wire.Message) bool { return m.To == b || m.From == b }
+	if r := c.do(gone, sput(key, "v1")); r.Err != nil {
+		t.Fatal(r.Err)
+	}
+	// gone is removed while down; a cannot be reached either.
+	rest := slices.DeleteFunc(slices.Clone(c.ids), func(id crdt.NodeID) bool { return id == gone })
+	c.drop = func(m wire.Message) bool {
+		return m.To == gone || m.From == gone || m.To == a || m.From == a
+	}
+	c.down = map[crdt.NodeID]bool{a: true}
+	c.ids = rest
+	c.setRing(2, rendezvous(rest), nil)
+	r := c.do(b, wire.Op{Kind: wire.OpGet, Key: []byte(key)})
+	if r.Err == nil {
+		t.Fatalf("read by %s and %s, who both missed the write: %v, want an error (%s votes only once settled)", b, gainer, r.Strong, gainer)
+	}
+	c.drop = func(m wire.Message) bool { return m.To == gone || m.From == gone }
+	c.down = map[crdt.NodeID]bool{}
+	c.setRing(2, rendezvous(rest), nil)
+	c.advance(time.Second) // the gainer asks again, and settles
+	if r := c.do(b, wire.Op{Kind: wire.OpGet, Key: []byte(key)}); r.Err != nil || strongValue(t, r) != "v1" {
+		t.Fatalf("once %s is back: %v %v, want v1", a, r.Err, r.Strong)
 	}
 }
