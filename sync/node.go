@@ -208,6 +208,7 @@ type Stats struct {
 	EpochBumps    int64 // new epochs taken while running (not counting the start)
 	SloppyWrites  int64 // writes acknowledged with a fallback's help, or without a first read of a quorum of owners
 	Settled       int64 // strong keys settled before a ring change this node completes (settle.go)
+	Strong        StrongStats
 	Taken         Taken // states taken from other nodes, by kind
 	AE            AEStats
 	// Regions describes the replication to each other region, by name.
@@ -219,6 +220,18 @@ type Stats struct {
 	// is the last one: shipping to the regions stops where it failed.
 	OutboxErrors int64
 	OutboxErr    error
+}
+
+// StrongStats counts the consensus rounds on strong keys (proposer.go,
+// paxos.go).
+type StrongStats struct {
+	Rounds   int64 // rounds decided here as proposer
+	FastPath int64 // of them, decided with an accept alone (the piggybacked prepare)
+	Ops      int64 // operations those rounds decided
+	Lost     int64 // attempts given up on: a higher ballot, a refusal or a timeout
+	Promised int64 // prepares this node promised as acceptor
+	Accepted int64 // accepts this node took as acceptor
+	Refusals int64 // prepares and accepts this node refused as acceptor
 }
 
 // Taken counts the states a node took from others, by the kind of message

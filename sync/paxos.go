@@ -238,6 +238,14 @@ func (a *acceptor) decode(m wire.Message) (wire.Paxos, bool) {
 }
 
 func (a *acceptor) reply(m wire.Message, t wire.MsgType, p wire.Paxos) {
+	switch {
+	case p.Refused != wire.RefusedNone:
+		a.stats.Strong.Refusals++
+	case t == wire.MsgPromise:
+		a.stats.Strong.Promised++
+	default:
+		a.stats.Strong.Accepted++
+	}
 	blob, err := wire.EncodePaxos(p)
 	if err != nil {
 		return // cannot happen with a value that decoded; the proposer times out

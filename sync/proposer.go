@@ -45,6 +45,7 @@ type strongRound struct {
 	ballot   wire.Ballot
 	next     wire.Ballot // promised along with the accept
 	accept   bool        // the accept phase (else the prepare phase)
+	fast     bool        // it began with the accept phase (the fast path)
 	set      acceptorSet
 	promises map[crdt.NodeID]wire.Paxos
 	acks     map[crdt.NodeID]bool
@@ -125,7 +126,7 @@ func (pr *proposer) start(k *strongKey) {
 	k.round, k.lastSet = rd, set.all
 	pr.rounds[rd.id] = k
 	if k.warm && k.config == set.digest {
-		rd.ballot = k.next
+		rd.ballot, rd.fast = k.next, true
 		pr.acceptPhase(k, k.value)
 		return
 	}
@@ -240,6 +241,11 @@ func (pr *proposer) checkLost(k *strongKey) {
 func (pr *proposer) decided(k *strongKey) {
 	rd := k.round
 	pr.endAttempt(k)
+	pr.stats.Strong.Rounds++
+	pr.stats.Strong.Ops += int64(len(rd.reqs))
+	if rd.fast {
+		pr.stats.Strong.FastPath++
+	}
 	k.warm, k.next, k.value, k.config, k.losses = true, rd.next, rd.value, rd.set.digest, 0
 	for i, r := range rd.reqs {
 		out := rd.outs[i]
@@ -264,6 +270,7 @@ func (pr *proposer) decided(k *strongKey) {
 func (pr *proposer) retry(k *strongKey) {
 	rd := k.round
 	pr.endAttempt(k)
+	pr.stats.Strong.Lost++
 	k.warm = false
 	k.losses++
 	k.queue = append(rd.reqs, k.queue...)

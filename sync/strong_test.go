@@ -123,6 +123,17 @@ func TestStrongFastPath(t *testing.T) {
 	if kinds[wire.MsgPrepare] != 0 || kinds[wire.MsgAccept] == 0 {
 		t.Fatalf("the second operation sent %v, want accepts only", kinds)
 	}
+	var st kvsync.StrongStats
+	for _, id := range c.ids {
+		s := c.nodes[id].Stats().Strong
+		st.Rounds += s.Rounds
+		st.FastPath += s.FastPath
+		st.Promised += s.Promised
+		st.Accepted += s.Accepted
+	}
+	if st.Rounds != 2 || st.FastPath != 1 || st.Promised < 2 || st.Accepted < 4 {
+		t.Errorf("stats %+v, want 2 rounds, 1 fast, 2+ promises, 4+ acceptances", st)
+	}
 }
 
 // TestStrongRequestIDIsAppliedOnce: an INCR sent again with its request id
