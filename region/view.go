@@ -37,6 +37,15 @@ func (n *Node) refreshView(now int64) {
 	if res.Refused != nil {
 		n.logEvery("strong", "refused: "+res.Refused.Error())
 	}
+	if n.dir.Settled() {
+		regions := 1 + len(n.dir.Views(now))
+		for _, p := range n.cfg.Strong {
+			if p.Scope == kvsync.ScopeGlobal && regions < kvsync.MinGlobalRegions {
+				n.logEvery("strong-global", "strong prefix "+p.Prefix+" is declared global, and global keys need at least 3 regions: its operations are refused until the cluster has them (declare it local to one region instead)",
+					"regions", regions)
+			}
+		}
+	}
 	switch {
 	case res.Left:
 		n.log.Info("left: every key handed off", "keys_pushed", n.sm.Stats().HandoffPushed)
