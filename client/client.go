@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 )
 
 // ContextHeader is the HTTP header that carries a key's causal context.
@@ -58,7 +59,10 @@ func (c *Client) BaseURL() string { return c.base }
 type Level string
 
 // The consistency levels. The LOCAL_ and EACH_ forms count replicas within
-// regions.
+// regions. LocalSerial and Serial are the levels of strong keys (consensus
+// in the key's home region, or in every region), and apply to them only;
+// the others apply to eventual keys only. A call that names no level uses
+// the node's default, or a strong key's own serial level.
 const (
 	One         Level = "ONE"
 	Quorum      Level = "QUORUM"
@@ -66,6 +70,8 @@ const (
 	LocalOne    Level = "LOCAL_ONE"
 	LocalQuorum Level = "LOCAL_QUORUM"
 	EachQuorum  Level = "EACH_QUORUM"
+	LocalSerial Level = "LOCAL_SERIAL"
+	Serial      Level = "SERIAL"
 )
 
 // CallOption adjusts one call.
@@ -76,6 +82,9 @@ type call struct {
 	context string
 	level   Level
 	force   bool
+	conds   []cond        // of a write to a strong key: at most one
+	ttl     time.Duration // of a Put to a strong key
+	reqID   string        // the write's request id
 }
 
 // WithContext makes a Put or a Delete supersede exactly what the read that
@@ -110,6 +119,11 @@ type request struct {
 	json         bool // body is JSON
 	call         call
 	write        bool // the request may change data
+	// keyWrite: a write to a key, which takes the conditions, expiry and
+	// request id of strong keys (other requests ignore them); named: it
+	// gets a request id, made here unless the caller gave one, so that a
+	// strong key applies a retry of it at most once.
+	keyWrite, named bool
 }
 
 // keyPath returns the path of key under prefix, the key escaped as one
@@ -122,21 +136,60 @@ func keyPath(prefix, key, suffix string) string {
 // discard it). ok lists statuses besides 200 that carry an answer rather
 // than an error.
 func (c *Client) send(ctx context.Context, r request, out any, ok ...int) error {
-	u := c.base + r.path
-	q := r.query
-	if r.call.level != "" {
-		if q == nil {
-			q = url.Values{}
+	if !r.keyWrite {
+		r.call.conds, r.call.ttl, r.call.reqID = nil, 0, ""
+	} else if r.named && r.call.reqID == "" {
+		r.call.reqID = newRequestID()
+	}
+	req, err := c.newRequest(ctx, &r)
+	if err != nil {
+		return err
+	}
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		return r.sent(fmt.Errorf("client: %w", err))
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswer))
+	if err != nil {
+		return r.sent(fmt.Errorf("client: reading the answer to %s %s: %w", r.method, req.URL, err))
+	}
+	if resp.StatusCode != http.StatusOK && !containsStatus(ok, resp.StatusCode, body) {
+		e := answerError(resp.StatusCode, body, r.write)
+		e.RequestID = r.call.reqID
+		return e
+	}
+	if out != nil {
+		if err := json.Unmarshal(body, out); err != nil {
+			return fmt.Errorf("client: decoding the answer to %s %s: %w", r.method, req.URL, err)
 		}
+	}
+	return nil
+}
+
+// newRequest returns the HTTP request of r: its query with the level, and
+// its headers with the context and the options of strong keys.
+func (c *Client) newRequest(ctx context.Context, r *request) (*http.Request, error) {
+	q := url.Values{}
+	for k, v := range r.query {
+		q[k] = v
+	}
+	if r.call.level != "" {
 		q.Set("consistency", string(r.call.level))
 	}
+	header := http.Header{}
+	if err := r.call.strongHeaders(header, q); err != nil {
+		return nil, err
+	}
+	u := c.base + r.path
 	if len(q) > 0 {
 		u += "?" + q.Encode()
 	}
 	req, err := http.NewRequestWithContext(ctx, r.method, u, bytes.NewReader(r.body))
 	if err != nil {
-		return fmt.Errorf("client: %s %s: %w", r.method, u, err)
+		return nil, fmt.Errorf("client: %s %s: %w", r.method, u, err)
 	}
+	req.Header = header
 	if r.json {
 		req.Header.Set("Content-Type", "application/json")
 	} else if r.body != nil {
@@ -146,24 +199,16 @@ func (c *Client) send(ctx context.Context, r request, out any, ok ...int) error 
 		req.Header.Set(ContextHeader, r.call.context)
 	}
 	req.Header.Set("Accept", "application/json")
-	resp, err := c.hc.Do(req)
-	if err != nil {
-		return fmt.Errorf("client: %w", err)
+	return req, nil
+}
+
+// sent returns err, an error reaching the node, with the request's id
+// when it carried one (RequestIDOf).
+func (r *request) sent(err error) error {
+	if r.call.reqID == "" {
+		return err
 	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswer))
-	if err != nil {
-		return fmt.Errorf("client: reading the answer to %s %s: %w", r.method, u, err)
-	}
-	if resp.StatusCode != http.StatusOK && !containsStatus(ok, resp.StatusCode, body) {
-		return answerError(resp.StatusCode, body, r.write)
-	}
-	if out != nil {
-		if err := json.Unmarshal(body, out); err != nil {
-			return fmt.Errorf("client: decoding the answer to %s %s: %w", r.method, u, err)
-		}
-	}
-	return nil
+	return &sentError{id: r.call.reqID, err: err}
 }
 
 // containsStatus reports whether status is one of ok and body is not an

@@ -148,19 +148,19 @@ func TestErrors(t *testing.T) {
 		maybe    bool
 	}{
 		{"wrong type", 409, `{"error":"crdt: key holds a register, not a counter","code":"wrong_type","applied":"no"}`,
-			client.ErrWrongType, client.Error{Status: 409, Code: "wrong_type", Applied: "no", Message: "crdt: key holds a register, not a counter"}, false},
+			client.ErrWrongType, client.Error{Status: 409, Code: "wrong_type", Applied: "no", Message: "crdt: key holds a register, not a counter", RequestID: "r1"}, false},
 		{"unknown outcome", 504, `{"error":"QUORUM not reached","code":"unknown_outcome","applied":"maybe"}`,
-			client.ErrUnknownOutcome, client.Error{Status: 504, Code: "unknown_outcome", Applied: "maybe", Message: "QUORUM not reached"}, true},
+			client.ErrUnknownOutcome, client.Error{Status: 504, Code: "unknown_outcome", Applied: "maybe", Message: "QUORUM not reached", RequestID: "r1"}, true},
 		{"unavailable", 503, `{"error":"QUORUM unavailable","code":"unavailable","applied":"no"}`,
-			client.ErrUnavailable, client.Error{Status: 503, Code: "unavailable", Applied: "no", Message: "QUORUM unavailable"}, false},
+			client.ErrUnavailable, client.Error{Status: 503, Code: "unavailable", Applied: "no", Message: "QUORUM unavailable", RequestID: "r1"}, false},
 		{"a proxy's page on a write", 502, `<html>bad gateway</html>`,
-			nil, client.Error{Status: 502, Applied: "maybe", Message: "<html>bad gateway</html>"}, true},
+			nil, client.Error{Status: 502, Applied: "maybe", Message: "<html>bad gateway</html>", RequestID: "r1"}, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			node, srv := newFakeNode(t)
 			node.setAnswer(tt.status, tt.body)
-			_, err := client.New(srv.URL).Incr(t.Context(), "k", 1)
+			_, err := client.New(srv.URL).Incr(t.Context(), "k", 1, client.WithRequestID("r1"))
 			var e *client.Error
 			if !errors.As(err, &e) {
 				t.Fatalf("error %v (%T), want a *client.Error", err, err)

@@ -37,18 +37,23 @@ var (
 	ErrUnknownOutcome = errors.New("client: outcome unknown")
 	// ErrInternal: the node failed (code "internal").
 	ErrInternal = errors.New("client: internal error")
+	// ErrConditionFailed: the condition of a write to a strong key (NX, XX,
+	// IfEq, IfNe, IfVersion) did not hold (code "condition_failed", HTTP
+	// 412); nothing was applied. Error.Current is the key's value then.
+	ErrConditionFailed = errors.New("client: condition not met")
 )
 
 var sentinels = map[string]error{
-	"bad_request":     ErrBadRequest,
-	"not_found":       ErrNotFound,
-	"rejected":        ErrRejected,
-	"wrong_type":      ErrWrongType,
-	"overflow":        ErrOverflow,
-	"unavailable":     ErrUnavailable,
-	"timeout":         ErrTimeout,
-	"unknown_outcome": ErrUnknownOutcome,
-	"internal":        ErrInternal,
+	"bad_request":      ErrBadRequest,
+	"not_found":        ErrNotFound,
+	"rejected":         ErrRejected,
+	"wrong_type":       ErrWrongType,
+	"overflow":         ErrOverflow,
+	"unavailable":      ErrUnavailable,
+	"timeout":          ErrTimeout,
+	"unknown_outcome":  ErrUnknownOutcome,
+	"internal":         ErrInternal,
+	"condition_failed": ErrConditionFailed,
 }
 
 // Error is an error a node answered.
@@ -64,6 +69,13 @@ type Error struct {
 	Applied string
 	// Message is the node's explanation, intact.
 	Message string
+	// RequestID is the request id the write carried (Idempotency-Key), for
+	// a retry with RetryOf; empty when it carried none.
+	RequestID string
+	// Current is the value of a strong key whose condition did not hold
+	// (ErrConditionFailed), version included; nil otherwise, and when the
+	// node answered from the key's request-id memory.
+	Current *Value
 }
 
 // Error returns the message with the code and status.
@@ -92,12 +104,17 @@ func (e *Error) MaybeApplied() bool { return e.Applied == "maybe" }
 // say.
 func answerError(status int, body []byte, write bool) *Error {
 	var b struct {
-		Error   string `json:"error"`
-		Code    string `json:"code"`
-		Applied string `json:"applied"`
+		Error   string     `json:"error"`
+		Code    string     `json:"code"`
+		Applied string     `json:"applied"`
+		Current *valueJSON `json:"current"`
 	}
 	if json.Unmarshal(body, &b) == nil && b.Code != "" {
-		return &Error{Status: status, Code: b.Code, Applied: b.Applied, Message: b.Error}
+		e := &Error{Status: status, Code: b.Code, Applied: b.Applied, Message: b.Error}
+		if b.Current != nil {
+			e.Current, _ = b.Current.value() // a value that does not decode is left out
+		}
+		return e
 	}
 	e := &Error{Status: status, Applied: "no", Message: snippet(body)}
 	if write && status >= 500 {

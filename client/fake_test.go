@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 
@@ -23,7 +24,9 @@ type fakeNode struct {
 	wall   int64
 	last   *http.Request // the last request, its body in lastBody
 	body   string
-	answer *answer // when set, every request gets it
+	answer *answer           // when set, every request gets it
+	locks  map[string]string // strong keys lock:*, with NX and ifeq only (putLock)
+	lockV  map[string]uint64 // their versions
 }
 
 // answer is a canned reply.
@@ -33,11 +36,12 @@ type answer struct {
 }
 
 func newFakeNode(t testing.TB) (*fakeNode, *httptest.Server) {
-	f := &fakeNode{states: map[string]crdt.State{}, wall: 1_735_787_045e9}
+	f := &fakeNode{states: map[string]crdt.State{}, wall: 1_735_787_045e9, locks: map[string]string{}, lockV: map[string]uint64{}}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /v1/kv/{key}", f.get)
 	mux.HandleFunc("PUT /v1/kv/{key}", f.put)
 	mux.HandleFunc("POST /v1/counter/{key}", f.incr)
+	mux.HandleFunc("DELETE /v1/kv/{key}", f.delLock)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
 		f.mu.Lock()
@@ -107,6 +111,10 @@ func (f *fakeNode) get(w http.ResponseWriter, r *http.Request) {
 }
 
 func (f *fakeNode) put(w http.ResponseWriter, r *http.Request) {
+	if strings.HasPrefix(r.PathValue("key"), "lock:") {
+		f.putLock(w, r)
+		return
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	var seen *crdt.Context
@@ -154,6 +162,16 @@ func (f *fakeNode) setAnswer(status int, body string) {
 	f.answer = &answer{status, body}
 }
 
+// header returns a header of the last request.
+func (f *fakeNode) header(name string) string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.last == nil {
+		return ""
+	}
+	return f.last.Header.Get(name)
+}
+
 // request returns the last request's method, path with query, context
 // header and body.
 func (f *fakeNode) request() (method, target, context, body string) {
@@ -163,4 +181,43 @@ func (f *fakeNode) request() (method, target, context, body string) {
 		return "", "", "", ""
 	}
 	return f.last.Method, f.last.URL.RequestURI(), f.last.Header.Get("X-Meridian-Context"), f.body
+}
+
+// putLock writes a strong key lock:NAME, with If-None-Match: * only.
+func (f *fakeNode) putLock(w http.ResponseWriter, r *http.Request) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	key := r.PathValue("key")
+	if cur, held := f.locks[key]; held && r.Header.Get("If-None-Match") == "*" {
+		f.strongAnswer(w, 412, map[string]any{"error": "sync: condition not met, nothing applied", "code": "condition_failed", "applied": "no",
+			"version": f.lockV[key], "current": map[string]any{"key": key, "type": "register", "value": cur, "strong": true, "version": f.lockV[key]}})
+		return
+	}
+	f.locks[key] = f.body
+	f.lockV[key]++
+	f.strongAnswer(w, 200, map[string]any{"key": key, "type": "register", "value": f.body, "siblings": 1, "strong": true, "version": f.lockV[key]})
+}
+
+// delLock deletes a strong key lock:NAME, with ?ifeq= only.
+func (f *fakeNode) delLock(w http.ResponseWriter, r *http.Request) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	key := r.PathValue("key")
+	cur, held := f.locks[key]
+	if want := r.URL.Query(); want.Has("ifeq") && (!held || cur != want.Get("ifeq")) {
+		f.strongAnswer(w, 412, map[string]any{"error": "sync: condition not met, nothing applied", "code": "condition_failed", "applied": "no"})
+		return
+	}
+	delete(f.locks, key)
+	f.lockV[key]++
+	f.strongAnswer(w, 200, map[string]any{"key": key, "deleted": held, "strong": true, "version": f.lockV[key]})
+}
+
+func (f *fakeNode) strongAnswer(w http.ResponseWriter, status int, body map[string]any) {
+	w.Header().Set("Content-Type", "application/json")
+	if v, ok := body["version"].(uint64); ok {
+		w.Header().Set("ETag", `"`+strconv.FormatUint(v, 10)+`"`)
+	}
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(body)
 }

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"time"
 )
 
 // Type is the kind of value a key holds.
@@ -40,8 +41,23 @@ type Value struct {
 	// collapse them.
 	Siblings int
 	// Context is the key's causal context, an opaque token: hand it back
-	// with WithContext to supersede exactly what was read.
+	// with WithContext to supersede exactly what was read. Strong keys
+	// have none.
 	Context string
+
+	// Strong says the key is strong: one value decided by consensus (a
+	// register of one value, Siblings 1), and the fields below.
+	Strong bool
+	// Version counts a strong key's changes (0: never written); hand it to
+	// IfVersion to write only if no one else wrote since.
+	Version uint64
+	// Expires is when a strong value written WithTTL lapses, by the clock
+	// of the node that decided it; zero for never.
+	Expires time.Time
+	// Replayed says a write was answered from a strong key's request-id
+	// memory: applied once already, earlier, so the value then is not
+	// known and the fields above are empty. Read the key for its value now.
+	Replayed bool
 }
 
 // Exists reports whether the key holds a value.
@@ -57,11 +73,24 @@ type valueJSON struct {
 	Count    int64    `json:"count"`
 	Siblings int      `json:"siblings"`
 	Context  string   `json:"context"`
+	Strong   bool     `json:"strong"`
+	Version  uint64   `json:"version"`
+	Expires  string   `json:"expires"`
+	Replayed bool     `json:"replayed"`
 }
 
 func (j valueJSON) value() (*Value, error) {
-	v := &Value{Key: j.Key, Type: j.Type, Count: j.Count, Siblings: j.Siblings, Context: j.Context}
+	v := &Value{Key: j.Key, Type: j.Type, Count: j.Count, Siblings: j.Siblings, Context: j.Context,
+		Strong: j.Strong, Version: j.Version, Replayed: j.Replayed}
+	if v.Replayed {
+		v.Type = TypeNone
+	}
 	var err error
+	if j.Expires != "" {
+		if v.Expires, err = time.Parse(time.RFC3339Nano, j.Expires); err != nil {
+			return nil, fmt.Errorf("client: the node sent an expiry that is not RFC 3339: %w", err)
+		}
+	}
 	if j.Value != nil {
 		if v.Value, err = decodeText(*j.Value, j.Encoding); err != nil {
 			return nil, err
@@ -94,7 +123,8 @@ func decodeText(s, encoding string) ([]byte, error) {
 }
 
 // Get reads key. A key that holds nothing is not an error: the Value has
-// TypeNone and the Context to write it with.
+// TypeNone and the Context to write it with (or, for a strong key, its
+// Version).
 func (c *Client) Get(ctx context.Context, key string, opts ...CallOption) (*Value, error) {
 	var j valueJSON
 	r := request{method: http.MethodGet, path: keyPath("/v1/kv/", key, ""), call: c.options(opts)}
@@ -107,13 +137,17 @@ func (c *Client) Get(ctx context.Context, key string, opts ...CallOption) (*Valu
 // Put writes value to key as a register, replacing a value of any type, and
 // returns the key as the node that coordinated the write holds it. With
 // WithContext it supersedes exactly what that read saw; without, it is a
-// blind write.
+// blind write. On a strong key it may carry a condition (NX, XX, IfEq,
+// IfNe, IfVersion: ErrConditionFailed when it does not hold) and WithTTL;
+// a conditional Put gets a request id (see RetryOf).
 func (c *Client) Put(ctx context.Context, key string, value []byte, opts ...CallOption) (*Value, error) {
 	var j valueJSON
 	if value == nil {
 		value = []byte{}
 	}
-	r := request{method: http.MethodPut, path: keyPath("/v1/kv/", key, ""), body: value, call: c.options(opts), write: true}
+	o := c.options(opts)
+	r := request{method: http.MethodPut, path: keyPath("/v1/kv/", key, ""), body: value, call: o, write: true,
+		keyWrite: true, named: len(o.conds) > 0}
 	if err := c.send(ctx, r, &j); err != nil {
 		return nil, err
 	}
@@ -122,18 +156,22 @@ func (c *Client) Put(ctx context.Context, key string, value []byte, opts ...Call
 
 // Delete deletes whatever key holds and reports whether it held a value.
 // With WithContext it deletes only what that read saw: a concurrent write
-// survives.
+// survives. On a strong key it may carry a condition (IfEq, IfNe,
+// IfVersion: ErrConditionFailed when it does not hold; see also DelIf).
 func (c *Client) Delete(ctx context.Context, key string, opts ...CallOption) (bool, error) {
 	var j struct {
 		Deleted bool `json:"deleted"`
 	}
-	r := request{method: http.MethodDelete, path: keyPath("/v1/kv/", key, ""), call: c.options(opts), write: true}
+	r := request{method: http.MethodDelete, path: keyPath("/v1/kv/", key, ""), call: c.options(opts), write: true,
+		keyWrite: true, named: true}
 	err := c.send(ctx, r, &j)
 	return j.Deleted, err
 }
 
 // Incr adds by (negative to decrement) to the counter at key, creating it at
-// 0, and returns its value as the coordinating node sees it.
+// 0, and returns its value as the coordinating node sees it. On a strong
+// key, a string that holds a decimal integer counts from it, and a retry
+// with RetryOf after ErrUnknownOutcome is applied at most once in all.
 func (c *Client) Incr(ctx context.Context, key string, by int64, opts ...CallOption) (int64, error) {
 	var j struct {
 		Value int64 `json:"value"`
@@ -141,6 +179,7 @@ func (c *Client) Incr(ctx context.Context, key string, by int64, opts ...CallOpt
 	r := request{
 		method: http.MethodPost, path: keyPath("/v1/counter/", key, ""),
 		query: url.Values{"by": {strconv.FormatInt(by, 10)}}, call: c.options(opts), write: true,
+		keyWrite: true, named: true,
 	}
 	err := c.send(ctx, r, &j)
 	return j.Value, err
@@ -170,7 +209,8 @@ func (c *Client) setOp(ctx context.Context, key, suffix string, members []string
 		Added   int64 `json:"added"`
 		Removed int64 `json:"removed"`
 	}
-	r := request{method: http.MethodPost, path: keyPath("/v1/set/", key, suffix), body: body, json: true, call: c.options(opts), write: true}
+	r := request{method: http.MethodPost, path: keyPath("/v1/set/", key, suffix), body: body, json: true, call: c.options(opts), write: true,
+		keyWrite: true, named: true}
 	err = c.send(ctx, r, &j)
 	return j.Added + j.Removed, err
 }

@@ -333,11 +333,15 @@ func (n *Node) serve() error {
 // Do runs a client operation and waits for its answer. It is safe for
 // concurrent use.
 func (n *Node) Do(ctx context.Context, op wire.Op) kvsync.Response {
-	if op.Level == 0 {
+	p, strong := n.cfg.Strong.Of(op.Key)
+	switch {
+	case op.Level != 0:
+	case strong:
+		op.Level = uint8(p.Scope.Level()) // a strong key has one level, whatever the defaults
+	case op.Kind == wire.OpGet || op.Kind == wire.OpInspect:
+		op.Level = uint8(n.cfg.ReadLevel)
+	default:
 		op.Level = uint8(n.cfg.WriteLevel)
-		if op.Kind == wire.OpGet || op.Kind == wire.OpInspect {
-			op.Level = uint8(n.cfg.ReadLevel)
-		}
 	}
 	start := n.cfg.Clock.Now()
 	r := n.do(ctx, op)

@@ -161,10 +161,13 @@ func encodeErr(err error) (wire.ErrCode, string) {
 type remoteError struct {
 	text     string
 	sentinel error
+	also     error // a second sentinel it matches (ErrNotInteger, which travels as a rejection)
 }
 
-func (e *remoteError) Error() string        { return e.text }
-func (e *remoteError) Is(target error) bool { return e.sentinel != nil && target == e.sentinel }
+func (e *remoteError) Error() string { return e.text }
+func (e *remoteError) Is(target error) bool {
+	return (e.sentinel != nil && target == e.sentinel) || (e.also != nil && target == e.also)
+}
 
 // decodeErr rebuilds an error from a reply's code and text.
 func decodeErr(code wire.ErrCode, text string) error {
@@ -179,5 +182,9 @@ func decodeErr(code wire.ErrCode, text string) error {
 	if code == wire.CodeOK {
 		return nil
 	}
-	return &remoteError{text: text, sentinel: sentinels[code]}
+	e := &remoteError{text: text, sentinel: sentinels[code]}
+	if code == wire.CodeRejected && strings.Contains(text, ErrNotInteger.Error()) {
+		e.also = ErrNotInteger
+	}
+	return e
 }

@@ -471,3 +471,21 @@ func TestRemovalKeepsStrongKeys(t *testing.T) {
 		t.Fatalf("once %s is back: %v %v, want v1", a, r.Err, r.Strong)
 	}
 }
+
+// TestRemoteErrorsKeepTheirSentinels: an error that came back from another
+// node matches the sentinels its code and text name.
+func TestRemoteErrorsKeepTheirSentinels(t *testing.T) {
+	c := strongCluster(t, 4)
+	owners, other := c.owners("s:str")
+	if r := c.do(owners[0], sput("s:str", "abc")); r.Err != nil {
+		t.Fatal(r.Err)
+	}
+	r := c.do(other, wire.Op{Kind: wire.OpIncr, Key: []byte("s:str"), By: 1}) // forwarded to the proposer
+	if !errors.Is(r.Err, kvsync.ErrNotInteger) || !errors.Is(r.Err, kvsync.ErrRejected) {
+		t.Fatalf("INCR of a string, forwarded: %v, want ErrNotInteger and ErrRejected", r.Err)
+	}
+	r = c.do(other, cond(sput("s:str", "x"), wire.CondNX, ""))
+	if !errors.Is(r.Err, kvsync.ErrConditionFailed) || r.Strong == nil || string(r.Strong.Bytes) != "abc" {
+		t.Fatalf("SET NX, forwarded: %v %v, want a failed condition with the current value", r.Err, r.Strong)
+	}
+}

@@ -27,6 +27,7 @@ func (c *coordinator) routeStrong(o origin, op *wire.Op, forwarded bool) bool {
 			c.answer(o, Response{Err: err})
 			return true
 		}
+		op.ReqID = nil // an eventual write keeps no request ids: forwarded without one, it travels as older builds read
 		return false
 	}
 	want := p.Scope.Level()

@@ -16,7 +16,7 @@ type command struct {
 	summary  string
 	detail   string
 	examples []string
-	flags    []string // its own flags: json, context, context-only, force
+	flags    []string // its own flags: json, context, context-only, force, and those of strong keys (newFlagSet)
 	min, max int      // how many arguments; max -1 for any number
 	admin    bool     // changes the region: a longer default timeout
 	run      func(ctx context.Context, e *env, args []string) error
@@ -28,51 +28,64 @@ var commands = []command{
 		summary: "read a key: a register's value, a set's members, a counter",
 		detail: "Prints a register's value, a set's members one a line, or a counter's value. When concurrent\n" +
 			"writes left several values, it prints the one that wins and says so on stderr: see them all\n" +
-			"with 'meridian inspect KEY'. A key that holds nothing is an error, except with --json or\n" +
-			"--context-only, which print its context: the one to write it with.",
+			"with 'meridian inspect KEY'. Of a strong key it prints the version on stderr (and when a value\n" +
+			"written with --px lapses): the N of 'put --if-version N'. A key that holds nothing is an\n" +
+			"error, except with --json or --context-only, which print its context: the one to write it with.",
 		examples: []string{
 			"meridian get greeting",
 			"meridian get --json greeting",
 			"ctx=$(meridian get --context-only greeting)   # then: meridian put --context \"$ctx\" greeting hi",
+			"meridian get lock:report                      # strong: stderr says 'strong key, version 3, ...'",
 		},
 		run: runGet,
 	},
 	{
-		name: "put", args: "KEY VALUE", min: 2, max: 2, flags: []string{"context"},
-		summary: "write a register value (--context CTX: supersede what you read)",
+		name: "put", args: "KEY VALUE", min: 2, max: 2, flags: []string{"context", "nx", "xx", "if-eq", "if-ne", "if-version", "px", "request-id"},
+		summary: "write a register value (--context CTX: supersede what you read; strong keys: --nx, --px MS, ...)",
 		detail: "Writes VALUE, replacing whatever KEY holds. With --context, the write supersedes exactly what\n" +
 			"the read that returned CTX saw: the concurrent values it read collapse into this one, and a\n" +
-			"write it had not seen survives beside it. Without, the write is blind.",
+			"write it had not seen survives beside it. Without, the write is blind.\n\n" +
+			"On a strong key (meridiand --strong) the write may carry one condition, --nx, --xx, --if-eq V,\n" +
+			"--if-ne V or --if-version N, and --px MS: when the condition does not hold, nothing is written\n" +
+			"and the command fails, naming what KEY holds. The node refuses these on an eventual key.",
 		examples: []string{
 			"meridian put greeting hello",
 			"meridian put --context \"$(meridian get --context-only greeting)\" greeting 'hello again'",
 			"meridian put --consistency ALL config/mode -- -strict",
+			"meridian put --nx --px 30000 lock:report worker-1   # a lock for 30 s; fails while another holds it",
+			"meridian put --if-version 3 acct:42 100              # only if no one wrote since version 3",
 		},
 		run: runPut,
 	},
 	{
-		name: "del", args: "KEY", min: 1, max: 1, flags: []string{"context"},
-		summary:  "delete a key (--context CTX: delete only what you read)",
-		detail:   "Deletes whatever KEY holds. With --context, only what the read that returned CTX saw: a write\nconcurrent with the delete survives it.",
-		examples: []string{"meridian del greeting"},
+		name: "del", args: "KEY", min: 1, max: 1, flags: []string{"context", "if-eq", "if-ne", "if-version", "request-id"},
+		summary: "delete a key (--context CTX: delete only what you read; strong keys: --if-eq V, ...)",
+		detail: "Deletes whatever KEY holds. With --context, only what the read that returned CTX saw: a write\n" +
+			"concurrent with the delete survives it. On a strong key it may carry one condition, --if-eq V,\n" +
+			"--if-ne V or --if-version N (DELEX): when it does not hold, nothing is deleted and the command\n" +
+			"fails, naming what KEY holds.",
+		examples: []string{"meridian del greeting", "meridian del --if-eq worker-1 lock:report   # release the lock only if it is still yours"},
 		run:      runDel,
 	},
 	{
-		name: "incr", args: "KEY [BY]", min: 1, max: 2,
-		summary:  "add BY (default 1, may be negative) to a counter",
-		detail:   "Adds BY to the counter at KEY, creating it at 0, and prints its new value. If the node answers\nthat the outcome is unknown, the increment may have been applied: read before retrying.",
-		examples: []string{"meridian incr visits", "meridian incr stock -5"},
+		name: "incr", args: "KEY [BY]", min: 1, max: 2, flags: []string{"request-id"},
+		summary: "add BY (default 1, may be negative) to a counter",
+		detail: "Adds BY to the counter at KEY, creating it at 0, and prints its new value. If the node answers\n" +
+			"that the outcome is unknown, the increment may have been applied: read before retrying. On a\n" +
+			"strong key the error names the write's request id: the same command with --request-id ID is\n" +
+			"then applied at most once in all (the key remembers its latest 16 writes' ids).",
+		examples: []string{"meridian incr visits", "meridian incr stock -5", "meridian incr acct:42 5 --request-id 4f2a9c"},
 		run:      runIncr,
 	},
 	{
-		name: "sadd", args: "KEY MEMBER...", min: 2, max: -1,
+		name: "sadd", args: "KEY MEMBER...", min: 2, max: -1, flags: []string{"request-id"},
 		summary:  "add members to a set",
 		detail:   "Adds the members to the set at KEY, creating it, and prints how many were new.",
 		examples: []string{"meridian sadd tags red green"},
 		run:      func(ctx context.Context, e *env, a []string) error { return runSet(ctx, e, a, true) },
 	},
 	{
-		name: "srem", args: "KEY MEMBER...", min: 2, max: -1,
+		name: "srem", args: "KEY MEMBER...", min: 2, max: -1, flags: []string{"request-id"},
 		summary:  "remove members from a set",
 		detail:   "Removes the members from the set at KEY and prints how many were in it. An add concurrent with\nthe remove survives it (add wins).",
 		examples: []string{"meridian srem tags red"},
@@ -164,8 +177,12 @@ func runGet(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	switch {
+	case e.opts.contextOnly && v.Strong:
+		return fmt.Errorf("key %q is strong: it has no causal context; write it conditionally with --if-version %d (its version) instead", key, v.Version)
 	case e.opts.contextOnly:
 		fmt.Fprintln(e.stdout, v.Context)
+	case v.Type == client.TypeNone && v.Strong:
+		return fmt.Errorf("key %q holds nothing: it was never written, was deleted or lapsed (strong key, version %d)", key, v.Version)
 	case v.Type == client.TypeNone:
 		return fmt.Errorf("key %q holds nothing: it was never written, or was deleted", key)
 	case v.Type == client.TypeRegister:
@@ -180,15 +197,25 @@ func runGet(ctx context.Context, e *env, args []string) error {
 	case v.Type == client.TypeCounter:
 		fmt.Fprintln(e.stdout, v.Count)
 	}
+	if v.Strong {
+		fmt.Fprintln(e.stderr, strongNote(v))
+	}
 	return nil
 }
 
 func runPut(ctx context.Context, e *env, args []string) error {
-	v, err := e.c.Put(ctx, args[0], []byte(args[1]), client.WithContext(e.opts.context))
+	opts, err := e.writeOpts()
 	if err != nil {
-		return err
+		return fmt.Errorf("put: %w", err)
+	}
+	v, err := e.c.Put(ctx, args[0], []byte(args[1]), append(opts, client.WithContext(e.opts.context))...)
+	if err != nil {
+		return e.conditionFailed("not written", args[0], err)
 	}
 	fmt.Fprintln(e.stdout, "OK")
+	if v.Strong {
+		fmt.Fprintln(e.stderr, strongNote(v))
+	}
 	if v.Siblings > 1 {
 		fmt.Fprintf(e.stderr, "note: %q still holds %d concurrent values: writes this one had not seen. To replace them all:\n  meridian put --context \"$(meridian get --context-only %s)\" %s VALUE\n",
 			args[0], v.Siblings, args[0], args[0])
@@ -197,9 +224,13 @@ func runPut(ctx context.Context, e *env, args []string) error {
 }
 
 func runDel(ctx context.Context, e *env, args []string) error {
-	deleted, err := e.c.Delete(ctx, args[0], client.WithContext(e.opts.context))
+	opts, err := e.writeOpts()
 	if err != nil {
-		return err
+		return fmt.Errorf("del: %w", err)
+	}
+	deleted, err := e.c.Delete(ctx, args[0], append(opts, client.WithContext(e.opts.context))...)
+	if err != nil {
+		return e.conditionFailed("not deleted", args[0], err)
 	}
 	if deleted {
 		fmt.Fprintln(e.stdout, "deleted")
@@ -217,7 +248,8 @@ func runIncr(ctx context.Context, e *env, args []string) error {
 			return fmt.Errorf("incr: BY must be a whole number, such as 5 or -2, not %q", args[1])
 		}
 	}
-	n, err := e.c.Incr(ctx, args[0], by)
+	opts, _ := e.writeOpts() // incr has no condition flag
+	n, err := e.c.Incr(ctx, args[0], by, opts...)
 	if err != nil {
 		return err
 	}
@@ -230,7 +262,8 @@ func runSet(ctx context.Context, e *env, args []string, add bool) error {
 	if add {
 		op, verb = e.c.SAdd, "added"
 	}
-	n, err := op(ctx, args[0], args[1:])
+	opts, _ := e.writeOpts() // sadd and srem have no condition flag
+	n, err := op(ctx, args[0], args[1:], opts...)
 	if err != nil {
 		return err
 	}

@@ -15,11 +15,12 @@ import (
 	"syscall"
 
 	"github.com/meridiankv/meridian/region/devcluster"
+	kvsync "github.com/meridiankv/meridian/sync"
 )
 
 // devUsage is the help of meridian dev; the flags follow it.
 const devUsage = `Usage:
-  meridian dev [--nodes N] [--regions R] [--wan-delay D] [--wan-jitter J] [--dir DIR] [--base B] [-- meridiand flags...]
+  meridian dev [--nodes N] [--regions R] [--wan-delay D] [--wan-jitter J] [--strong DECL] [--dir DIR] [--base B] [-- meridiand flags...]
   meridian dev partition REGION [--dir DIR]
   meridian dev heal
 
@@ -32,6 +33,9 @@ http://127.0.1.1:8080 works too. The nodes of region 2 and up --wan-join
 region 1's first node, so the regions find each other; --wan-delay and
 --wan-jitter make every node delay its messages to other regions, as a WAN
 would. Ctrl-C stops every node; the data stays in DIR for the next run.
+--strong declares strong keys on every node (meridiand --strong): name the
+home region of a local prefix, such as lock:=local:r1, since the regions are
+r1, r2, ...; a global prefix (acct:=global) needs 3 regions.
 
 partition REGION cuts every node of REGION off from every node of the other
 regions, both ways, while the links within each region keep working: it adds
@@ -65,6 +69,7 @@ func runDev(args []string, stdout, stderr io.Writer) error {
 	dir := fs.String("dir", ".meridian/dev", "cluster directory: certificates, data, logs and cluster.json (reused if it exists)")
 	bin := fs.String("meridiand", "", "the meridiand binary (default: next to this meridian, else on $PATH)")
 	base := fs.Int("base", 0, "region r uses 127.0.<base+r>.0/24 (to run two clusters side by side)")
+	strong := fs.String("strong", "", "strong keys of every node, meridiand --strong `DECL`, such as lock:=local:r1,acct:=global (default none)")
 	if err := fs.Parse(args); errors.Is(err, flag.ErrHelp) {
 		fmt.Fprint(stdout, devUsage)
 		fs.SetOutput(stdout)
@@ -76,6 +81,12 @@ func runDev(args []string, stdout, stderr io.Writer) error {
 	extra := fs.Args()
 	if i := len(args) - len(extra) - 1; len(extra) > 0 && (i < 0 || args[i] != "--") {
 		return fmt.Errorf("dev: unexpected argument %q: meridiand flags go after --, and partition or heal come first, as in meridian dev partition REGION --dir DIR\nrun 'meridian help dev' for usage", extra[0])
+	}
+	if *strong != "" {
+		if err := checkStrong(*strong, *regions); err != nil {
+			return err
+		}
+		extra = append([]string{"--strong", *strong}, extra...)
 	}
 	binary, err := findMeridiand(*bin)
 	if err != nil {
@@ -105,6 +116,38 @@ func runDev(args []string, stdout, stderr io.Writer) error {
 	<-ctx.Done()
 	fmt.Fprintln(stdout, "\nstopping the cluster ...")
 	return nil
+}
+
+// checkStrong refuses a declaration of strong keys that a cluster of
+// regions r1 .. r<regions> cannot serve: malformed, a local prefix homed
+// in a region it does not have, a global one with fewer than 3 regions.
+func checkStrong(decl string, regions int) error {
+	d, err := kvsync.ParseDeclaration(decl)
+	if err != nil {
+		return fmt.Errorf("dev: --strong %q: %w", decl, err)
+	}
+	regions = max(regions, 1)
+	for _, p := range d {
+		switch {
+		case p.Scope == kvsync.ScopeGlobal && regions < kvsync.MinGlobalRegions:
+			return fmt.Errorf("dev: --strong %q: the global prefix %q needs %d regions, and the cluster has %d: add --regions %d, or make it local, as %s=local:r1",
+				decl, p.Prefix, kvsync.MinGlobalRegions, regions, kvsync.MinGlobalRegions, p.Prefix)
+		case p.Scope == kvsync.ScopeLocal && !validRegion(p.Home, regions):
+			return fmt.Errorf("dev: --strong %q: prefix %q is local to region %q, which the cluster does not have (its regions are r1 to r%d): name one, as %s=local:r1",
+				decl, p.Prefix, p.Home, regions, p.Prefix)
+		}
+	}
+	return nil
+}
+
+// validRegion reports whether name is one of r1 .. r<regions>.
+func validRegion(name string, regions int) bool {
+	for r := 1; r <= regions; r++ {
+		if name == fmt.Sprintf("r%d", r) {
+			return true
+		}
+	}
+	return false
 }
 
 // printCluster prints each region's nodes and how to reach it, then what to

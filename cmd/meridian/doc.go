@@ -16,8 +16,10 @@
 // Commands:
 //
 //	get KEY               read a key: a register's value, a set's members, a counter
-//	put KEY VALUE         write a register value (--context CTX: supersede what you read)
-//	del KEY               delete a key (--context CTX: delete only what you read)
+//	put KEY VALUE         write a register value (--context CTX: supersede what you read;
+//	                      strong keys: --nx, --xx, --if-eq V, --if-ne V, --if-version N, --px MS)
+//	del KEY               delete a key (--context CTX: delete only what you read;
+//	                      strong keys: --if-eq V, --if-ne V, --if-version N)
 //	incr KEY [BY]         add BY (default 1, may be negative) to a counter
 //	sadd KEY MEMBER...    add members to a set
 //	srem KEY MEMBER...    remove members from a set

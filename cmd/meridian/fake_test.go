@@ -22,12 +22,23 @@ type fakeBackend struct {
 	adminErr error
 	forced   []bool           // the force of each Remove
 	regions  []httpapi.Region // the other regions Cluster reports
+	lost     error            // when set, Do applies an op and answers this instead
+	strong   *httpapitest.StrongKeys
 }
+
+// strongDecl declares the fake's strong keys: lock: and acct:, local to the
+// default region.
+const strongDecl = "lock:,acct:"
 
 // serve runs the real HTTP endpoint over a new fake and returns both.
 func serve(t *testing.T) (*fakeBackend, string) {
 	t.Helper()
 	f := &fakeBackend{Replicas: httpapitest.NewReplicas()}
+	decl, err := kvsync.ParseDeclaration(strongDecl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.strong = f.DeclareStrong(decl)
 	h, err := httpapi.NewHandler(httpapi.Config{}, f)
 	if err != nil {
 		t.Fatal(err)
@@ -38,7 +49,21 @@ func serve(t *testing.T) (*fakeBackend, string) {
 }
 
 func (f *fakeBackend) Do(_ context.Context, op wire.Op) kvsync.Response {
-	return f.Replicas.Do(op)
+	f.mu.Lock()
+	lost := f.lost
+	f.mu.Unlock()
+	resp := f.Replicas.Do(op)
+	if lost != nil {
+		return kvsync.Response{Err: lost}
+	}
+	return resp
+}
+
+// setLost makes Do apply every op and answer err instead (nil: as usual).
+func (f *fakeBackend) setLost(err error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.lost = err
 }
 
 // conflict makes key hold two siblings written at the same time: first

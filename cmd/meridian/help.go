@@ -30,7 +30,8 @@ Commands:
 	fmt.Fprint(w, `
 Global flags (before or after the command's arguments):
   --addr URL           HTTP address of any node (default $MERIDIAN_ADDR, else `+defaultAddr+`)
-  --consistency LEVEL  ONE, QUORUM, ALL, LOCAL_ONE, LOCAL_QUORUM or EACH_QUORUM (default: the node's)
+  --consistency LEVEL  ONE, QUORUM, ALL, LOCAL_ONE, LOCAL_QUORUM or EACH_QUORUM; LOCAL_SERIAL or SERIAL
+                       for strong keys (default: the node's, or a strong key's own)
   --timeout D          how long to wait for the node, such as 5s (default 30s; 15m for node leave/remove)
 
 Examples:
@@ -44,6 +45,10 @@ Examples:
 Read-modify-write, so that a concurrent write is superseded only if you saw it:
   ctx=$(meridian get --context-only greeting)
   meridian put --context "$ctx" greeting 'hello again'
+
+Strong keys (declared with meridiand --strong), decided by consensus: a lock
+  meridian put --nx --px 30000 lock:report worker-1   # fails while another holds it
+  meridian del --if-eq worker-1 lock:report           # release it only if it is still yours
 
 Run 'meridian help COMMAND' for a command's flags and examples.
 `)

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -28,6 +29,19 @@ type options struct {
 	context     string // the causal context a write supersedes
 	contextOnly bool   // get prints the context alone
 	force       bool   // node remove goes ahead from a minority
+
+	// The options of a write to a strong key: at most one condition, an
+	// expiry (put), a request id.
+	conds     []condFlag
+	px        int64 // milliseconds; 0 for none
+	requestID string
+}
+
+// condFlag is a condition flag given: its name (for messages) and the
+// client option it becomes.
+type condFlag struct {
+	name string
+	opt  client.CallOption
 }
 
 // env is what a command runs with.
@@ -122,7 +136,7 @@ func newFlagSet(name string, o *options, own []string) *flag.FlagSet {
 	}
 	fs.StringVar(&o.addr, "addr", addr, "HTTP address `URL` of any node (default $MERIDIAN_ADDR, else "+defaultAddr+")")
 	fs.StringVar(&o.consistency, "consistency", o.consistency,
-		"how many replicas must answer, a `LEVEL`: ONE, QUORUM, ALL, LOCAL_ONE, LOCAL_QUORUM or EACH_QUORUM (default: the node's)")
+		"how many replicas must answer, a `LEVEL`: ONE, QUORUM, ALL, LOCAL_ONE, LOCAL_QUORUM or EACH_QUORUM; LOCAL_SERIAL or SERIAL for strong keys (default: the node's, or a strong key's own)")
 	fs.DurationVar(&o.timeout, "timeout", o.timeout, "how long to wait for the node, a duration `D` such as 5s (default 30s; 15m for node leave and remove)")
 	for _, f := range own {
 		switch f {
@@ -134,9 +148,46 @@ func newFlagSet(name string, o *options, own []string) *flag.FlagSet {
 			fs.BoolVar(&o.contextOnly, "context-only", false, "print only the key's causal context, for a later --context")
 		case "force":
 			fs.BoolVar(&o.force, "force", false, "remove even when the node sees no more than half of the region alive: only when the others are gone for good")
+		case "nx", "xx", "if-eq", "if-ne", "if-version":
+			condFlags(fs, o, f)
+		case "px":
+			fs.Func("px", "strong keys: the value lapses after `MS` milliseconds (SET PX)", func(s string) error {
+				n, err := strconv.ParseInt(s, 10, 64)
+				if err != nil || n <= 0 {
+					return errors.New("want a positive whole number of milliseconds, such as 30000")
+				}
+				o.px = n
+				return nil
+			})
+		case "request-id":
+			fs.StringVar(&o.requestID, "request-id", "", "strong keys: name the write `ID` (at most 64 bytes); a retry with the same ID is applied at most once (default: a new ID)")
 		}
 	}
 	return fs
+}
+
+// condFlags defines the condition flag name of strong keys' writes.
+func condFlags(fs *flag.FlagSet, o *options, name string) {
+	add := func(opt client.CallOption) { o.conds = append(o.conds, condFlag{name: "--" + name, opt: opt}) }
+	switch name {
+	case "nx":
+		fs.BoolFunc("nx", "strong keys: write only if KEY holds nothing (SET NX)", func(string) error { add(client.NX()); return nil })
+	case "xx":
+		fs.BoolFunc("xx", "strong keys: write only if KEY holds something (SET XX)", func(string) error { add(client.XX()); return nil })
+	case "if-eq":
+		fs.Func("if-eq", "strong keys: only if KEY holds the string `V` (SET IFEQ, DELEX IFEQ)", func(v string) error { add(client.IfEq([]byte(v))); return nil })
+	case "if-ne":
+		fs.Func("if-ne", "strong keys: only if KEY does not hold the string `V` (SET IFNE)", func(v string) error { add(client.IfNe([]byte(v))); return nil })
+	case "if-version":
+		fs.Func("if-version", "strong keys: only if KEY's version is `N` (what get shows; 0: never written)", func(v string) error {
+			n, err := strconv.ParseUint(v, 10, 64)
+			if err != nil {
+				return errors.New("want a version, a whole number such as 3")
+			}
+			add(client.IfVersion(n))
+			return nil
+		})
+	}
 }
 
 // parseInterleaved parses flags anywhere among args and returns the other
@@ -216,8 +267,13 @@ func explain(err error, addr string) error {
 			msg = fmt.Sprintf("%s (%s, HTTP %d)", ce.Message, ce.Code, ce.Status)
 		}
 		switch {
+		case ce.Code == "unknown_outcome" && ce.RequestID != "":
+			msg += "\nthe write may have been applied: read the key before retrying it; on a strong key, retry the same command with --request-id " +
+				ce.RequestID + " to apply it at most once in all"
 		case ce.Code == "unknown_outcome":
 			msg += "\nthe write may have been applied: read the key before retrying it"
+		case ce.Code == "condition_failed":
+			msg += "\nthe condition did not hold: nothing was written"
 		case ce.Code == "unavailable":
 			msg += "\ntoo few replicas are reachable: retry later, or pass a lower --consistency such as ONE"
 		case ce.Code == "wrong_type":
@@ -226,6 +282,9 @@ func explain(err error, addr string) error {
 			msg += "\nis " + addr + " a Meridian node's HTTP address?"
 		}
 		return errors.New(msg)
+	case errors.As(err, &ue) && ue.Timeout() && client.RequestIDOf(err) != "":
+		return fmt.Errorf("%w\nthe node at %s did not answer in time, and the write may have been applied: read the key before retrying it; on a strong key, retry the same command with --request-id %s to apply it at most once in all",
+			err, addr, client.RequestIDOf(err))
 	case errors.As(err, &ue) && ue.Timeout():
 		return fmt.Errorf("%w\nthe node at %s did not answer in time: raise --timeout, or check the node", err, addr)
 	case strings.Contains(err.Error(), "connection refused") || strings.Contains(err.Error(), "no such host"):

@@ -2,10 +2,13 @@ package main
 
 import (
 	"bytes"
+	"net/http"
+	"net/http/httptest"
 	"reflect"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/meridiankv/meridian/region/httpapi"
 	kvsync "github.com/meridiankv/meridian/sync"
@@ -201,5 +204,91 @@ func TestNodeRemoveForce(t *testing.T) {
 				t.Errorf("the node was asked to remove with force %v, want [%v]", f.forced, tt.forced)
 			}
 		})
+	}
+}
+
+// TestStrongKeys runs the commands on the fake's strong keys (lock: and
+// acct:): conditions, expiry, versions, request ids.
+func TestStrongKeys(t *testing.T) {
+	unknown := &kvsync.TimeoutError{Level: kvsync.LocalSerial, Got: 1, Need: 2, Timeout: time.Second, Write: true}
+	steps := []step{
+		{args: []string{"put", "--nx", "--px", "30000", "lock:a", "w1"}, stdout: []string{"OK\n"},
+			stderr: []string{"strong key, version 1, expires 2025-01-02T03:04:35Z"}},
+		{args: []string{"put", "lock:a", "w2", "--nx"},
+			err: []string{`not written: the condition (--nx) did not hold: "lock:a" holds "w1" (version 1, expires 2025-01-02T03:04:35Z`}},
+		{args: []string{"get", "lock:a", "--consistency", "LOCAL_SERIAL"}, stdout: []string{"w1\n"}, stderr: []string{"strong key, version 1"}},
+		{args: []string{"get", "--json", "lock:a"}, stdout: []string{`"strong": true`, `"version": 1`, `"expires": "2025-01-02T03:04:35Z"`}},
+		{args: []string{"get", "--consistency", "SERIAL", "lock:a"}, err: []string{"its operations use LOCAL_SERIAL, not SERIAL"}},
+		{args: []string{"get", "--context-only", "lock:a"}, err: []string{`key "lock:a" is strong: it has no causal context`, "--if-version 1"}},
+		{args: []string{"put", "--if-version", "1", "lock:a", "w2"}, stdout: []string{"OK\n"}, stderr: []string{"strong key, version 2\n"}},
+		{args: []string{"put", "--if-version", "1", "lock:a", "w3"}, err: []string{`(--if-version) did not hold: "lock:a" holds "w2" (version 2)`}},
+		{args: []string{"put", "--xx", "lock:b", "v"}, err: []string{`(--xx) did not hold: "lock:b" holds nothing (version 0)`}},
+		{args: []string{"put", "--if-ne", "w2", "lock:a", "w3"}, err: []string{"(--if-ne) did not hold"}},
+		{args: []string{"del", "--if-eq", "w1", "lock:a"}, err: []string{`not deleted: the condition (--if-eq) did not hold: "lock:a" holds "w2" (version 2)`}},
+		{args: []string{"del", "lock:a", "--if-eq", "w2"}, stdout: []string{"deleted\n"}},
+		{args: []string{"get", "lock:a"}, err: []string{`key "lock:a" holds nothing: it was never written, was deleted or lapsed (strong key, version 3)`}},
+		{args: []string{"incr", "acct:n", "5"}, stdout: []string{"5\n"}},
+		{args: []string{"incr", "acct:n", "-7"}, stdout: []string{"-2\n"}},
+		{args: []string{"get", "acct:n"}, stdout: []string{"-2\n"}, stderr: []string{"strong key, version 2"}},
+		{args: []string{"sadd", "acct:s", "b", "a"}, stdout: []string{"added 2\n"}},
+		{args: []string{"srem", "acct:s", "b"}, stdout: []string{"removed 1\n"}},
+		{args: []string{"smembers", "acct:s"}, stdout: []string{"a\n"}},
+		{args: []string{"put", "--nx", "lock:c", "v"}, prepare: func(f *fakeBackend) { f.setLost(unknown) },
+			err: []string{"unknown_outcome", "retry the same command with --request-id ", "at most once"}},
+		{args: []string{"incr", "acct:r", "5", "--request-id", "fixed"},
+			err: []string{"the write may have been applied", "--request-id fixed"}},
+		{args: []string{"incr", "acct:r", "5", "--request-id", "fixed"}, prepare: func(f *fakeBackend) { f.setLost(nil) }, stdout: []string{"5\n"}},
+		{args: []string{"get", "acct:r"}, stdout: []string{"5\n"}, stderr: []string{"version 1"}}, // applied once
+		{args: []string{"incr", "acct:r", "5", "--request-id", "other"}, stdout: []string{"10\n"}},
+		{args: []string{"put", "--nx", "k", "v"},
+			err: []string{`key "k" is eventual: conditions (NX) apply to strong keys only (declare its prefix strong with --strong)`, "rejected, HTTP 400"}},
+		{args: []string{"put", "--px", "100", "k", "v"}, err: []string{"expiry (PX) applies to strong keys only"}},
+		{args: []string{"put", "--nx", "--xx", "lock:b", "v"}, err: []string{"put: --nx and --xx given together: give one condition"}},
+		{args: []string{"del", "--if-eq", "a", "--if-version", "3", "lock:b"}, err: []string{"del: --if-eq and --if-version given together"}},
+		{args: []string{"put", "--px", "0", "lock:b", "v"}, err: []string{"invalid value", "positive whole number of milliseconds"}},
+		{args: []string{"put", "--if-version", "x", "lock:b", "v"}, err: []string{"invalid value", "want a version"}},
+		{args: []string{"del", "--nx", "lock:b"}, err: []string{"flag provided but not defined: -nx"}},
+		{args: []string{"incr", "acct:r", "--request-id", strings.Repeat("x", 65)}, err: []string{"Idempotency-Key of 65 bytes: the limit is 64"}},
+		{args: []string{"inspect", "acct:r"}, err: []string{"is strong: it has no siblings to inspect"}},
+	}
+	f, url := serve(t)
+	for _, s := range steps {
+		if s.prepare != nil {
+			s.prepare(f)
+		}
+		args := append([]string{"--addr", url}, s.args...)
+		stdout, stderr, err := invoke(args)
+		check(t, s, args, stdout, stderr, err)
+	}
+}
+
+func TestStrongHelp(t *testing.T) {
+	for _, s := range []step{
+		{args: []string{"help", "put"}, stdout: []string{"--nx", "--xx", "--if-eq V", "--if-ne V", "--if-version N", "--px MS", "--request-id ID", "put --nx --px 30000 lock:report"}},
+		{args: []string{"help", "del"}, stdout: []string{"--if-eq V", "--if-version N", "del --if-eq worker-1 lock:report"}},
+		{args: []string{"help", "incr"}, stdout: []string{"--request-id ID", "at most once"}},
+		{args: []string{"-h"}, stdout: []string{"LOCAL_SERIAL or SERIAL", "meridian put --nx --px 30000 lock:report worker-1"}},
+		{args: []string{"dev", "-h"}, stdout: []string{"--strong DECL", "lock:=local:r1"}},
+		{args: []string{"dev", "--strong", "lock:", "--meridiand", "/nonexistent"},
+			err: []string{`prefix "lock:" is local to region "local", which the cluster does not have (its regions are r1 to r1)`, "lock:=local:r1"}},
+		{args: []string{"dev", "--strong", "acct:=global", "--regions", "2", "--meridiand", "/nonexistent"},
+			err: []string{`the global prefix "acct:" needs 3 regions, and the cluster has 2`}},
+		{args: []string{"dev", "--strong", "a=b", "--meridiand", "/nonexistent"}, err: []string{`--strong "a=b"`, "neither local"}},
+		{args: []string{"dev", "--strong", "lock:=local:r2", "--regions", "2", "--meridiand", "/nonexistent"}, err: []string{"meridiand binary"}}, // accepted
+	} {
+		stdout, stderr, err := invoke(s.args)
+		check(t, s, s.args, stdout, stderr, err)
+	}
+}
+
+// TestTimeoutNamesTheRequestID: a write the node did not answer in time
+// may have been applied; the error names its request id for a retry.
+func TestTimeoutNamesTheRequestID(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() }))
+	t.Cleanup(srv.Close)
+	_, _, err := invoke([]string{"--addr", srv.URL, "--timeout", "50ms", "incr", "acct:n", "--request-id", "r-42"})
+	if err == nil || !strings.Contains(err.Error(), "did not answer in time, and the write may have been applied") ||
+		!strings.Contains(err.Error(), "--request-id r-42") {
+		t.Errorf("incr against a node that does not answer: %v; want the request id to retry with", err)
 	}
 }

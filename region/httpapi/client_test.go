@@ -6,9 +6,11 @@ import (
 	"net/http/httptest"
 	"reflect"
 	"testing"
+	"time"
 
 	"github.com/meridiankv/meridian/client"
 	"github.com/meridiankv/meridian/region/httpapi"
+	kvsync "github.com/meridiankv/meridian/sync"
 )
 
 // newClient serves the real endpoint over f and returns a client of it.
@@ -168,5 +170,61 @@ func TestClientCluster(t *testing.T) {
 	f.mu.Unlock()
 	if err != nil || !left {
 		t.Errorf("Leave = %v, left %v", err, left)
+	}
+}
+
+// TestClientStrongKeys runs the client's options of strong keys against
+// the real endpoint: a lock, a read-modify-write by version, and an
+// increment retried after an unknown outcome, applied once.
+func TestClientStrongKeys(t *testing.T) {
+	f := newStrongFake(t)
+	c := newClient(t, f)
+	ctx := t.Context()
+
+	v, err := c.Put(ctx, "lock:job", []byte("w1"), client.NX(), client.WithTTL(2*time.Second))
+	if err != nil || !v.Strong || v.Version != 1 || v.Expires.IsZero() {
+		t.Fatalf("take the lock: %+v, %v", v, err)
+	}
+	_, err = c.Put(ctx, "lock:job", []byte("w2"), client.NX())
+	var e *client.Error
+	if !errors.As(err, &e) || !errors.Is(err, client.ErrConditionFailed) || e.Current == nil || string(e.Current.Value) != "w1" {
+		t.Fatalf("take a held lock: %v, want ErrConditionFailed naming w1", err)
+	}
+	if ok, err := c.DelIf(ctx, "lock:job", []byte("w2")); ok || err != nil {
+		t.Errorf("release another's lock: %v, %v", ok, err)
+	}
+	f.strong.Advance(2 * time.Second)
+	if v, err := c.Put(ctx, "lock:job", []byte("w2"), client.NX()); err != nil || v.Version != 2 {
+		t.Errorf("take a lapsed lock: %+v, %v", v, err)
+	}
+	if ok, err := c.DelIf(ctx, "lock:job", []byte("w2")); !ok || err != nil {
+		t.Errorf("release one's own lock: %v, %v", ok, err)
+	}
+
+	read, err := c.Get(ctx, "acct:balance", client.WithConsistency(client.LocalSerial))
+	if err != nil || read.Exists() || read.Version != 0 || !read.Strong {
+		t.Fatalf("read a strong key never written: %+v, %v", read, err)
+	}
+	if _, err := c.Put(ctx, "acct:balance", []byte("100"), client.IfVersion(read.Version)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Put(ctx, "acct:balance", []byte("90"), client.IfVersion(read.Version)); !errors.Is(err, client.ErrConditionFailed) {
+		t.Errorf("a write at a version that moved on: %v, want ErrConditionFailed", err)
+	}
+
+	f.setLost(&kvsync.TimeoutError{Level: kvsync.LocalSerial, Got: 1, Need: 2, Timeout: time.Second, Write: true})
+	_, err = c.Incr(ctx, "acct:balance", 5)
+	if !errors.Is(err, client.ErrUnknownOutcome) {
+		t.Fatalf("Incr whose answer was lost: %v, want an unknown outcome", err)
+	}
+	f.setLost(nil)
+	if n, err := c.Incr(ctx, "acct:balance", 5, client.RetryOf(err)); err != nil || n != 105 {
+		t.Errorf("the retry = %d, %v; want 105, the first try's answer", n, err)
+	}
+	if v, err := c.Get(ctx, "acct:balance"); err != nil || v.Type != client.TypeCounter || v.Count != 105 || v.Version != 2 {
+		t.Errorf("after the retry: %+v, %v; want 105 at version 2, applied once", v, err)
+	}
+	if _, err := c.Put(ctx, "plain", []byte("v"), client.NX()); !errors.Is(err, client.ErrRejected) {
+		t.Errorf("NX on an eventual key: %v, want ErrRejected", err)
 	}
 }

@@ -34,8 +34,9 @@
 //	GET    /metrics                   Config.Metrics, when set
 //
 // Every key route takes ?consistency=LEVEL (ONE, QUORUM, ALL, LOCAL_ONE,
-// LOCAL_QUORUM, EACH_QUORUM; case-insensitive; default the node's). A key
-// is one path segment: percent-encode a "/" in it as %2F.
+// LOCAL_QUORUM, EACH_QUORUM, and for strong keys LOCAL_SERIAL and SERIAL;
+// case-insensitive; default the node's, or a strong key's serial level). A
+// key is one path segment: percent-encode a "/" in it as %2F.
 //
 // A read answers
 //
@@ -49,6 +50,38 @@
 //
 // and a PUT answers the same shape for the state it left at the node that
 // coordinated it. A DELETE answers {"key", "deleted": bool, "context"}.
+//
+// # Strong keys
+//
+// Keys the cluster declares strong (kvsync.Declaration) hold one value
+// decided by consensus and a version that counts its changes. Their
+// answers have no context; instead
+//
+//	"strong": true,
+//	"version": 7,          also the ETag header, "7"
+//	"expires": "...Z"      a value written with ?px=: when it lapses (RFC 3339)
+//
+// and a register there holds one value ("siblings": 1). A DELETE answers
+// {"key", "deleted", "strong", "version"}, and an increment and a set
+// change answer their "version" too. A write to a strong key may carry:
+//
+//	If-Match: "7"          apply only at version 7 (the ETag a read returned)
+//	If-Match: *            apply only if the key holds something (SET XX)
+//	If-None-Match: *       apply only if it holds nothing (SET NX)
+//	?ifeq=V, ?ifne=V       apply only if it holds (does not hold) the string V
+//	?px=MS                 PUT: the value lapses after MS milliseconds
+//	Idempotency-Key: ID    at most 64 bytes: the key remembers its latest 16
+//	                       ids with their answers, and answers a retry of one
+//	                       as it did, without applying it again
+//
+// One condition at a time. The node refuses a condition on the counter and
+// set routes, and ?px= on any route but PUT. A condition that does not hold answers 412 with code
+// "condition_failed", the key's "version", its "current" value and its
+// ETag. A write answered from the request-id memory has no value to show:
+// a PUT then answers {"key", "strong": true, "replayed": true}, an
+// increment its value of then, without "version". Conditions, ?px= and the
+// serial levels on an eventual key answer 400 "rejected", with a message
+// naming --strong; eventual keys ignore Idempotency-Key.
 //
 // GET /v1/cluster answers the Cluster the Backend reports: this region's
 // members, then every other region the node knows (an empty list in a
@@ -97,6 +130,7 @@
 //	not_found        404     no such route or node
 //	rejected         400     the node refused the request; 413 for a body over Config.MaxValueSize,
 //	                         409 for a leave or remove the cluster's state forbids
+//	condition_failed 412     a strong key's condition did not hold: nothing was applied
 //	wrong_type       409     the key holds another kind of value
 //	overflow         409     the counter would leave the int64 range
 //	unavailable      503     too few replicas reachable: nothing was tried

@@ -14,15 +14,16 @@ import (
 
 // The error codes of the JSON error body; see the package documentation.
 const (
-	codeBadRequest     = "bad_request"
-	codeNotFound       = "not_found"
-	codeRejected       = "rejected"
-	codeWrongType      = "wrong_type"
-	codeOverflow       = "overflow"
-	codeUnavailable    = "unavailable"
-	codeTimeout        = "timeout"
-	codeUnknownOutcome = "unknown_outcome"
-	codeInternal       = "internal"
+	codeBadRequest      = "bad_request"
+	codeNotFound        = "not_found"
+	codeRejected        = "rejected"
+	codeWrongType       = "wrong_type"
+	codeOverflow        = "overflow"
+	codeUnavailable     = "unavailable"
+	codeTimeout         = "timeout"
+	codeUnknownOutcome  = "unknown_outcome"
+	codeInternal        = "internal"
+	codeConditionFailed = "condition_failed"
 )
 
 // apiError is an error answered to the client as it stands.
@@ -31,6 +32,10 @@ type apiError struct {
 	code    string
 	maybe   bool // the operation may have been applied
 	message string
+	// current and etag are a strong key's value and ETag, when a condition
+	// on it did not hold.
+	current *valueBody
+	etag    string
 }
 
 func (e *apiError) Error() string { return e.message }
@@ -40,6 +45,10 @@ type errorBody struct {
 	Error   string `json:"error"`
 	Code    string `json:"code"`
 	Applied string `json:"applied"` // "no" or "maybe"
+	// A write to a strong key whose condition did not hold (412): the
+	// key's version and its value as they are.
+	Version *uint64    `json:"version,omitempty"`
+	Current *valueBody `json:"current,omitempty"`
 }
 
 func badRequest(format string, args ...any) *apiError {
@@ -56,7 +65,9 @@ func opError(err error, write bool) *apiError {
 		e.status, e.code = http.StatusConflict, codeWrongType
 	case errors.Is(err, crdt.ErrOverflow):
 		e.status, e.code = http.StatusConflict, codeOverflow
-	case errors.Is(err, kvsync.ErrRejected):
+	case errors.Is(err, kvsync.ErrConditionFailed):
+		e.status, e.code = http.StatusPreconditionFailed, codeConditionFailed
+	case errors.Is(err, kvsync.ErrRejected), errors.Is(err, kvsync.ErrNotInteger):
 		e.status, e.code = http.StatusBadRequest, codeRejected
 	case errors.Is(err, kvsync.ErrUnavailable):
 		e.status, e.code = http.StatusServiceUnavailable, codeUnavailable
@@ -105,7 +116,12 @@ func (h *handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 	if e.maybe {
 		applied = "maybe"
 	}
-	writeJSON(w, e.status, errorBody{Error: e.message, Code: e.code, Applied: applied})
+	body := errorBody{Error: e.message, Code: e.code, Applied: applied, Current: e.current}
+	if e.current != nil {
+		body.Version = e.current.Version
+		w.Header().Set("ETag", e.etag)
+	}
+	writeJSON(w, e.status, body)
 }
 
 // writeJSON answers v as JSON with the given status.

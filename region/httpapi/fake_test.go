@@ -22,6 +22,7 @@ type fakeBackend struct {
 	mu        sync.Mutex
 	ops       []wire.Op     // every op Do received
 	fail      error         // when set, Do answers it
+	lost      error         // when set, Do applies the op and answers this instead
 	block     bool          // when set, Do waits for its context to end
 	entered   chan struct{} // when set, a blocked Do sends on it first
 	adminErr  error         // what Leave and Remove answer
@@ -29,6 +30,7 @@ type fakeBackend struct {
 	removed   []crdt.NodeID
 	forced    []bool // the force of each Remove
 	clusterOf httpapi.Cluster
+	strong    *httpapitest.StrongKeys // set by newStrongFake
 }
 
 // start is the fake clock's first reading.
@@ -50,7 +52,7 @@ var _ httpapi.Backend = (*fakeBackend)(nil)
 func (f *fakeBackend) Do(ctx context.Context, op wire.Op) kvsync.Response {
 	f.mu.Lock()
 	f.ops = append(f.ops, op)
-	block, entered, fail := f.block, f.entered, f.fail
+	block, entered, fail, lost := f.block, f.entered, f.fail, f.lost
 	f.mu.Unlock()
 	switch {
 	case block:
@@ -61,6 +63,9 @@ func (f *fakeBackend) Do(ctx context.Context, op wire.Op) kvsync.Response {
 		return kvsync.Response{Err: ctx.Err()}
 	case fail != nil:
 		return kvsync.Response{Err: fail}
+	case lost != nil:
+		f.Replicas.Do(op)
+		return kvsync.Response{Err: lost}
 	}
 	return f.Replicas.Do(op)
 }
@@ -77,6 +82,13 @@ func (f *fakeBackend) setFail(err error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.fail = err
+}
+
+// setLost makes Do apply every op and answer err (nil: answer as usual).
+func (f *fakeBackend) setLost(err error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.lost = err
 }
 
 func (f *fakeBackend) lastOp() wire.Op {

@@ -42,13 +42,30 @@ func withContext(r *http.Request, op *wire.Op) error {
 	return nil
 }
 
+// writeOp returns a write of kind on the request's key, at the consistency
+// level its query asks for, with the request id, condition and expiry of
+// strong keys it asks for (withStrong).
+func writeOp(r *http.Request, kind wire.OpKind) (wire.Op, error) {
+	op, err := keyOp(r, kind)
+	if err != nil {
+		return wire.Op{}, err
+	}
+	if err := withStrong(r, &op); err != nil {
+		return wire.Op{}, err
+	}
+	return op, nil
+}
+
 // do runs op on the Backend within the request timeout; the error is the
 // Backend's, classified.
 func (h *handler) do(r *http.Request, op wire.Op) (kvsync.Response, error) {
 	ctx, cancel := context.WithTimeout(r.Context(), h.cfg.RequestTimeout)
 	defer cancel()
 	resp := h.b.Do(ctx, op)
-	if resp.Err != nil {
+	switch {
+	case errors.Is(resp.Err, kvsync.ErrConditionFailed):
+		return resp, conditionFailed(op.Key, resp)
+	case resp.Err != nil:
 		return resp, opError(resp.Err, op.Kind != wire.OpGet && op.Kind != wire.OpInspect)
 	}
 	return resp, nil
@@ -69,19 +86,30 @@ func (h *handler) readBody(w http.ResponseWriter, r *http.Request) ([]byte, erro
 	return body, nil
 }
 
-// answerValue writes st, the state of the request's key, with its context
-// in the header too. A key that holds nothing is answered with 404 when
-// missing404 is set.
-func answerValue(w http.ResponseWriter, key []byte, st crdt.State, missing404 bool) error {
-	body, err := renderValue(string(key), st)
-	if err != nil {
-		return err
+// answerValue writes what resp holds of the request's key: a strong key's
+// value with its version as the ETag, or an eventual key's state with its
+// context in the header too. A key that holds nothing is answered with 404
+// when missing404 is set.
+func answerValue(w http.ResponseWriter, key []byte, resp kvsync.Response, missing404 bool) error {
+	var body valueBody
+	switch {
+	case resp.Strong != nil:
+		body = renderStrong(string(key), resp.Strong)
+		strongHeader(w, resp)
+	case !missing404 && resp.State.Kind() == crdt.KindNone:
+		// A write answered from a strong key's request-id memory: no value.
+		body = valueBody{Key: string(key), Strong: true, Replayed: true}
+	default:
+		var err error
+		if body, err = renderValue(string(key), resp.State); err != nil {
+			return err
+		}
+		w.Header().Set(ContextHeader, body.Context)
 	}
 	status := http.StatusOK
-	if missing404 && st.Kind() == crdt.KindNone {
+	if missing404 && body.Type == crdt.KindNone.String() {
 		status = http.StatusNotFound
 	}
-	w.Header().Set(ContextHeader, body.Context)
 	writeJSON(w, status, body)
 	return nil
 }
@@ -95,11 +123,11 @@ func (h *handler) get(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return answerValue(w, op.Key, resp.State, true)
+	return answerValue(w, op.Key, resp, true)
 }
 
 func (h *handler) put(w http.ResponseWriter, r *http.Request) error {
-	op, err := keyOp(r, wire.OpPut)
+	op, err := writeOp(r, wire.OpPut)
 	if err != nil {
 		return err
 	}
@@ -113,18 +141,20 @@ func (h *handler) put(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return answerValue(w, op.Key, resp.State, false)
+	return answerValue(w, op.Key, resp, false)
 }
 
 // deleteBody is the answer of a DELETE.
 type deleteBody struct {
-	Key     string `json:"key"`
-	Deleted bool   `json:"deleted"` // the key held a value
-	Context string `json:"context"`
+	Key     string  `json:"key"`
+	Deleted bool    `json:"deleted"`           // the key held a value
+	Context string  `json:"context,omitempty"` // eventual keys
+	Strong  bool    `json:"strong,omitempty"`
+	Version *uint64 `json:"version,omitempty"` // strong keys: the version after it
 }
 
 func (h *handler) del(w http.ResponseWriter, r *http.Request) error {
-	op, err := keyOp(r, wire.OpDelete)
+	op, err := writeOp(r, wire.OpDelete)
 	if err != nil {
 		return err
 	}
@@ -135,23 +165,29 @@ func (h *handler) del(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	token, err := encodeContext(resp.State.Context())
-	if err != nil {
+	body := deleteBody{Key: string(op.Key), Deleted: resp.Changed > 0}
+	if body.Version = strongHeader(w, resp); body.Version != nil {
+		body.Strong = true
+		writeJSON(w, http.StatusOK, body)
+		return nil
+	}
+	if body.Context, err = encodeContext(resp.State.Context()); err != nil {
 		return err
 	}
-	w.Header().Set(ContextHeader, token)
-	writeJSON(w, http.StatusOK, deleteBody{Key: string(op.Key), Deleted: resp.Changed > 0, Context: token})
+	w.Header().Set(ContextHeader, body.Context)
+	writeJSON(w, http.StatusOK, body)
 	return nil
 }
 
 // counterBody is the answer of an increment.
 type counterBody struct {
-	Key   string `json:"key"`
-	Value int64  `json:"value"`
+	Key     string  `json:"key"`
+	Value   int64   `json:"value"`
+	Version *uint64 `json:"version,omitempty"` // strong keys: the version after it
 }
 
 func (h *handler) incr(w http.ResponseWriter, r *http.Request) error {
-	op, err := keyOp(r, wire.OpIncr)
+	op, err := writeOp(r, wire.OpIncr)
 	if err != nil {
 		return err
 	}
@@ -165,19 +201,20 @@ func (h *handler) incr(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	n, err := resp.State.Value()
+	n, err := counterValue(resp)
 	if err != nil {
 		return opError(err, false)
 	}
-	writeJSON(w, http.StatusOK, counterBody{Key: string(op.Key), Value: n})
+	writeJSON(w, http.StatusOK, counterBody{Key: string(op.Key), Value: n, Version: strongHeader(w, resp)})
 	return nil
 }
 
 // setBody is the answer of a set add or remove; one of the counts is set.
 type setBody struct {
-	Key     string `json:"key"`
-	Added   *int64 `json:"added,omitempty"`
-	Removed *int64 `json:"removed,omitempty"`
+	Key     string  `json:"key"`
+	Added   *int64  `json:"added,omitempty"`
+	Removed *int64  `json:"removed,omitempty"`
+	Version *uint64 `json:"version,omitempty"` // strong keys: the version after it
 }
 
 func (h *handler) setAdd(w http.ResponseWriter, r *http.Request) error {
@@ -189,7 +226,7 @@ func (h *handler) setRemove(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (h *handler) setOp(w http.ResponseWriter, r *http.Request, kind wire.OpKind) error {
-	op, err := keyOp(r, kind)
+	op, err := writeOp(r, kind)
 	if err != nil {
 		return err
 	}
@@ -212,7 +249,7 @@ func (h *handler) setOp(w http.ResponseWriter, r *http.Request, kind wire.OpKind
 		return err
 	}
 	n := resp.Changed
-	out := setBody{Key: string(op.Key), Added: &n}
+	out := setBody{Key: string(op.Key), Added: &n, Version: strongHeader(w, resp)}
 	if kind == wire.OpRemove {
 		out.Added, out.Removed = nil, &n
 	}

@@ -22,13 +22,21 @@ const encodingBase64 = "base64"
 // a key.
 type valueBody struct {
 	Key      string   `json:"key"`
-	Type     string   `json:"type"`
+	Type     string   `json:"type,omitempty"`
 	Value    *string  `json:"value,omitempty"`
 	Encoding string   `json:"encoding,omitempty"`
 	Members  []string `json:"members,omitempty"`
 	Count    *int64   `json:"count,omitempty"`
 	Siblings int      `json:"siblings"`
-	Context  string   `json:"context"`
+	Context  string   `json:"context,omitempty"` // eventual keys only
+	// Strong keys: the version (count of changes, the ETag), and when a
+	// value written with ?px= lapses (RFC 3339, the proposer's clock).
+	Strong  bool    `json:"strong,omitempty"`
+	Version *uint64 `json:"version,omitempty"`
+	Expires string  `json:"expires,omitempty"`
+	// Replayed: a write answered from a strong key's request-id memory
+	// (Idempotency-Key): applied once, earlier; its value then is not known.
+	Replayed bool `json:"replayed,omitempty"`
 }
 
 // encodeContext returns the token a client hands back: base64url, without

@@ -227,8 +227,12 @@ func cmdCommand(c *client, w *writer, args [][]byte) {
 	}
 }
 
-// cmdConsistency: CONSISTENCY [READ|WRITE] [level]. With no argument it
-// shows the connection's levels; with a level alone it sets both.
+// cmdConsistency: CONSISTENCY [READ|WRITE] [level|DEFAULT]. With no
+// argument it shows the connection's levels; with a level alone it sets
+// both. A level applies to every key the connection touches: the serial
+// levels to strong keys only, the others to eventual keys only; DEFAULT
+// lets each key use its own (the Backend's default, or a strong key's
+// serial level).
 func cmdConsistency(c *client, w *writer, args [][]byte) {
 	switch len(args) {
 	case 1:
@@ -243,7 +247,7 @@ func cmdConsistency(c *client, w *writer, args [][]byte) {
 	if len(args) == 3 {
 		which = strings.ToUpper(string(args[1]))
 	}
-	l, err := kvsync.ParseLevel(string(args[len(args)-1]))
+	l, err := parseLevel(args[len(args)-1])
 	switch {
 	case len(args) == 3 && which != "READ" && which != "WRITE":
 		w.err("ERR syntax error: use CONSISTENCY [READ|WRITE] <level>")
@@ -260,6 +264,16 @@ func cmdConsistency(c *client, w *writer, args [][]byte) {
 	}
 }
 
+// parseLevel parses CONSISTENCY's level: a level's name, or DEFAULT, which
+// is zero: the Backend's default for an eventual key, and its own serial
+// level for a strong one.
+func parseLevel(arg []byte) (kvsync.Level, error) {
+	if strings.EqualFold(string(arg), "DEFAULT") {
+		return 0, nil
+	}
+	return kvsync.ParseLevel(string(arg))
+}
+
 // shown names a connection's level, zero being the default.
 func shown(l kvsync.Level) string {
 	if l == 0 {
@@ -274,5 +288,5 @@ func badLevel(arg []byte) string {
 	for l := kvsync.Level(1); l.Valid(); l++ {
 		names = append(names, l.String())
 	}
-	return fmt.Sprintf("ERR unknown consistency level '%s': use one of %s", clip(arg, 64), strings.Join(names, ", "))
+	return fmt.Sprintf("ERR unknown consistency level '%s': use one of %s, or DEFAULT", clip(arg, 64), strings.Join(names, ", "))
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/meridiankv/meridian/crdt"
+	kvsync "github.com/meridiankv/meridian/sync"
 )
 
 // flags say how a command touches keys.
@@ -38,6 +39,8 @@ func init() {
 		{name: "get", arity: 2, flags: fRead, first: 1, last: 1, step: 1, run: cmdGet},
 		{name: "set", arity: -3, flags: fWrite, first: 1, last: 1, step: 1, run: cmdSet},
 		{name: "del", arity: -2, flags: fWrite, first: 1, last: -1, step: 1, run: cmdDel},
+		{name: "delex", arity: -2, flags: fWrite, first: 1, last: 1, step: 1, run: cmdDelEx},
+		{name: "delifeq", arity: 3, flags: fWrite, first: 1, last: 1, step: 1, run: cmdDelIfEq},
 		{name: "exists", arity: -2, flags: fRead, first: 1, last: -1, step: 1, run: cmdExists},
 		{name: "mget", arity: -2, flags: fRead, first: 1, last: -1, step: 1, run: cmdMGet},
 		{name: "mset", arity: -3, flags: fWrite, first: 1, last: -1, step: 2, run: cmdMSet},
@@ -159,14 +162,17 @@ const (
 )
 
 // errorText returns the error reply for an error of the Backend: Redis's
-// texts for a wrong type and an overflow, and otherwise "ERR " and the
-// error's text intact, which says whether a write may have been applied.
+// texts for a wrong type, an overflow and INCR of a string that is not an
+// integer, and otherwise "ERR " and the error's text intact, which says
+// whether a write may have been applied.
 func errorText(err error) string {
 	switch {
 	case errors.Is(err, crdt.ErrWrongType):
 		return wrongType
 	case errors.Is(err, crdt.ErrOverflow):
 		return overflow
+	case errors.Is(err, kvsync.ErrNotInteger):
+		return notInteger
 	case errors.Is(err, context.Canceled):
 		return "ERR connection closing: the outcome of the request is unknown"
 	}

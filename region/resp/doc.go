@@ -16,8 +16,12 @@
 // Keys and values:
 //
 //	GET key                    a register's value, a counter's decimal value
-//	SET key value              replaces the key's value, whatever its kind
+//	SET key value [NX|XX|IFEQ v|IFNE v] [PX ms|EX s]
+//	                           replaces the key's value, whatever its kind;
+//	                           conditions and expiry on strong keys only
 //	DEL key [key ...]          how many of the keys held a value
+//	DELEX key [IFEQ v|IFNE v]  1 if deleted, 0 if not (Redis 8.4)
+//	DELIFEQ key value          1 if the key held value and was deleted (Valkey)
 //	EXISTS key [key ...]       how many of the keys hold a value
 //	MGET key [key ...]         null for a missing key or a set
 //	MSET key value [...]
@@ -36,9 +40,31 @@
 //
 // CONSISTENCY [READ|WRITE] <level> sets the consistency level of the
 // connection's reads, writes or both, one of kvsync's levels (ONE, QUORUM,
-// ALL, LOCAL_ONE, LOCAL_QUORUM, EACH_QUORUM); CONSISTENCY alone shows them
-// as "read=LOCAL_QUORUM write=LOCAL_QUORUM". Every later op of the connection carries it
-// in wire.Op.Level.
+// ALL, LOCAL_ONE, LOCAL_QUORUM, EACH_QUORUM, LOCAL_SERIAL, SERIAL) or
+// DEFAULT (level 0: the Backend's default, and a strong key's own serial
+// level); CONSISTENCY alone shows them as "read=LOCAL_QUORUM
+// write=LOCAL_QUORUM". Every later op of the connection carries it in
+// wire.Op.Level. The Backend refuses a serial level on an eventual key, and
+// any other explicit level on a strong key.
+//
+// # Strong keys
+//
+// Keys the cluster declares strong (kvsync.Declaration) hold one value
+// decided by consensus, so SET takes Redis's conditions (NX, XX, and IFEQ
+// and IFNE of Redis 8.4) and expiries (PX, EX; EX is sent as PX), and
+// DELEX and DELIFEQ delete conditionally. A condition that does not hold
+// answers as Redis does: SET a null reply, DELEX and DELIFEQ 0. The
+// endpoint does not know which keys are strong: it sends the conditions
+// and expiries to the Backend, which refuses them on an eventual key
+// ("ERR rejected: key "k" is eventual: conditions (NX) apply to strong
+// keys only (declare its prefix strong with --strong)"). GET, MGET,
+// EXISTS, TYPE, INCR and its kin, SADD, SREM, SMEMBERS, SISMEMBER, SCARD
+// and DEL work on strong keys as on eventual ones, rendered from
+// kvsync.Response.Strong. SET's GET, KEEPTTL, EXAT, PXAT, IFDEQ and IFDNE
+// (and DELEX's IFDEQ, IFDNE) are refused, each with what to use instead.
+// IFEQ and IFNE compare with a string value: a counter or a set never
+// equals it (Redis answers WRONGTYPE there). Redis clients send no request
+// ids, so a command retried after an unknown outcome is a new request.
 //
 // # What differs from Redis
 //
@@ -48,10 +74,10 @@
 //     replaces a counter or a set. Concurrent SETs from two regions are
 //     both kept as siblings; GET returns the winner (latest hybrid
 //     timestamp).
-//   - There are no expiries: SET's options (EX, PX, EXAT, PXAT, KEEPTTL)
-//     and its conditional forms (NX, XX, GET, IFEQ), which would need a read
-//     and a write to be one atomic step, are refused with "ERR SET option EX
-//     is not supported by Meridian".
+//   - Eventual keys have no expiries and no conditional writes: those need
+//     a read and a write to be one atomic step, which replicas that accept
+//     writes independently cannot promise. Only strong keys take them (see
+//     above).
 //   - Multi-key commands are not atomic: DEL, EXISTS, MGET and MSET issue one
 //     op per key, 64 at a time concurrently, and on an error some keys may
 //     have been written. DEL and MSET write a key named twice once (MSET

@@ -10,6 +10,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/meridiankv/meridian/crdt"
+	"github.com/meridiankv/meridian/region/httpapi/httpapitest"
 	"github.com/meridiankv/meridian/region/resp"
 	kvsync "github.com/meridiankv/meridian/sync"
 	"github.com/meridiankv/meridian/wire"
@@ -31,6 +32,8 @@ type fakeBackend struct {
 	ops   []wire.Op        // every op answered, in order
 	fail  map[string]error // key -> the error every op on it gets
 	info  []resp.InfoSection
+
+	strong *httpapitest.StrongKeys // the strong keys; nil for none
 }
 
 var _ resp.Backend = (*fakeBackend)(nil)
@@ -50,13 +53,31 @@ func (f *fakeBackend) Do(ctx context.Context, op wire.Op) kvsync.Response {
 	return f.apply(op)
 }
 
-// apply answers op from the map.
+// newStrongFake returns a fake whose keys decl declares (as
+// kvsync.ParseDeclaration reads it) are strong.
+func newStrongFake(t testing.TB, decl string) *fakeBackend {
+	t.Helper()
+	d, err := kvsync.ParseDeclaration(decl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := newFake()
+	f.strong = httpapitest.NewStrongKeys(d)
+	return f
+}
+
+// apply answers op from the map, or from the strong keys.
 func (f *fakeBackend) apply(op wire.Op) kvsync.Response {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.ops = append(f.ops, op)
 	if err := f.fail[string(op.Key)]; err != nil {
 		return kvsync.Response{Err: err}
+	}
+	if f.strong != nil {
+		if r, ok := f.strong.Do(op); ok {
+			return r
+		}
 	}
 	st := f.keys[string(op.Key)].Clone()
 	f.now++

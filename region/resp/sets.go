@@ -29,11 +29,11 @@ func replyChanged(w *writer, err error, n int64) {
 
 // cmdSMembers: SMEMBERS key. The members, sorted; empty for a missing key.
 func cmdSMembers(c *client, w *writer, args [][]byte) {
-	st, ok := c.readSet(w, args[1])
+	set, ok := c.readSet(w, args[1])
 	if !ok {
 		return
 	}
-	members := st.Members()
+	members := set.members()
 	w.array(len(members))
 	for _, m := range members {
 		w.bulkString(m)
@@ -42,31 +42,31 @@ func cmdSMembers(c *client, w *writer, args [][]byte) {
 
 // cmdSIsMember: SISMEMBER key member. 1 or 0.
 func cmdSIsMember(c *client, w *writer, args [][]byte) {
-	if st, ok := c.readSet(w, args[1]); ok {
-		w.int(b2i(st.IsMember(string(args[2]))))
+	if set, ok := c.readSet(w, args[1]); ok {
+		w.int(b2i(set.has(string(args[2]))))
 	}
 }
 
 // cmdSCard: SCARD key. How many members; 0 for a missing key.
 func cmdSCard(c *client, w *writer, args [][]byte) {
-	if st, ok := c.readSet(w, args[1]); ok {
-		w.int(int64(st.Card()))
+	if set, ok := c.readSet(w, args[1]); ok {
+		w.int(int64(set.card()))
 	}
 }
 
 // readSet reads key, a set or missing; or replies with an error and returns
 // false.
-func (c *client) readSet(w *writer, key []byte) (crdt.State, bool) {
+func (c *client) readSet(w *writer, key []byte) (setView, bool) {
 	r := c.read(key)
-	switch {
+	switch kind := kindOf(r); {
 	case r.Err != nil:
 		w.err(errorText(r.Err))
-	case r.State.Kind() != crdt.KindSet && r.State.Kind() != crdt.KindNone:
+	case kind != crdt.KindSet && kind != crdt.KindNone:
 		w.err(wrongType)
 	default:
-		return r.State, true
+		return setView{st: r.State, strong: r.Strong}, true
 	}
-	return crdt.State{}, false
+	return setView{}, false
 }
 
 func b2i(b bool) int64 {

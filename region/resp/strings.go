@@ -3,18 +3,11 @@ package resp
 import (
 	"math"
 	"strconv"
-	"strings"
 
 	"github.com/meridiankv/meridian/crdt"
 	kvsync "github.com/meridiankv/meridian/sync"
 	"github.com/meridiankv/meridian/wire"
 )
-
-// setOptions are the options of Redis's SET, which Meridian refuses: it has
-// no expiry, and conditional writes (NX, XX, GET) would need a read and a
-// write to be one atomic step, which replicas that accept writes
-// independently cannot promise.
-var setOptions = []string{"EX", "PX", "EXAT", "PXAT", "NX", "XX", "KEEPTTL", "GET", "IFEQ"}
 
 // cmdGet: GET key. A register's value, a counter's decimal value, null for
 // a missing key, WRONGTYPE for a set.
@@ -24,22 +17,30 @@ func cmdGet(c *client, w *writer, args [][]byte) {
 		w.err(errorText(r.Err))
 		return
 	}
-	if !writeString(w, r.State) {
+	if !writeString(w, r) {
 		w.err(wrongType)
 	}
 }
 
-// writeString appends the string value of st, or reports false if st holds
-// a set.
-func writeString(w *writer, st crdt.State) bool {
-	switch st.Kind() {
+// writeString appends the string value a read answered (a strong key's
+// value, or an eventual key's state), or reports false if it is a set.
+func writeString(w *writer, r kvsync.Response) bool {
+	switch kindOf(r) {
 	case crdt.KindNone:
 		w.null()
 	case crdt.KindRegister:
-		winner, _ := st.Get()
+		if r.Strong != nil {
+			w.bulk(r.Strong.Bytes)
+			break
+		}
+		winner, _ := r.State.Get()
 		w.bulk(winner.Value)
 	case crdt.KindCounter:
-		v, err := st.Value()
+		if r.Strong != nil {
+			w.bulkInt(r.Strong.Int)
+			break
+		}
+		v, err := r.State.Value()
 		if err != nil {
 			w.err(errorText(err))
 			break
@@ -49,23 +50,6 @@ func writeString(w *writer, st crdt.State) bool {
 		return false
 	}
 	return true
-}
-
-// cmdSet: SET key value. Replaces any kind of value.
-func cmdSet(c *client, w *writer, args [][]byte) {
-	if len(args) > 3 {
-		opt := strings.ToUpper(string(args[3]))
-		for _, o := range setOptions {
-			if opt == o {
-				w.err("ERR SET option " + o + " is not supported by Meridian")
-				return
-			}
-		}
-		w.err(syntaxError)
-		return
-	}
-	r := c.write(wire.Op{Kind: wire.OpPut, Key: args[1], Value: args[2]})
-	replyOK(w, r.Err)
 }
 
 // cmdDel: DEL key [key ...]. How many of the keys held a value.
@@ -92,7 +76,7 @@ func cmdDel(c *client, w *writer, args [][]byte) {
 func cmdExists(c *client, w *writer, args [][]byte) {
 	var n int64
 	err := c.each(reads(args[1:]), func(r kvsync.Response) bool {
-		n += b2i(!r.State.IsEmpty())
+		n += b2i(kindOf(r) != crdt.KindNone)
 		return true
 	})
 	if err != nil {
@@ -110,7 +94,7 @@ func cmdMGet(c *client, w *writer, args [][]byte) {
 	w.array(len(args) - 1)
 	tooLarge := false
 	err := c.each(reads(args[1:]), func(r kvsync.Response) bool {
-		if r.State.Kind() == crdt.KindSet || !writeString(w, r.State) {
+		if kindOf(r) == crdt.KindSet || !writeString(w, r) {
 			w.null()
 		}
 		tooLarge = len(w.b)-start > c.srv.cfg.MaxReplySize
@@ -161,7 +145,8 @@ func (c *client) each(ops []wire.Op, fn func(kvsync.Response) bool) error {
 }
 
 // cmdIncr, cmdIncrBy, cmdDecr, cmdDecrBy: the counter's new value. A
-// missing key becomes a counter; a register is WRONGTYPE.
+// missing key becomes a counter; a register is WRONGTYPE. On a strong key,
+// a string that holds a decimal integer counts from it, as in Redis.
 func cmdIncr(c *client, w *writer, args [][]byte) { incrBy(c, w, args[1], 1) }
 func cmdDecr(c *client, w *writer, args [][]byte) { incrBy(c, w, args[1], -1) }
 
@@ -191,7 +176,7 @@ func incrBy(c *client, w *writer, key []byte, by int64) {
 		w.err(errorText(r.Err))
 		return
 	}
-	v, err := r.State.Value()
+	v, err := counterOf(r)
 	if err != nil {
 		w.err(errorText(err))
 		return
@@ -206,7 +191,7 @@ func cmdType(c *client, w *writer, args [][]byte) {
 		w.err(errorText(r.Err))
 		return
 	}
-	switch r.State.Kind() {
+	switch kindOf(r) {
 	case crdt.KindRegister, crdt.KindCounter:
 		w.status("string")
 	case crdt.KindSet:

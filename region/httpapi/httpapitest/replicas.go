@@ -26,6 +26,17 @@ type Replicas struct {
 	data  map[crdt.NodeID]map[string]crdt.State
 	cut   map[crdt.NodeID]bool
 	wall  int64 // physical time of the next write, ns
+
+	strong *StrongKeys // nil: every key is eventual
+}
+
+// DeclareStrong makes the keys decl declares strong (StrongKeys), and
+// returns them, to move their clock. Call it before the Replicas are used.
+func (r *Replicas) DeclareStrong(decl kvsync.Declaration) *StrongKeys {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.strong = NewStrongKeys(decl)
+	return r.strong
 }
 
 // NewReplicas returns three empty replicas.
@@ -40,8 +51,17 @@ func NewReplicas() *Replicas {
 
 // Do answers op as a region would: a read merges the replicas not cut off,
 // an inspection shows each replica (a cut-off one as timed out), and a
-// write is coordinated by a.
+// write is coordinated by a. Strong keys (DeclareStrong) are answered by
+// their StrongKeys.
 func (r *Replicas) Do(op wire.Op) kvsync.Response {
+	r.mu.Lock()
+	strong := r.strong
+	r.mu.Unlock()
+	if strong != nil {
+		if resp, ok := strong.Do(op); ok {
+			return resp
+		}
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	key := string(op.Key)
