@@ -82,7 +82,9 @@ type proposer struct {
 }
 
 func newProposer(c *core) *proposer {
-	return &proposer{core: c, keys: map[string]*strongKey{}, rounds: map[uint64]*strongKey{}}
+	// Request ids start at the clock, as message ids do: a node restarted
+	// cleanly keeps its actor, and must not make an id a key remembers.
+	return &proposer{core: c, keys: map[string]*strongKey{}, rounds: map[uint64]*strongKey{}, reqs: uint64(max(c.now, 0))}
 }
 
 // propose queues op on strong key p declares, for origin o.
