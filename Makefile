@@ -6,7 +6,7 @@ FUZZTIME ?= 30s
 BENCHTIME ?= 1s
 TEST_SEEDS ?= 300
 
-.PHONY: all build run test fmt-check vet fuzz bench bench-redis rss cpu-profile sim sim-survey clean
+.PHONY: all build run test fmt-check vet fuzz bench bench-redis bench-strong rss cpu-profile sim sim-survey clean
 
 all: build
 
@@ -63,6 +63,10 @@ bench-redis:
 ## bench-regions: 3 regions x 3 nodes 50ms apart, then one region of 3 nodes in the same run: LOCAL_QUORUM SET/GET p50/p99 (1 client; paced from 5,000/s down to the highest rate below saturation), EACH_QUORUM, replication lag, heal after a 30s partition and catch-up after 2 minutes down (under load), CPU per request; p99 ratios. SHORT=1 shrinks the durations; the partition needs root
 bench-regions:
 	$(GO) test ./region/devcluster -run '^TestBenchRegionFigures$$' -count=1 -v -timeout 0 -args -bench-regions | grep -v -E '^(=== RUN|--- PASS|PASS$$|ok )'
+
+## bench-strong: strong keys over the Redis protocol: LOCAL_SERIAL SET, GET and CAS beside QUORUM at 1 and 50 clients, CAS contended on one key and spread, SERIAL across 3 regions 50ms apart, and a region cut off (needs root). SHORT=1 shrinks the durations
+bench-strong:
+	$(GO) test ./region/devcluster -run '^TestBenchStrongFigures$$' -count=1 -v -timeout 0 -args -bench-strong | grep -v -E '^(=== RUN|--- PASS|PASS$$|ok )'
 
 ## cpu-profile: CPU per request of each node of a 3-node region under redis-benchmark, and where it goes (LEVEL, TEST, REQUESTS)
 cpu-profile:
