@@ -19,8 +19,9 @@ build:
 NODES ?= 3
 REGIONS ?= 3
 WAN_DELAY ?= 40ms
+STRONG ?= lock:=local:r1,acct:=global
 run: build
-	./bin/meridian dev --regions $(REGIONS) --nodes $(NODES) --wan-delay $(WAN_DELAY) --dir .meridian/dev
+	./bin/meridian dev --regions $(REGIONS) --nodes $(NODES) --wan-delay $(WAN_DELAY) --strong '$(STRONG)' --dir .meridian/dev
 
 ## test: gofmt check, go vet, every package's tests under the race detector within its time budget, and SEEDS (300) simulation seeds (scripts/test.sh)
 test: fmt-check vet
