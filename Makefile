@@ -43,14 +43,14 @@ fuzz:
 	  done; \
 	done
 
-## sim: thousands of seeded whole-cluster simulations (SEEDS, default 2000), one worker per core; prints how long it took
+## sim: thousands of seeded whole-cluster simulations (SEEDS, default 2000), one worker per core; prints how long it took; STRONG=1 adds strong keys checked with porcupine
 SEEDS ?= 2000
 sim:
-	$(GO) test -run 'TestSimulation$$' -timeout 0 ./simulations -seeds $(SEEDS) -v | grep -v -E '^=== (RUN|PAUSE|CONT)'
+	$(GO) test -run 'TestSimulation$$' -timeout 0 ./simulations -seeds $(SEEDS) $(if $(STRONG),-strong) -v | grep -v -E '^=== (RUN|PAUSE|CONT)'
 
 ## sim-survey: which kinds of violation SEEDS seeds find (FAULTS=crash+power-loss narrows the faults), without failing
 sim-survey:
-	$(GO) test -run 'TestSurvey$$' -timeout 0 ./simulations -survey -seeds $(SEEDS) $(if $(FAULTS),-faults $(FAULTS)) -v | grep -v -E '^(=== |--- |PASS|ok)'
+	$(GO) test -run 'TestSurvey$$' -timeout 0 ./simulations -survey -seeds $(SEEDS) $(if $(FAULTS),-faults $(FAULTS)) $(if $(STRONG),-strong) -v | grep -v -E '^(=== |--- |PASS|ok)'
 
 
 ## bench: Go benchmarks of every package (ns/op, allocs/op)

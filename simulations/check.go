@@ -35,7 +35,7 @@ func (s *Sim) check() error {
 	}
 	add(s.checkAnswered()...)
 	if s.refused > 0 {
-		add(fmt.Errorf("%d frames held message kinds of protocol %d for %s, which announced protocol 1 and refuses them", s.refused, wire.Protocol, s.legacy))
+		add(fmt.Errorf("%d frames held message kinds of protocol %d (%v) for %s, which announced protocol 1 and refuses them", s.refused, wire.Protocol, s.refusedKinds, s.legacy))
 	}
 	s.settleStrictness()
 	finals := make([]map[string]crdt.State, len(s.regions))
@@ -59,6 +59,7 @@ func (s *Sim) check() error {
 	}
 	add(s.checkSessions()...)
 	add(s.checkDots()...)
+	add(s.checkStrong()...)
 	return errors.Join(errs...)
 }
 
@@ -243,6 +244,7 @@ func (s *Sim) Summary() string {
 	out := fmt.Sprintf("seed %d: %d ops (%d ok of which %d strict, %d failed, %d unknown), batched sync %v, hint budget %d, %d faults, %d nodes, ring changing %d times, at most %d actors in a key; since the last restarts: %d hints stored, %d replayed, %d read repairs, %d anti-entropy repairs; trace %016x",
 		s.cfg.Seed, len(s.hist.ops), counts[outcomeOK], strict, counts[outcomeFailed], counts[outcomeUnknown],
 		s.batched, s.hintBudget, len(s.log), len(s.nodes), changes, s.maxActors, hints, replayed, repairs, ae, s.TraceHash())
+	out += "\n" + s.strongSummary()
 	if len(s.regions) > 1 {
 		out += fmt.Sprintf("\nregions %v, %s between them, %.1f%% lost; outbox bound %d bytes, %d shipments dropped; disks may be lost: %v; anti-entropy between regions every %s (0: off); regions held to converge: %v; shipping since the last restarts: %s",
 			s.regionSizes(), time.Duration(s.wanDelay), 100*s.wanDrop, s.outboxBytes, s.dropped, s.diskLoss, s.regionAE, !s.mayDiverge(), s.shipping())

@@ -114,6 +114,24 @@ type Config struct {
 	// converge through shipping alone, 5s in the others; negative turns
 	// it off.
 	RegionAE time.Duration
+
+	// StrongKeys declares the prefix "s:" strong, homed in the first
+	// region, with 5 clients on each of 2 or 3 strong keys whose history
+	// porcupine checks, and crashes in the middle of consensus rounds. Off
+	// by default (make sim STRONG=1, -strong): the seeds it fails are
+	// known bugs of strong keys across ring changes (README, Known
+	// limits), to be fixed before it is on in make test.
+	StrongKeys bool
+
+	// GlobalKeys declares, in runs of three regions, the prefix "g:"
+	// strong and global beside the local "s:", with clients of its own
+	// (strong.go). Off by default: see the package doc.
+	GlobalKeys bool
+
+	// unsyncedAcceptors plants a bug, for the test that shows the checker
+	// of strong keys can fail: every store leaves its acceptor records
+	// unsynced (sync.MemStore.UnsyncedAcceptors).
+	unsyncedAcceptors bool
 }
 
 // DefaultConfig returns the defaults for seed: one region of 5 nodes for

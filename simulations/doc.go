@@ -56,6 +56,59 @@
 // to a healed region resumes within a second, 512 keys a batch), and the
 // runs that pass converge within 18s of it.
 //
+// # Strong keys
+//
+// Every run declares the prefix "s:" strong (consensus: package sync's
+// CASPaxos), local to its first region: the sync.Declaration is in every
+// node's sync.Config and, as its String, in its membership.Config and the
+// founding roster, so that every roster entry records it (the node of
+// protocol 1, a build before consensus, knows no strong keys: its
+// sync.Config declares none). Two or three strong keys (among those whose
+// first owners leave out that node, which makes a key unavailable) each
+// have five clients of their own beside the clients of eventual keys, each
+// one operation at a time, to a node of its home region drawn at random
+// or, one time in four, of any region, which forwards it to the key's
+// home: GET, SET, SET NX, XX, IFEQ and IFNE, DEL, DEL IFEQ and INCR, on
+// the values 1 to 4, so that conditions hold and fail often and INCR
+// counts on what SET wrote (no PX: expiry depends on the clocks). A key
+// takes at most 150 operations a run, spread over the fault phase
+// (strong.go).
+//
+// Besides the faults above, a run arms one or two crashes at a point of a
+// consensus round (three to five with more Events than the default,
+// roundcrash.go): a proposer that gets only some of its prepares or
+// accepts out; an acceptor right after its answer got out; or a rack: an
+// acceptor right after its acceptance got out, and its proposer once it
+// took it (it decides, answers, then crashes). Under batched sync half of
+// them lose power.
+//
+// With Config.GlobalKeys (-global), a run of three regions also declares
+// "g:" global. It is off by default: there a global key is seldom decided
+// (a round that starts cold needs two round trips between regions, which
+// outlast the proposer's round deadline, a quarter of the 500ms request
+// timeout, so every retry starts cold again), and a ring change anywhere,
+// which must settle it first, then never completes.
+//
+// The checker hands each strong key's history to package linear, which
+// decides with porcupine whether it is linearizable (strongcheck.go): an
+// operation whose outcome is unknown (sync.ErrUnknownOutcome, its node
+// crashed under it, or never answered) may have taken effect at any time
+// after it was submitted, or never; a failed condition is an answer it
+// checks; an operation refused with nothing applied is left out. A
+// history that is not linearizable, or that it cannot decide within 10s,
+// fails the run: the failure lists it in the order it was submitted and
+// marks the first operation, by the time it was answered, that no order
+// of the others explains. Consensus cannot survive the loss of an
+// acceptor's disk (a wipe, a removal by an operator): a key's history is
+// checked up to the first such loss among its acceptors. Once quiet,
+// every strong key must be decided (a read of each, tried up to four
+// times, must succeed), no node may hold eventual state of a strong key
+// nor an acceptor record of an eventual one, and no consensus message
+// may reach the node of protocol 1. Strong keys have no CRDT state: the
+// checks of eventual keys below leave them out.
+// TestSimulationCatchesUnsyncedAcceptors shows the checker catch a
+// planted bug (acceptors that answer before they sync).
+//
 // # The checker
 //
 // Writes are told apart by the unique values they write, never by their
@@ -116,5 +169,7 @@
 // `make sim` runs thousands of seeds in parallel, and `make sim-survey`
 // tabulates which kinds of violation which seeds find.
 //
-// Nothing here opens a socket or reads the clock: time is the scheduler's.
+// Nothing here opens a socket or reads the clock: time is the scheduler's
+// (the checker of strong keys bounds its search by the wall clock, which
+// decides nothing about a run that passes).
 package simulations

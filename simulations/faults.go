@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"github.com/meridiankv/meridian/crdt"
-	kvsync "github.com/meridiankv/meridian/sync"
 )
 
 // errDisk is the error a failing simulated store returns.
@@ -41,6 +40,9 @@ func (s *Sim) kinds() []Fault {
 func (s *Sim) planFaults(from, end int64) {
 	if len(s.regions) > 1 && s.cfg.Enabled&FaultRegion != 0 {
 		s.planRegionCut(from, end)
+	}
+	if s.cfg.Enabled&FaultCrash != 0 && s.cfg.StrongKeys {
+		s.armRoundCrashes(from, end)
 	}
 	kinds := s.kinds()
 	if len(kinds) == 0 {
@@ -117,6 +119,7 @@ func (s *Sim) planFaults(from, end int64) {
 					n.gone = true
 					s.retire(n, "was removed")
 					s.lost(r)
+					s.acceptorLost(n)
 				}
 			})
 			s.fault(start+int64(2*s.cfg.Detect), func() { s.remove(n) })
@@ -135,9 +138,9 @@ func (s *Sim) wipe(n *simNode) {
 	}
 	s.note("%s restarts on an empty disk", n.name)
 	s.lost(n.region)
+	s.acceptorLost(n)
 	n.data++
-	n.store = kvsync.NewMemStore()
-	n.store.Batched = s.batched
+	n.store = s.newStore()
 	n.stored, n.dirStored = nil, nil
 	s.restart(n)
 }

@@ -14,7 +14,9 @@ func (s *Sim) Run() error {
 	s.faulty = true
 	faults := s.warmup + int64(s.cfg.Faults)
 	s.startClients()
+	s.startStrongClients()
 	s.planFaults(s.warmup, faults)
+	s.planProbes(faults + int64(s.cfg.Quiet))
 	s.runUntil(faults)
 
 	s.faulty = false
@@ -22,7 +24,14 @@ func (s *Sim) Run() error {
 	s.at(s.now+int64(s.cfg.Detect), event{kind: evView})
 	s.runUntil(faults + int64(s.cfg.Quiet))
 	if err := s.check(); err != nil {
-		return &Failure{Seed: s.cfg.Seed, Trace: s.TraceHash(), Faults: s.log, Err: err}
+		f := &Failure{Seed: s.cfg.Seed, Trace: s.TraceHash(), Faults: s.log, Err: err}
+		switch {
+		case s.cfg.GlobalKeys:
+			f.Flags = " -global"
+		case s.cfg.StrongKeys:
+			f.Flags = " -strong"
+		}
+		return f
 	}
 	return nil
 }
@@ -131,11 +140,12 @@ type Failure struct {
 	Trace  uint64
 	Faults []string
 	Err    error
+	Flags  string // the test flags beside -seed that replay it, such as " -global"
 }
 
 func (f *Failure) Error() string {
-	return fmt.Sprintf("seed %d (trace %016x): %v\nfaults of the run:\n  %s\nreplay: go test ./simulations -run TestSimulation -seed %d -v",
-		f.Seed, f.Trace, f.Err, strings.Join(f.Faults, "\n  "), f.Seed)
+	return fmt.Sprintf("seed %d (trace %016x): %v\nfaults of the run:\n  %s\nreplay: go test ./simulations -run TestSimulation -seed %d%s -v",
+		f.Seed, f.Trace, f.Err, strings.Join(f.Faults, "\n  "), f.Seed, f.Flags)
 }
 
 func (f *Failure) Unwrap() error { return f.Err }

@@ -58,6 +58,14 @@ type Sim struct {
 	maxRetired  int                 // the most actors beyond one per node a key's context held
 	rings       map[string]kvsync.Placement
 	log         []string // faults injected, for the failure report
+
+	refusedKinds []wire.MsgType // the kinds of the frames the node of protocol 1 refused
+
+	// Strong keys (strong.go).
+	decl         kvsync.Declaration
+	strong       []*strongKey
+	roundCrashes []int             // crashes armed at a point of a consensus round (crashMidRound)
+	racks        map[*simNode]rack // proposers to crash once they take an acceptor's answer (crashRack)
 }
 
 // span is a time interval [from, to); to is -1 while open.
@@ -134,6 +142,9 @@ func New(cfg Config) (*Sim, error) {
 	} else {
 		s.drawRegions()
 	}
+	if err := s.declare(); err != nil {
+		return nil, err
+	}
 	for _, n := range s.nodes {
 		if err := s.start(n, false); err != nil {
 			return nil, err
@@ -155,11 +166,18 @@ func (s *Sim) newNode(r *simRegion) *simNode {
 	id := crdt.NodeID(fmt.Sprintf("n%d", len(r.nodes)+1))
 	skew := s.rng.Int64N(int64(2*s.cfg.MaxSkew+1)) - int64(s.cfg.MaxSkew)
 	n := &simNode{id: id, name: r.qualify(id), region: r, downAt: -1, skew: skew, waiting: map[uint64]*clientOp{}, data: 1}
-	n.store = kvsync.NewMemStore()
-	n.store.Batched = s.batched
+	n.store = s.newStore()
 	r.nodes = append(r.nodes, n)
 	s.nodes = append(s.nodes, n)
 	return n
+}
+
+// newStore returns an empty store, in the run's sync mode.
+func (s *Sim) newStore() *kvsync.MemStore {
+	st := kvsync.NewMemStore()
+	st.Batched = s.batched
+	st.UnsyncedAcceptors = s.cfg.unsyncedAcceptors
+	return st
 }
 
 // incarnation names the node's data, as meridiand's random incarnation does.
@@ -179,6 +197,7 @@ func (s *Sim) memberConfig(n *simNode) membership.Config {
 	c := membership.DefaultConfig(string(n.id))
 	c.Region, c.Incarnation, c.VNodes, c.DeadTimeout = n.region.name, n.incarnation(), vnodes, deadTimeout
 	c.Peer = string(n.name)
+	c.Strong = s.decl.String()
 	return c
 }
 
@@ -193,6 +212,9 @@ func (s *Sim) nodeConfig(n *simNode) kvsync.Config {
 	c.MaxHintBytes = s.hintBudget
 	c.MaxOutboxBytes = s.outboxBytes
 	c.RegionAntiEntropyInterval = s.regionAE
+	if string(n.name) != s.legacy {
+		c.Strong = s.decl // a node of the previous build knows no strong keys
+	}
 	return c
 }
 
@@ -329,7 +351,11 @@ func (s *Sim) flush(n *simNode) {
 	for _, r := range rd.Responses {
 		s.respond(n, r)
 	}
-	s.sendAll(n, rd.Messages)
+	msgs, crash, power := s.crashMidRound(n, rd.Messages)
+	s.sendAll(n, msgs)
+	if crash {
+		s.crashInRound(n, power)
+	}
 }
 
 // sendAll puts messages of node from on the network. Inside a region each
@@ -410,9 +436,15 @@ func (s *Sim) deliver(e event) {
 	if err != nil {
 		panic(fmt.Sprintf("simulations: decoding a frame we encoded: %v", err))
 	}
-	if string(n.id) == s.legacy && slices.ContainsFunc(msgs, func(m wire.Message) bool { return wire.Legacy(m.Type) != m.Type }) {
-		// A node of the previous build refuses the whole frame.
+	if string(n.id) == s.legacy && slices.ContainsFunc(msgs, func(m wire.Message) bool { return m.Type > wire.MsgKeysReply }) {
+		// A node of protocol 1 refuses the whole frame: it knows no kind
+		// after MsgKeysReply (wire.Protocol).
 		s.refused++
+		for _, m := range msgs {
+			if m.Type > wire.MsgKeysReply && !slices.Contains(s.refusedKinds, m.Type) {
+				s.refusedKinds = append(s.refusedKinds, m.Type)
+			}
+		}
 		s.record("refused", n.name, e.from.name)
 		return
 	}
@@ -424,7 +456,11 @@ func (s *Sim) deliver(e event) {
 		}
 		n.node.Step(s.clock(n), m)
 	}
+	rack := s.rackTakes(n, msgs)
 	s.flush(n)
+	if rack {
+		s.rackCrash(n)
+	}
 }
 
 // record folds an event into the trace hash.
@@ -506,8 +542,14 @@ func ringSig(r membership.Roster) string {
 
 // placement returns the ring of roster r now: the owners of keys as a node
 // with r sees them. Rings are cached by their members.
-func (s *Sim) placement(r membership.Roster) kvsync.Placement {
-	in := r.InRing()
+func (s *Sim) placement(r membership.Roster) kvsync.Placement { return s.ringOf(r.InRing()) }
+
+// nextPlacement returns the ring of roster r once the changes under way
+// complete.
+func (s *Sim) nextPlacement(r membership.Roster) kvsync.Placement { return s.ringOf(r.InNextRing()) }
+
+// ringOf returns the ring of members in, cached.
+func (s *Sim) ringOf(in []membership.Member) kvsync.Placement {
 	var sig []byte
 	for _, m := range in {
 		sig = append(sig, m.ID...)

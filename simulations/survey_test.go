@@ -55,6 +55,12 @@ var violationKinds = []struct{ name, phrase string }{
 	{"directory", "directory refused"},
 	{"unowed", "writes owed to no region"},
 	{"blind-read", "answered without them"},
+	{"not-linearizable", "not linearizable"},
+	{"undecided", "could not decide"},
+	{"strong-no-value", "answered without a value"},
+	{"strong-stuck", "not decided once quiet"},
+	{"strong-kind", "holds eventual state"},
+	{"strong-kind", "holds an acceptor record"},
 }
 
 // TestSurvey runs many seeds and prints, for each kind of violation, the
@@ -68,7 +74,7 @@ func TestSurvey(t *testing.T) {
 	found := map[string][]uint64{}
 	var actors, retired, churn []int
 	for s := uint64(1); s <= uint64(*seeds); s++ {
-		cfg := DefaultConfig(s)
+		cfg := config(s)
 		if *surveyFaults != "" {
 			cfg.Enabled = parseFaults(t, *surveyFaults)
 		}

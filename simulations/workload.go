@@ -70,12 +70,16 @@ type clientOp struct {
 	end     int64       // true time it was answered (or its node crashed)
 	outcome outcome
 	resp    kvsync.Response
-	strict  bool   // acknowledged at a level of a quorum or more, by the key's owners in every region it needs
-	final   bool   // not an operation: the final state of a region, as the checks see it (finalOf)
-	note    string // what its messages add: its node's view lacked a region
+	strict  bool     // acknowledged at a level of a quorum or more, by the key's owners in every region it needs
+	final   bool     // not an operation: the final state of a region, as the checks see it (finalOf)
+	note    string   // what its messages add: its node's view lacked a region
+	strong  *wire.Op // the operation on a strong key (strong.go); nil for an eventual key
 }
 
 func (op *clientOp) String() string {
+	if op.strong != nil {
+		return op.strongString()
+	}
 	arg := op.value
 	if op.kind == opIncr {
 		arg = fmt.Sprint(op.by)
@@ -132,20 +136,25 @@ type client struct {
 	id      int
 	home    *simRegion
 	pending *clientOp
-	key     string // the key of its last operation: it often stays on it
+	key     string     // the key of its last operation: it often stays on it
+	strong  *strongKey // the strong key it works on (strong.go); nil for a client of eventual keys
 }
 
 func (s *Sim) startClients() {
 	for i := range s.cfg.Clients {
 		c := &client{id: i + 1, home: s.regions[i%len(s.regions)]}
 		s.clients = append(s.clients, c)
-		s.at(s.now+s.rng.Int64N(int64(s.cfg.Think)+1), event{kind: evClient, client: c})
+		s.at(s.now+s.think(c), event{kind: evClient, client: c})
 	}
 }
 
 // issue submits c's next operation, while the fault phase lasts.
 func (s *Sim) issue(c *client) {
 	if !s.faulty || c.pending != nil {
+		return
+	}
+	if c.strong != nil {
+		s.issueStrong(c)
 		return
 	}
 	r := c.home
@@ -252,6 +261,10 @@ func (s *Sim) respond(n *simNode, r kvsync.Response) {
 		panic(fmt.Sprintf("simulations: %s answered request %d twice or never got it", n.id, r.ID))
 	}
 	delete(n.waiting, r.ID)
+	if op.strong != nil {
+		s.respondStrong(n, op, r)
+		return
+	}
 	op.resp, op.end = r, s.now
 	switch {
 	case r.Err == nil:
@@ -304,7 +317,7 @@ func (s *Sim) answered(op *clientOp) {
 	c := s.clients[op.client-1]
 	if c.pending == op {
 		c.pending = nil
-		s.at(s.now+s.rng.Int64N(int64(s.cfg.Think)+1), event{kind: evClient, client: c})
+		s.at(s.now+s.think(c), event{kind: evClient, client: c})
 	}
 }
 

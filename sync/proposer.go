@@ -123,7 +123,7 @@ func (pr *proposer) start(k *strongKey) {
 	n := min(len(k.queue), pr.cfg.StrongBatch)
 	rd := &strongRound{id: pr.newID(partCoordinator), reqs: k.queue[:n:n], set: set,
 		promises: map[crdt.NodeID]wire.Paxos{}, acks: map[crdt.NodeID]bool{}, refused: map[crdt.NodeID]wire.Refusal{},
-		deadline: pr.now + int64(pr.cfg.RequestTimeout)/4}
+		deadline: pr.now + int64(pr.cfg.RequestTimeout)/2} // a cold round across regions takes two round trips
 	k.queue = k.queue[n:]
 	k.round, k.lastSet = rd, set.all
 	pr.rounds[rd.id] = k

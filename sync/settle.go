@@ -130,8 +130,8 @@ func (s *settler) done() bool {
 
 func (s *settler) passDone(p *settlePass) bool {
 	for _, id := range s.view.Members {
-		if id != s.cfg.ID && !p.complete[id] {
-			return false
+		if id != s.cfg.ID && !p.complete[id] && !s.view.Older[id] {
+			return false // a node of an older build keeps no acceptor records
 		}
 	}
 	for _, ok := range p.keys {
@@ -168,7 +168,7 @@ func (s *settler) tick() {
 // on each key not settled.
 func (s *settler) step(p *settlePass) {
 	for _, id := range s.view.Members {
-		if id == s.cfg.ID || p.complete[id] || s.now-p.asked[id] < int64(s.cfg.RequestTimeout) {
+		if id == s.cfg.ID || p.complete[id] || s.view.Older[id] || s.now-p.asked[id] < int64(s.cfg.RequestTimeout) {
 			continue
 		}
 		p.asked[id] = s.now
