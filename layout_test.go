@@ -33,6 +33,11 @@ var ladder = map[string][]string{
 	"cmd":         {"crdt", "ring", "wire", "storage", "sync", "region", "client"},
 }
 
+// testTools are packages of checkers that the tests of any folder may
+// import, whatever the ladder says: they import nothing of ours but wire,
+// and nothing but tests imports them.
+var testTools = []string{module + "/simulations/linear"}
+
 // pure folders do no I/O, read no clock and start no goroutines.
 var pure = []string{"crdt", "ring", "wire", "sync", "region/membership"}
 
@@ -103,10 +108,16 @@ func TestDependencyLadder(t *testing.T) {
 			t.Errorf("%s: top-level folder %q is not on the dependency ladder in layout_test.go; add it there and to STYLE's map", p.ImportPath, from)
 			continue
 		}
-		for _, imp := range slices.Concat(p.Imports, p.TestImports, p.XTestImports) {
+		for i, imp := range slices.Concat(p.Imports, p.TestImports, p.XTestImports) {
 			to, ours := folder(imp)
 			if !ours || to == from || imp == p.ImportPath {
 				continue
+			}
+			if i >= len(p.Imports) && slices.Contains(testTools, imp) {
+				continue // a checker, in a test
+			}
+			if slices.Contains(testTools, p.ImportPath) && imp != module+"/wire" {
+				t.Errorf("%s imports %s: a test tool may import only wire of ours", p.ImportPath, imp)
 			}
 			if !slices.Contains(allowed, to) {
 				t.Errorf("%s imports %s: %s may import only %v of ours", p.ImportPath, imp, from, allowed)
