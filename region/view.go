@@ -23,7 +23,8 @@ func (n *Node) membershipConfig() membership.Config {
 // stores the roster, answers a leave that completed, and publishes what
 // Cluster reports. It runs in the loop.
 func (n *Node) refreshView(now int64) {
-	n.mgr.SetRemote(n.dir.Views(now))
+	views := n.dir.Views(now)
+	n.mgr.SetRemote(views)
 	n.mgr.SetRegionsSettled(n.dir.Settled())
 	res := n.mgr.Refresh(now, n.sm)
 	remote := n.dir.Peers()
@@ -38,7 +39,7 @@ func (n *Node) refreshView(now int64) {
 		n.logEvery("strong", "refused: "+res.Refused.Error())
 	}
 	if n.dir.Settled() {
-		regions := 1 + len(n.dir.Views(now))
+		regions := 1 + len(views)
 		for _, p := range n.cfg.Strong {
 			if p.Scope == kvsync.ScopeGlobal && regions < kvsync.MinGlobalRegions {
 				n.logEvery("strong-global", "strong prefix "+p.Prefix+" is declared global, and global keys need at least 3 regions: its operations are refused until the cluster has them (declare it local to one region instead)",

@@ -183,11 +183,12 @@ func (a *acceptor) onPrepare(m wire.Message) {
 	}
 	reply := wire.Paxos{Ballot: p.Ballot}
 	rec, err := a.record(m.Key)
+	refused := a.check(m.Key, &p)
 	switch {
 	case err != nil:
 		reply.Refused = wire.RefusedStore
-	case a.check(m.Key, &p) != wire.RefusedNone:
-		reply.Refused = a.check(m.Key, &p)
+	case refused != wire.RefusedNone:
+		reply.Refused = refused
 	case rec.IsZero() && a.settle.unready(m.Key):
 		reply.Refused = wire.RefusedNotReady
 	case !rec.Promised.Less(p.Ballot):
@@ -209,13 +210,14 @@ func (a *acceptor) onAccept(m wire.Message) {
 	}
 	reply := wire.Paxos{Ballot: p.Ballot}
 	rec, err := a.record(m.Key)
+	refused := a.check(m.Key, &p)
 	switch {
 	case err != nil:
 		reply.Refused = wire.RefusedStore
 	case p.Value == nil:
 		return // not a proposer of this build: nothing to accept
-	case a.check(m.Key, &p) != wire.RefusedNone:
-		reply.Refused = a.check(m.Key, &p)
+	case refused != wire.RefusedNone:
+		reply.Refused = refused
 	case rec.IsZero() && a.settle.unready(m.Key):
 		reply.Refused = wire.RefusedNotReady
 	case p.Ballot.Less(rec.Promised) || !rec.Accepted.Less(p.Ballot):

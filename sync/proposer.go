@@ -180,7 +180,7 @@ func (pr *proposer) onReply(m wire.Message) {
 	}
 	rd := k.round
 	p, err := wire.DecodePaxos(m.Blob)
-	if err != nil || (m.Type == wire.MsgAccepted) != rd.accept || !isIn(rd.set.all, m.From) {
+	if err != nil || (m.Type == wire.MsgAccepted) != rd.accept || !slices.Contains(rd.set.all, m.From) {
 		return
 	}
 	if p.Refused != wire.RefusedNone {
@@ -212,15 +212,6 @@ func (pr *proposer) onReply(m wire.Message) {
 		}
 		pr.acceptPhase(k, v)
 	}
-}
-
-func isIn(ids []crdt.NodeID, id crdt.NodeID) bool {
-	for _, x := range ids {
-		if x == id {
-			return true
-		}
-	}
-	return false
 }
 
 // checkLost gives the round up when its refusals leave no majority to win.

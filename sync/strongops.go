@@ -44,6 +44,22 @@ func live(v wire.Strong, now int64) wire.Strong {
 	return v
 }
 
+// ApplyStrong is the change function proposers apply to a strong key's
+// value, for stand-ins of a node (test doubles of the endpoints): it
+// applies op, a request named id (nil for none), to v at now (Unix ns), and
+// returns the new value, what the operation answers (INCR's value, the
+// members SADD added or SREM removed, 1 when DEL deleted), whether its
+// condition failed, whether v already remembered id (then next is v), and
+// an error that left v unchanged (wrong type, not an integer, overflow).
+func ApplyStrong(v wire.Strong, op *wire.Op, id []byte, now int64, remember int) (next wire.Strong, result int64, failed, replayed bool, err error) {
+	next, out := applyStrong(v, op, id, now, remember)
+	return next, out.result, out.failed, out.replayed, out.err
+}
+
+// LiveStrong returns a strong key's value v as readers see it at now:
+// nothing once it has lapsed (SET ... PX).
+func LiveStrong(v wire.Strong, now int64) wire.Strong { return live(v, now) }
+
 // applyStrong applies op, a request named id (nil for none), to v at now,
 // and returns the new value and what the operation answers. A request v
 // remembers is answered as it was, and changes nothing. remember bounds

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"slices"
 	"strconv"
@@ -208,43 +209,11 @@ func definite(err error) bool {
 func subsetSum(ds []int64, want int64) bool {
 	sums := map[int64]bool{0: true}
 	for _, d := range ds {
-		next := cloneSums(sums)
+		next := maps.Clone(sums)
 		for s := range sums {
 			next[s+d] = true
 		}
 		sums = next
 	}
 	return sums[want]
-}
-
-func cloneSums(m map[int64]bool) map[int64]bool {
-	out := make(map[int64]bool, len(m))
-	for k, v := range m {
-		out[k] = v
-	}
-	return out
-}
-
-// failingPrefix returns, in words, the last operations of the shortest
-// prefix of history (by call time) that is not linearizable.
-func failingPrefix(history []linear.Op) string {
-	slices.SortFunc(history, func(a, b linear.Op) int { return int(a.Call - b.Call) })
-	lo, hi := 1, len(history)
-	for lo < hi {
-		mid := (lo + hi) / 2
-		if linear.Check(history[:mid], 10*time.Second).Ok {
-			lo = mid + 1
-		} else {
-			hi = mid
-		}
-	}
-	var b strings.Builder
-	for _, o := range history[max(0, lo-25):lo] {
-		ret := "..."
-		if !o.Unknown {
-			ret = strconv.FormatInt(o.Return/1e3, 10)
-		}
-		fmt.Fprintf(&b, "  [%dus, %sus] %s\n", o.Call/1e3, ret, linear.Describe(&o))
-	}
-	return b.String()
 }

@@ -1,15 +1,10 @@
 package httpapitest
 
 import (
-	"bytes"
 	"fmt"
-	"math"
-	"slices"
-	"strconv"
 	"sync"
 	"time"
 
-	"github.com/meridiankv/meridian/crdt"
 	kvsync "github.com/meridiankv/meridian/sync"
 	"github.com/meridiankv/meridian/wire"
 )
@@ -81,7 +76,8 @@ func (s *StrongKeys) Do(op wire.Op) (resp kvsync.Response, ok bool) {
 func (s *StrongKeys) Value(key string) wire.Strong {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return live(s.values[key], s.now)
+	v := kvsync.LiveStrong(s.values[key], s.now)
+	return v.Clone()
 }
 
 func rejectf(format string, args ...any) kvsync.Response {
@@ -104,127 +100,31 @@ func eventualOnly(op *wire.Op) error {
 	return nil
 }
 
-// live returns v as a reader sees it at now.
-func live(v wire.Strong, now int64) wire.Strong {
-	if v.Kind != wire.StrongNone && !v.Live(now) {
-		return wire.Strong{Version: v.Version, Done: v.Done}
-	}
-	return v.Clone()
-}
-
-// apply runs op on its key; s.mu is held.
+// apply runs op on its key, with the change function proposers apply
+// (kvsync.ApplyStrong); s.mu is held.
 func (s *StrongKeys) apply(op *wire.Op) kvsync.Response {
 	key := string(op.Key)
 	v := s.values[key]
-	if op.Kind == wire.OpGet {
-		shown := live(v, s.now)
-		shown.Done = nil
-		return kvsync.Response{Strong: &shown}
-	}
-	if i := slices.IndexFunc(v.Done, func(d wire.Done) bool { return bytes.Equal(d.ID, op.ReqID) }); op.ReqID != nil && i >= 0 {
-		d := v.Done[i]
-		resp := kvsync.Response{Changed: d.Result}
-		if d.Failed {
+	next, result, failed, replayed, err := kvsync.ApplyStrong(v, op, op.ReqID, s.now, Remember)
+	switch {
+	case err != nil:
+		return kvsync.Response{Err: err}
+	case replayed:
+		resp := kvsync.Response{Changed: result}
+		if failed {
 			resp.Err = fmt.Errorf("%w: key %q: %s", kvsync.ErrConditionFailed, op.Key, op.Cond)
 		}
 		return resp
 	}
-	cur := live(v, s.now)
-	next, result, failed := cur, int64(0), !holds(cur, op)
-	if !failed {
-		var err error
-		if next, result, err = change(cur, op, s.now); err != nil {
-			return kvsync.Response{Err: err}
-		}
-		next.Version = v.Version + 1
+	if op.Kind != wire.OpGet {
+		s.values[key] = next
 	}
-	if op.ReqID != nil {
-		next.Done = append(slices.Clone(cur.Done), wire.Done{ID: slices.Clone(op.ReqID), At: s.now, Result: result, Failed: failed})
-		if len(next.Done) > Remember {
-			next.Done = next.Done[len(next.Done)-Remember:]
-		}
-	}
-	s.values[key] = next
-	shown := live(next, s.now)
+	live := kvsync.LiveStrong(next, s.now)
+	shown := live.Clone()
 	shown.Done = nil
 	resp := kvsync.Response{Strong: &shown, Changed: result}
 	if failed {
 		resp.Err = fmt.Errorf("%w: key %q: %s", kvsync.ErrConditionFailed, op.Key, op.Cond)
 	}
 	return resp
-}
-
-// holds reports whether op's condition holds of cur.
-func holds(cur wire.Strong, op *wire.Op) bool {
-	isString := cur.Kind == wire.StrongString
-	switch op.Cond {
-	case wire.CondNX:
-		return cur.Kind == wire.StrongNone
-	case wire.CondXX:
-		return cur.Kind != wire.StrongNone
-	case wire.CondIfEq:
-		return isString && bytes.Equal(cur.Bytes, op.Expect)
-	case wire.CondIfNe:
-		return !isString || !bytes.Equal(cur.Bytes, op.Expect)
-	case wire.CondVersion:
-		return cur.Version == op.Version
-	}
-	return true
-}
-
-// change applies op to cur, whose condition held.
-func change(cur wire.Strong, op *wire.Op, now int64) (wire.Strong, int64, error) {
-	next := wire.Strong{Done: cur.Done}
-	switch op.Kind {
-	case wire.OpPut:
-		next.Kind, next.Bytes = wire.StrongString, slices.Clone(op.Value)
-		if op.TTL > 0 {
-			next.Expires = now + op.TTL*int64(time.Millisecond)
-		}
-		return next, 1, nil
-	case wire.OpDelete:
-		if cur.Kind == wire.StrongNone {
-			return next, 0, nil
-		}
-		return next, 1, nil
-	case wire.OpIncr:
-		var n int64
-		switch cur.Kind {
-		case wire.StrongCounter:
-			n = cur.Int
-		case wire.StrongString:
-			var err error
-			if n, err = strconv.ParseInt(string(cur.Bytes), 10, 64); err != nil {
-				return cur, 0, kvsync.ErrNotInteger
-			}
-		case wire.StrongSet:
-			return cur, 0, crdt.ErrWrongType
-		}
-		if (op.By > 0 && n > math.MaxInt64-op.By) || (op.By < 0 && n < math.MinInt64-op.By) {
-			return cur, 0, crdt.ErrOverflow
-		}
-		next.Kind, next.Int, next.Expires = wire.StrongCounter, n+op.By, cur.Expires
-		return next, n + op.By, nil
-	case wire.OpAdd, wire.OpRemove:
-		if cur.Kind != wire.StrongNone && cur.Kind != wire.StrongSet {
-			return cur, 0, crdt.ErrWrongType
-		}
-		members, n := slices.Clone(cur.Members), int64(0)
-		for _, e := range op.Elems {
-			i, found := slices.BinarySearchFunc(members, e, bytes.Compare)
-			switch {
-			case op.Kind == wire.OpAdd && !found:
-				members = slices.Insert(members, i, slices.Clone(e))
-				n++
-			case op.Kind == wire.OpRemove && found:
-				members = slices.Delete(members, i, i+1)
-				n++
-			}
-		}
-		if len(members) > 0 {
-			next.Kind, next.Members, next.Expires = wire.StrongSet, members, cur.Expires
-		}
-		return next, n, nil
-	}
-	return cur, 0, &kvsync.RejectedError{Reason: fmt.Sprintf("operation %d does not apply to a strong key", op.Kind)}
 }
