@@ -217,3 +217,27 @@ func subsetSum(ds []int64, want int64) bool {
 	}
 	return sums[want]
 }
+
+// failingPrefix returns, in words, the last operations of the shortest
+// prefix of history (by call time) that is not linearizable.
+func failingPrefix(history []linear.Op) string {
+	slices.SortFunc(history, func(a, b linear.Op) int { return int(a.Call - b.Call) })
+	lo, hi := 1, len(history)
+	for lo < hi {
+		mid := (lo + hi) / 2
+		if linear.Check(history[:mid], 10*time.Second).Ok {
+			lo = mid + 1
+		} else {
+			hi = mid
+		}
+	}
+	var b strings.Builder
+	for _, o := range history[max(0, lo-25):lo] {
+		ret := "..."
+		if !o.Unknown {
+			ret = strconv.FormatInt(o.Return/1e3, 10)
+		}
+		fmt.Fprintf(&b, "  [%dus, %sus] %s\n", o.Call/1e3, ret, linear.Describe(&o))
+	}
+	return b.String()
+}
