@@ -457,6 +457,35 @@ func TestLevelsAcrossRegions(t *testing.T) {
 	}
 }
 
+// TestSpanningWriteCarriesWhatItObserved: a remove at ALL that finds its
+// element gone already, by a delete its region has not shipped yet, still
+// removes it from every region once acknowledged: the other regions get
+// the state the write observed, not only what it changed.
+func TestSpanningWriteCarriesWhatItObserved(t *testing.T) {
+	w := newWorld(t, 2, 3, nil)
+	r1, r2 := addr{"r1", "n1"}, addr{"r2", "n1"}
+	op := func(kind wire.OpKind, lvl kvsync.Level) wire.Op {
+		o := wire.Op{Kind: kind, Key: []byte("set"), Level: uint8(lvl)}
+		if kind != wire.OpDelete {
+			o.Elems = [][]byte{[]byte("e0")}
+		}
+		return o
+	}
+	if r := w.do(r1, op(wire.OpAdd, kvsync.All)); r.Err != nil {
+		t.Fatal(r.Err)
+	}
+	// r2 deletes the key at LOCAL_QUORUM; nothing is shipped (no tick).
+	if r := w.do(r2, op(wire.OpDelete, kvsync.LocalQuorum)); r.Err != nil {
+		t.Fatal(r.Err)
+	}
+	if r := w.do(r2, op(wire.OpRemove, kvsync.All)); r.Err != nil {
+		t.Fatal(r.Err)
+	}
+	if r := w.do(r1, get("set", kvsync.LocalQuorum)); r.Err != nil || len(r.State.Members()) != 0 {
+		t.Fatalf("after a remove at ALL, r1 reads %q, %v, want no member", r.State.Members(), r.Err)
+	}
+}
+
 // TestCutOffRegions: a level that needs a region cut off fails at once,
 // naming it, and applies nothing; QUORUM goes on while a majority of all
 // replicas is reachable; the local levels keep working.

@@ -145,11 +145,11 @@ func (c *coordinator) startSpan(o origin, op *wire.Op, nLocal int) (*spanOp, Lev
 	return s, p.localLevel, true
 }
 
-// relayWrite sends the delta a span's local part minted to the regions it
+// relayWrite sends the state a span's local part wrote to the regions it
 // needs, at their level.
-func (c *coordinator) relayWrite(s *spanOp, key []byte, delta crdt.State) {
+func (c *coordinator) relayWrite(s *spanOp, key []byte, st crdt.State) {
 	for _, name := range sortedRegions(s.levels) {
-		c.relay(s, name, wire.Message{Type: wire.MsgRelay, ID: s.id, Key: key, State: delta, Level: uint8(s.levels[name])})
+		c.relay(s, name, wire.Message{Type: wire.MsgRelay, ID: s.id, Key: key, State: st, Level: uint8(s.levels[name])})
 	}
 }
 

@@ -148,7 +148,13 @@ func (c *coordinator) applyWrite(w *writeOp, replies map[crdt.NodeID]crdt.State)
 		}
 	}
 	if s := w.origin.span; s != nil {
-		c.relayWrite(s, key, delta) // the other regions' part, at once
+		// The other regions' part, at once: the whole state, so that what
+		// this write observed reaches them with it. A delta would carry
+		// only what the write itself changed: a remove that found its
+		// element gone already (an earlier delete, not shipped yet) would
+		// leave it present in the other regions after an acknowledgement
+		// of ALL (simulator seed 232 with -strong).
+		c.relayWrite(s, key, st)
 	}
 	c.await(w, id)
 }
