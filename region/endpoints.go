@@ -58,14 +58,16 @@ func httpRegion(r RegionInfo) httpapi.Region {
 }
 
 // memberState folds roster status and health into one word: a member that
-// is joining, leaving, left or removed says so; one in the ring says how the
-// failure detector sees it.
+// is joining, leaving, left, removing or removed says so; one in the ring
+// says how the failure detector sees it.
 func memberState(m MemberInfo) httpapi.MemberState {
 	switch m.Status {
 	case membership.Joining:
 		return httpapi.StateJoining
 	case membership.Leaving:
 		return httpapi.StateLeaving
+	case membership.Removing:
+		return httpapi.StateRemoving
 	case membership.Left, membership.Removed:
 		return httpapi.MemberState(m.Status.String())
 	}

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/meridiankv/meridian/crdt"
+	"github.com/meridiankv/meridian/region/membership"
 )
 
 // errDisk is the error a failing simulated store returns.
@@ -179,11 +180,36 @@ func (s *Sim) remove(n *simNode) {
 			err := o.mgr.Remove(string(n.id), false)
 			s.note("%s removes %s: %v", o.name, n.name, err)
 			if err == nil {
+				s.fault(s.now+int64(forceAfter), func() { s.forceRemoval(n) })
 				return
 			}
 		}
 	}
 	s.fault(s.now+int64(time.Second), func() { s.remove(n) }) // no majority yet: an operator tries again
+}
+
+// forceAfter is how long the simulated operator lets a removal stay
+// removing before forcing it.
+const forceAfter = 5 * time.Second
+
+// forceRemoval forces the removal of n, gone for good, if it is still
+// removing: its steward cannot settle a strong key a majority of whose
+// acceptors are gone for good (two nodes removed at once, say), and an
+// operator who knows their disks are gone gives such keys up, as the
+// README tells. A removal the other side of a partition made is never
+// forced: those nodes are not gone.
+func (s *Sim) forceRemoval(n *simNode) {
+	roster := n.region.roster()
+	if roster[string(n.id)].Status != membership.Removing {
+		return
+	}
+	for _, o := range n.region.nodes {
+		if o.node != nil {
+			err := o.mgr.Remove(string(n.id), true)
+			s.note("%s is still removing: %s forces its removal: %v", n.name, o.name, err)
+			return
+		}
+	}
 }
 
 func (s *Sim) fault(at int64, fn func()) { s.at(at, event{kind: evFault, fault: fn}) }

@@ -47,6 +47,11 @@ func (n *Node) HandedOff() bool {
 	return n.handoff.done && n.handoff.epoch == n.view.Epoch && n.ship.drained() && n.settle.done()
 }
 
+// Settled reports whether the strong keys the ring change of the current
+// view moves are settled, where this node settles them: joining, leaving,
+// or the steward of a removal (View.Steward). True when it settles none.
+func (n *Node) Settled() bool { return n.settle.done() }
+
 // handoff is the part of a Node that pushes the keys it will not own once
 // the ring change under way completes to their next owners, and drops them.
 

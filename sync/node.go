@@ -38,6 +38,13 @@ type View struct {
 	// ranges off, and its strong keys are settled (settle.go), before it
 	// reports HandedOff.
 	Leaving bool
+	// Removing holds the members being removed (down for good, in
+	// Placement, not in Next): a settling pass lists keys without them
+	// while too few are missing to hide a decided value (settle.go).
+	Removing map[crdt.NodeID]bool
+	// Steward says this node settles the strong keys the removals under
+	// way move, and reports Settled once it has.
+	Steward bool
 	// Members lists every member of Placement and Next, sorted.
 	Members []crdt.NodeID
 	// Down holds the members believed unreachable (suspect or dead): writes

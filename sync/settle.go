@@ -22,16 +22,25 @@ import (
 //
 // The node whose move completes the change settles (a transition pass): a
 // joining node before it reports Bootstrapped, a leaving one before it
-// reports HandedOff. It asks every member (down ones too: a member that is
-// down may hold the only other record of a key) for the strong keys it
-// keeps a record of whose owners the change moves and that involve the
-// settling node, and runs a round on each (a read: the value does not
-// change).
+// reports HandedOff, and the steward of a removal (View.Steward: the node
+// removed is down) before it reports Settled and marks it removed. It asks
+// every member (down ones too: a member that is down may hold the only
+// other record of a key) for the strong keys it keeps a record of whose
+// owners the change moves and that involve the settling node (any node,
+// for the steward), and runs a round on each (a read: the value does not
+// change). Members being removed may never answer: the pass goes on
+// without them while fewer than a majority of N are silent, since a
+// decided value is on a majority of its key's acceptors, one of which has
+// then listed it. Until a removal is settled the removed node stays in the
+// ring: on the other side of a partition it may still decide with the
+// old owners, which the joint round then needs. (Before removals were
+// settled, the dead timeout on the majority side of a partition gave a
+// key new owners that decided beside the old ones: simulator seed 43.)
 //
-// A ring may also change at once, with no change under way before: a node
-// removed while it was down (node remove, the dead timeout), or any change
-// a node learns of only after it restarts (its first view is the ring it
-// stored, and gossip then brings the current one). A node that sees that
+// A ring may also change at once, with no change under way before: a
+// member whose data was wiped entering again, or any change a node learns
+// of only after it restarts (its first view is the ring it stored, and
+// gossip then brings the current one). A node that sees that
 // may have gained keys it holds no record of, whose latest value a
 // majority that no longer holds was the only one to accept. Until it has
 // settled (a gain pass: every member lists the strong keys whose owners
@@ -43,9 +52,14 @@ import (
 // settleBatch is how many keys one MsgSettleReply lists.
 const settleBatch = 256
 
-// settleGain marks a MsgSettle of a gain pass (in Level): list the strong
-// keys whose owners include the sender.
-const settleGain = 1
+// The passes a MsgSettle asks for (in Level).
+const (
+	// settleGain: list the strong keys whose owners include the sender.
+	settleGain = 1
+	// settleAll: list the strong keys the change moves, whoever it
+	// involves (the steward of a removal).
+	settleAll = 2
+)
 
 // settleWait is a settling round in flight (origin.settle).
 type settleWait struct {
@@ -117,7 +131,16 @@ func (s *settler) viewChanged(old View) {
 // settling reports whether this node must settle the ring change of its
 // view: a change is under way, it completes it, and keys are strong.
 func (s *settler) settling() bool {
-	return s.view.Next != nil && (s.view.Joining || s.view.Leaving) && len(s.cfg.Strong) > 0
+	return s.view.Next != nil && (s.view.Joining || s.view.Leaving || s.view.Steward) && len(s.cfg.Strong) > 0
+}
+
+// whom names the node the transition pass settles the keys of: this node,
+// or any ("") for the steward of a removal.
+func (s *settler) whom() crdt.NodeID {
+	if s.view.Steward && !s.view.Joining && !s.view.Leaving {
+		return ""
+	}
+	return s.cfg.ID
 }
 
 // done reports whether the change of the current view is settled.
@@ -129,9 +152,19 @@ func (s *settler) done() bool {
 }
 
 func (s *settler) passDone(p *settlePass) bool {
+	missing := 0
 	for _, id := range s.view.Members {
-		if id != s.cfg.ID && !p.complete[id] && !s.view.Older[id] {
-			return false // a node of an older build keeps no acceptor records
+		if id == s.cfg.ID || p.complete[id] || s.view.Older[id] { // a node of an older build keeps no acceptor records
+			continue
+		}
+		if !s.view.Removing[id] {
+			return false
+		}
+		// A member being removed may never answer. A value was decided by
+		// a majority of its key's acceptors: while fewer than a majority
+		// of N are missing, one that listed holds it.
+		if missing++; missing > s.cfg.Replicas/2 {
+			return false
 		}
 	}
 	for _, ok := range p.keys {
@@ -173,8 +206,11 @@ func (s *settler) step(p *settlePass) {
 		}
 		p.asked[id] = s.now
 		m := wire.Message{Type: wire.MsgSettle, To: id, ID: s.newID(partCoordinator), Epoch: p.epoch, Hashes: []uint64{p.from[id]}}
-		if p.gain {
+		switch {
+		case p.gain:
 			m.Level = settleGain
+		case s.whom() == "":
+			m.Level = settleAll
 		}
 		s.send(m)
 	}
@@ -192,7 +228,7 @@ func (s *settler) step(p *settlePass) {
 // scanOwn adds the keys this node keeps a record of that the change moves.
 func (s *settler) scanOwn(p *settlePass) {
 	_ = s.store.ScanAcceptors(0, ^uint64(0), func(key []byte, _ wire.Acceptor) bool {
-		if s.moves(key, s.cfg.ID) {
+		if s.moves(key, s.whom()) {
 			p.keys[string(key)] = false
 		}
 		return true
@@ -200,7 +236,8 @@ func (s *settler) scanOwn(p *settlePass) {
 }
 
 // moves reports whether the change under way moves the acceptors of
-// strong key, and involves node who (an owner before or after it).
+// strong key, and involves node who (an owner before or after it; any
+// node for "").
 func (n *core) moves(key []byte, who crdt.NodeID) bool {
 	p, ok := n.cfg.Strong.Of(key)
 	if !ok || n.view.Next == nil || n.view.Placement == nil || (p.Scope == ScopeLocal && p.Home != n.cfg.region()) {
@@ -210,7 +247,7 @@ func (n *core) moves(key []byte, who crdt.NodeID) bool {
 	if slices.Equal(before, after) {
 		return false
 	}
-	return slices.Contains(before, who) || slices.Contains(after, who)
+	return who == "" || slices.Contains(before, who) || slices.Contains(after, who)
 }
 
 // owns reports whether who is an owner of strong key in this region now.
@@ -247,8 +284,11 @@ func (s *settler) onSettle(m wire.Message) {
 		return
 	}
 	match := s.moves
-	if m.Level == settleGain {
+	switch m.Level {
+	case settleGain:
 		match = s.owns
+	case settleAll:
+		match = func(key []byte, _ crdt.NodeID) bool { return s.moves(key, "") }
 	}
 	next, more := uint64(0), false
 	err := s.store.ScanAcceptors(m.Hashes[0], ^uint64(0), func(key []byte, _ wire.Acceptor) bool {

@@ -472,6 +472,81 @@ func TestRemovalKeepsStrongKeys(t *testing.T) {
 	}
 }
 
+// TestRemovalSettlesStrongKeys: a node removed while down is first
+// removing (in the ring, out of the next one), and the steward settles the
+// keys its removal moves under the joint groups before the removal
+// completes: the value the removed node and one other decided reaches the
+// node that gains the key, and is read after the removal without the
+// other. Until the one other answers, the steward cannot settle; two
+// removing owners of a key of three that never list their keys hold the
+// removal too, since they may hold a value no one else does.
+func TestRemovalSettlesStrongKeys(t *testing.T) {
+	for _, twoGone := range []bool{false, true} {
+		t.Run(fmt.Sprintf("two removed: %v", twoGone), func(t *testing.T) {
+			c := strongCluster(t, 5)
+			all := rendezvous(c.ids)
+			var key string
+			var gone, gone2, a, b crdt.NodeID
+			for i := 0; key == ""; i++ {
+				k := fmt.Sprintf("s:%d", i)
+				if before := all.Owners([]byte(k), 3); !slices.Contains(before, "n1") {
+					key, gone, a, b = k, before[0], before[1], before[2]
+				}
+			}
+			removing := map[crdt.NodeID]bool{gone: true}
+			if twoGone {
+				gone2 = a // no member that lists its keys holds the write
+				removing[gone2] = true
+			}
+			rest := rendezvous(slices.DeleteFunc(slices.Clone(c.ids), func(id crdt.NodeID) bool { return removing[id] }))
+			c.setRing(1, all, nil)
+			c.advance(100 * time.Millisecond)
+			c.drop = func(m wire.Message) bool { return m.To == b || m.From == b }
+			if r := c.do(gone, sput(key, "v1")); r.Err != nil {
+				t.Fatal(r.Err)
+			}
+			// gone is removed while down (gone2 too); a is cut off for a while.
+			cut := func(ids ...crdt.NodeID) {
+				c.drop = func(m wire.Message) bool { return slices.Contains(ids, m.To) || slices.Contains(ids, m.From) }
+			}
+			cut(gone, gone2, a)
+			removal := func(epoch uint64) {
+				for _, id := range c.ids {
+					down := map[crdt.NodeID]bool{}
+					for r := range removing {
+						down[r] = true
+					}
+					c.nodes[id].SetView(c.now, kvsync.View{Placement: all, Next: rest, Members: c.ids, Down: down,
+						Epoch: epoch, Current: c.current(), Removing: removing, Steward: id == "n1"})
+				}
+			}
+			removal(2)
+			c.advance(time.Second)
+			if c.nodes["n1"].Settled() {
+				t.Fatalf("settled without %s, the only other holder of the key", a)
+			}
+			cut(gone, gone2)
+			c.advance(time.Second)
+			if settled := c.nodes["n1"].Settled(); settled == twoGone {
+				t.Fatalf("settled %v, with %d of the key's 3 owners removed and silent", settled, len(removing))
+			}
+			if twoGone {
+				return
+			}
+			// The removal completes; a is cut off again.
+			c.ids = slices.DeleteFunc(c.ids, func(id crdt.NodeID) bool { return id == gone })
+			cut(gone, a)
+			c.down = map[crdt.NodeID]bool{gone: true, a: true}
+			c.setRing(3, rest, nil)
+			after := rest.Owners([]byte(key), 3)
+			r := c.do(after[slices.IndexFunc(after, func(id crdt.NodeID) bool { return id != a })], wire.Op{Kind: wire.OpGet, Key: []byte(key)})
+			if r.Err != nil || strongValue(t, r) != "v1" {
+				t.Fatalf("after the removal, without %s: %v %v, want v1", a, r.Err, r.Strong)
+			}
+		})
+	}
+}
+
 // TestRemoteErrorsKeepTheirSentinels: an error that came back from another
 // node matches the sentinels its code and text name.
 func TestRemoteErrorsKeepTheirSentinels(t *testing.T) {

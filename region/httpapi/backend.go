@@ -93,6 +93,9 @@ const (
 	StateDead    MemberState = "dead"    // declared down; its writes go to hints
 	StateJoining MemberState = "joining" // receiving its ranges before serving them
 	StateLeaving MemberState = "leaving" // handing its ranges off before it goes
+	// StateRemoving: being removed where strong keys are declared, until the
+	// strong keys it was an acceptor of are settled.
+	StateRemoving MemberState = "removing"
 )
 
 // Region is another region as the answering node sees it: whether the link

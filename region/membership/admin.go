@@ -73,7 +73,9 @@ func (m *Manager) Leave() (done bool, err error) {
 // node or a member alive here (ErrAlive), and, unless force, a removal
 // decided where no more than half of the region's members are alive
 // (*MinorityError). A member that left or was removed already is nothing to
-// do.
+// do. Where strong keys are declared the member is first Removing, until
+// the steward settles them; force marks it Removed at once, a Removing one
+// too, giving up the strong keys a majority of whose acceptors are gone.
 func (m *Manager) Remove(id string, force bool) error {
 	roster, health := m.g.Snapshot()
 	if health == nil {
@@ -86,14 +88,19 @@ func (m *Manager) Remove(id string, force bool) error {
 		return fmt.Errorf("%w: %q is not in region %s (see `meridian cluster`)", ErrNotMember, id, m.cfg.Region)
 	case healthOf(health, id) == Alive:
 		return refuse(ErrAlive, "%s is alive: run `meridian node leave` against it instead, which hands its data off first", id)
-	case !mem.Status.InRegion():
+	case !mem.Status.InRegion(), mem.Status == Removing && !force:
 		return nil
 	}
 	if alive, members := majority(roster, health); !force && 2*alive <= members {
 		return &MinorityError{Alive: alive, Members: members}
 	}
-	mem.Status = Removed
+	mem.Status = m.removal()
+	if force {
+		// Forced: no settling. A strong key a majority of whose acceptors
+		// are gone for good can be settled by no one; forcing gives it up.
+		mem.Status = Removed
+	}
 	m.g.Update(mem)
-	m.log.Warn("member removed by request; its ranges are re-replicated", "removed", id, "forced", force)
+	m.log.Warn("member removed by request; its ranges are re-replicated", "removed", id, "status", mem.Status, "forced", force)
 	return nil
 }

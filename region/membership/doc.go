@@ -1,6 +1,6 @@
 // Package membership is the membership logic of a Meridian region: the
 // roster of its members, the statuses they go through (joining, active,
-// leaving, left, removed), and the decisions a node takes from the roster
+// leaving, left, removing, removed), and the decisions a node takes from the roster
 // and its failure detector: the rings and the view it installs in its
 // replication state machine, when it becomes active or left, when a dead
 // member is removed, and whether an operator's leave or remove goes ahead.
@@ -53,6 +53,15 @@
 //     Otherwise each side of a long partition would remove the other, and
 //     after the heal the removals would win the merge and empty the ring.
 //     Remove applies the same rule unless forced.
+//   - Removals settle strong keys: where strong keys are declared
+//     (Config.Strong), a removed member is first Removing: still in the
+//     ring, out of the next one. The steward (the active member of lowest
+//     id alive) settles the strong keys the removal moves (Replica.Settled)
+//     and marks it Removed. A removal by the majority side of a partition
+//     therefore never hands a key to new acceptors while the old ones,
+//     on the other side, still decide it. A node that finds itself
+//     Removing while alive, or restarts so, cancels its removal (it is
+//     still in the ring); a forced Remove skips the settling.
 //   - Removed while alive: a node that finds its own entry Removed (by the
 //     other side of a partition) logs an error and enters the region again
 //     as Joining, with a version above the removal: it pulls its ranges

@@ -15,6 +15,7 @@ type replica struct{ ready bool }
 func (r *replica) SetView(int64, kvsync.View) {}
 func (r *replica) Bootstrapped() bool         { return r.ready }
 func (r *replica) HandedOff() bool            { return r.ready }
+func (r *replica) Settled() bool              { return r.ready }
 
 // node is what a simulator keeps of one node: its data (incarnation and
 // stored roster) survives a crash, the rest does not.

@@ -38,6 +38,10 @@ type Replica interface {
 	// HandedOff reports whether this node, leaving, has handed every key
 	// off under the view installed last.
 	HandedOff() bool
+	// Settled reports whether the strong keys the ring change of the view
+	// installed last moves are settled, where this node is the steward of
+	// the removals under way (View.Steward).
+	Settled() bool
 }
 
 var _ Replica = (*kvsync.Node)(nil)

@@ -19,11 +19,13 @@ type fakeReplica struct {
 	view                    kvsync.View
 	views                   int
 	bootstrapped, handedOff bool
+	unsettled               bool // the steward's removals are not settled yet
 }
 
 func (r *fakeReplica) SetView(_ int64, v kvsync.View) { r.view, r.views = v, r.views+1 }
 func (r *fakeReplica) Bootstrapped() bool             { return r.bootstrapped }
 func (r *fakeReplica) HandedOff() bool                { return r.handedOff }
+func (r *fakeReplica) Settled() bool                  { return !r.unsettled }
 
 // testNode is one node of a testRegion: what survives a crash (its stored
 // roster and incarnation) and what does not.

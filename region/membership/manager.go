@@ -101,6 +101,9 @@ func Initial(cfg Config, stored Roster, join bool) Member {
 	switch {
 	case known && prev.Status.InRegion() && (prev.Incarnation == "" || prev.Incarnation == cfg.Incarnation):
 		m.Status = prev.Status // a restart: carry on where it was
+		if m.Status == Removing {
+			m.Status = Active // removed while down, and back before the removal completed: it stays
+		}
 	case !known && !join && len(stored) == 0:
 		m.Status = Active // the first node of a new region
 	}
@@ -134,7 +137,8 @@ func New(cfg Config, self Member, g Gossip) (*Manager, error) {
 //     a member back on other data that did not join;
 //  2. removes members dead for longer than DeadTimeout, if more than half
 //     of the region is alive here;
-//  3. installs in r the view of the rings the roster makes;
+//  3. installs in r the view of the rings the roster makes, and marks
+//     Removed the members being removed once r, their steward, Settled;
 //  4. moves this node's status along: Joining to Active once it reached its
 //     region and r is Bootstrapped (at once in a region with no ring yet),
 //     Leaving to Left once r HandedOff.
@@ -154,6 +158,7 @@ func (m *Manager) Refresh(now int64, r Replica) Result {
 	m.refused = m.checkStrong(roster)
 	res.Refused = m.refused
 	m.installView(now, roster, health, r)
+	m.completeRemovals(roster, health, r)
 	// Only now, with the view of the current roster installed, do
 	// Bootstrapped and HandedOff speak of it.
 	if res.Left = m.advanceSelf(roster, r); res.Left {
@@ -210,6 +215,15 @@ func (m *Manager) installView(now int64, roster Roster, health map[string]Health
 	v := kvsync.View{Placement: Placement(m.rings.now), Members: ids, Down: down, Epoch: m.rings.epoch,
 		Joining: roster[m.cfg.ID].Status == Joining, Leaving: roster[m.cfg.ID].Status == Leaving,
 		Current: current, Older: older, Remote: m.remote}
+	for _, mem := range roster.Sorted() {
+		if mem.Status == Removing {
+			if v.Removing == nil {
+				v.Removing = map[crdt.NodeID]bool{}
+			}
+			v.Removing[crdt.NodeID(mem.ID)] = true
+		}
+	}
+	v.Steward = v.Removing != nil && m.steward(roster, health)
 	if ringSig(inRing) != ringSig(inNext) {
 		v.Next = Placement(m.rings.next)
 	}

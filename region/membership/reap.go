@@ -48,10 +48,13 @@ func (m *Manager) reapDead(now int64, roster Roster, health map[string]Health) {
 			}
 			continue
 		}
-		mem.Status = Removed
+		if mem.Status == Removing {
+			continue // settling already
+		}
+		mem.Status = m.removal()
 		roster[id] = m.g.Update(mem)
 		m.log.Warn("removed a node dead for longer than the dead timeout; its ranges are re-replicated",
-			"removed", id, "dead_timeout", m.cfg.DeadTimeout)
+			"removed", id, "status", mem.Status, "dead_timeout", m.cfg.DeadTimeout)
 	}
 	m.held = waiting
 }
@@ -75,5 +78,45 @@ func (m *Manager) demoteReturning(roster Roster) {
 		roster[id] = m.g.Update(mem)
 		m.log.Warn("a member came back on other data (another incarnation) claiming its ranges without joining: it is marked joining, and pulls its ranges before it serves them",
 			"member", id, "incarnation", mem.Incarnation, "earlier_incarnation", prev.Incarnation)
+	}
+}
+
+// removal returns the status a removed member takes: Removing where strong
+// keys are declared, whose acceptors change only through a round that a
+// majority of the old ones take part in (the steward settles them, then
+// marks it Removed); Removed at once where none are.
+func (m *Manager) removal() Status {
+	if m.cfg.Strong != "" {
+		return Removing
+	}
+	return Removed
+}
+
+// steward reports whether this node settles the removals under way: it is
+// the active member of lowest id alive here. Two nodes that both believe
+// so (views differ for a moment) run the same rounds, which read and
+// change nothing.
+func (m *Manager) steward(roster Roster, health map[string]Health) bool {
+	for _, mem := range roster.Sorted() {
+		if mem.Status == Active && healthOf(health, mem.ID) == Alive {
+			return mem.ID == m.cfg.ID
+		}
+	}
+	return false
+}
+
+// completeRemovals marks Removed the members being removed, once this node,
+// their steward, has settled the strong keys their removal moves (r.Settled
+// under the view installed last, which holds them).
+func (m *Manager) completeRemovals(roster Roster, health map[string]Health, r Replica) {
+	if !m.steward(roster, health) || !r.Settled() {
+		return
+	}
+	for _, id := range slices.Sorted(maps.Keys(roster)) {
+		if mem := roster[id]; mem.Status == Removing {
+			mem.Status = Removed
+			roster[id] = m.g.Update(mem)
+			m.log.Warn("removal complete: the strong keys it moved are settled, and the member leaves the ring", "removed", id)
+		}
 	}
 }

@@ -110,3 +110,87 @@ func TestRemoveNeedsAMajorityUnlessForced(t *testing.T) {
 		})
 	}
 }
+
+// TestRemovalWithStrongKeysWaitsForItsSteward: where strong keys are
+// declared, a removed member is Removing, in the ring and out of the next
+// one, until the steward (the active member of lowest id alive) reports
+// its keys settled; then every node sees it Removed. A removed node that
+// is alive after all (the other side of a partition) or restarts before
+// the removal completes cancels it; a forced removal skips the settling.
+func TestRemovalWithStrongKeysWaitsForItsSteward(t *testing.T) {
+	tests := []struct {
+		name    string
+		act     func(r *testRegion) // removes n4 one way or another
+		settled bool                // the steward settles
+		want    Status              // n4 in the end, as every node sees it
+	}{
+		{"removed, settled: removed", func(r *testRegion) { r.crash("n4"); r.tick(); must(t, r.nodes["n1"].m.Remove("n4", false)) }, true, Removed},
+		{"removed, not settled: removing", func(r *testRegion) { r.crash("n4"); r.tick(); must(t, r.nodes["n2"].m.Remove("n4", false)) }, false, Removing},
+		{"forced: removed at once", func(r *testRegion) { r.crash("n4"); r.tick(); must(t, r.nodes["n2"].m.Remove("n4", true)) }, false, Removed},
+		{"removing, then forced: removed", func(r *testRegion) {
+			r.crash("n4")
+			r.tick()
+			must(t, r.nodes["n2"].m.Remove("n4", false))
+			r.run(time.Second)
+			must(t, r.nodes["n2"].m.Remove("n4", true))
+		}, false, Removed},
+		{"removed by the dead timeout across a partition, then healed: cancelled", func(r *testRegion) {
+			r.partition("n4")
+			r.run(4 * time.Second)
+			if s := r.statuses("n1")["n4"]; s != Removing {
+				t.Fatalf("n1 sees n4 %s during the partition, want removing", s)
+			}
+			r.nodes["n4"].r.bootstrapped = false // entering again as joining would stay so
+			r.heal()
+		}, false, Active},
+		{"restarted while removing: cancelled", func(r *testRegion) {
+			r.crash("n4")
+			r.tick()
+			must(t, r.nodes["n1"].m.Remove("n4", false))
+			r.run(time.Second)
+			r.start("n4", true)
+		}, false, Active},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := formed(t, 4, func(c *Config) { c.Strong, c.DeadTimeout = "lock:=local:eu", 2*time.Second })
+			for _, n := range r.nodes {
+				n.r.unsettled = true
+			}
+			tt.act(r)
+			r.run(time.Second)
+			if tt.want == Removing || tt.want == Removed && tt.settled {
+				// While removing, the view holds n4 in the ring and out
+				// of the next, and names n1 its steward.
+				if s := r.statuses("n1")["n4"]; s != Removing {
+					t.Fatalf("n1 sees n4 %s before the steward settled, want removing", s)
+				}
+				for _, id := range []string{"n1", "n2", "n3"} {
+					v := r.nodes[id].r.view
+					if !v.Removing["n4"] || v.Next == nil || v.Steward != (id == "n1") {
+						t.Errorf("%s's view: removing %v, next ring %v, steward %v", id, v.Removing, v.Next != nil, v.Steward)
+					}
+				}
+			}
+			if tt.settled {
+				r.nodes["n1"].r.unsettled = false
+			}
+			r.run(2 * time.Second)
+			for _, id := range []string{"n1", "n2", "n3"} {
+				if s := r.statuses(id)["n4"]; s != tt.want {
+					t.Errorf("%s sees n4 %s, want %s", id, s, tt.want)
+				}
+			}
+			if tt.want == Removed && r.nodes["n1"].r.view.Removing != nil {
+				t.Errorf("removed, and still in the view's Removing: %v", r.nodes["n1"].r.view.Removing)
+			}
+		})
+	}
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}

@@ -94,7 +94,7 @@ func (doc document) check() error {
 	}
 	for name, r := range rosters {
 		for id, m := range r {
-			if m.ID == "" || m.ID != id || m.Status < Joining || m.Status > Removed {
+			if m.ID == "" || m.ID != id || !m.Status.valid() {
 				return fmt.Errorf("region %s: roster entry %q is invalid (%+v)", name, id, m)
 			}
 		}

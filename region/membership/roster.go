@@ -21,9 +21,18 @@ const (
 	Leaving                   // handing its data off before it exits
 	Left                      // gone after handing off its data
 	Removed                   // removed for good by an operator or the dead timeout
+	// Removing: being removed (by an operator or the dead timeout) in a
+	// region that declares strong keys. It stays in the ring, out of the
+	// next one, until a member settles the strong keys the removal moves
+	// (the steward, View.Steward) and marks it Removed: a removal changes
+	// a key's acceptors only through a round that a majority of the old
+	// ones took part in. Its value comes after Removed's, so that rosters
+	// written before it existed keep theirs.
+	Removing
 )
 
-var statusNames = map[Status]string{Joining: "joining", Active: "active", Leaving: "leaving", Left: "left", Removed: "removed"}
+var statusNames = map[Status]string{Joining: "joining", Active: "active", Leaving: "leaving", Left: "left", Removed: "removed",
+	Removing: "removing"}
 
 // String returns the status in lower case.
 func (s Status) String() string {
@@ -34,8 +43,12 @@ func (s Status) String() string {
 }
 
 // InRegion reports whether a member of this status belongs to the region:
-// joining, active or leaving. Left and removed members are gone.
-func (s Status) InRegion() bool { return s >= Joining && s <= Leaving }
+// joining, active, leaving or being removed. Left and removed members are
+// gone.
+func (s Status) InRegion() bool { return s >= Joining && s <= Leaving || s == Removing }
+
+// valid reports whether s is a status this build knows.
+func (s Status) valid() bool { return s >= Joining && s <= Removing }
 
 // Member is one node of the region as the roster records it: who it is, how
 // to reach it, and its status. The roster outlives the failure detector's
@@ -106,10 +119,11 @@ func (r Roster) Sorted() []Member {
 	return out
 }
 
-// InRing returns the members that own ranges now, sorted by id: active and
-// leaving ones (a leaving node serves until it has handed off).
+// InRing returns the members that own ranges now, sorted by id: active,
+// leaving (a leaving node serves until it has handed off) and removing ones
+// (until the removal is settled).
 func (r Roster) InRing() []Member {
-	return r.filter(func(m Member) bool { return m.Status == Active || m.Status == Leaving })
+	return r.filter(func(m Member) bool { return m.Status == Active || m.Status == Leaving || m.Status == Removing })
 }
 
 // InNextRing returns the members that will own ranges once joins and leaves
@@ -151,7 +165,7 @@ func DecodeRoster(b []byte) (Roster, error) {
 	}
 	r := Roster{}
 	for _, m := range ms {
-		if m.ID == "" || m.Status < Joining || m.Status > Removed {
+		if m.ID == "" || !m.Status.valid() {
 			return nil, fmt.Errorf("membership: roster entry %+v is invalid", m)
 		}
 		if cur, ok := r[m.ID]; !ok || m.newer(cur) {

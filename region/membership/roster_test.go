@@ -42,7 +42,7 @@ func TestDecodeRosterRefuses(t *testing.T) {
 		{"not JSON", `{`, "decoding roster"},
 		{"no id", `[{"status":1,"version":1}]`, "invalid"},
 		{"no status", `[{"id":"a","version":1}]`, "invalid"},
-		{"unknown status", `[{"id":"a","status":6,"version":1}]`, "invalid"},
+		{"unknown status", `[{"id":"a","status":7,"version":1}]`, "invalid"},
 		{"too large", "[" + strings.Repeat(" ", MaxRosterBytes) + "]", "exceeds"},
 	}
 	for _, tt := range tests {

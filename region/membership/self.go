@@ -32,6 +32,16 @@ func (m *Manager) checkSelf(roster Roster) bool {
 		return false
 	case ours && m.self.Status == Left && seen.Status == Removed:
 		return false // removed after it left: gone either way
+	case ours && seen.Status == Removing:
+		// Being removed while alive (the dead timeout on the other side of
+		// a partition): the removal is not complete, and this node is still
+		// in the ring. It cancels it, announcing its own status above.
+		m.log.Error("this node is being removed from the region while alive (by the dead timeout on the other side of a partition, or by an operator): it cancels the removal and stays",
+			"removing_version", seen.Version, "status", m.self.Status)
+		m.self.Version = max(m.self.Version, seen.Version)
+		m.self = m.g.Update(m.self)
+		roster[id] = m.self
+		return false
 	case ours && seen.Status == Removed:
 		m.log.Error("this node was removed from the region while alive (by the dead timeout on the other side of a partition, or by an operator): it enters the region again as joining, and pulls its ranges before it serves them",
 			"removed_version", seen.Version)
