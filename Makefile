@@ -19,9 +19,9 @@ build:
 NODES ?= 3
 REGIONS ?= 3
 WAN_DELAY ?= 40ms
-STRONG ?= lock:=local:r1,acct:=global
+STRONG_KEYS ?= lock:=local:r1,acct:=global
 run: build
-	./bin/meridian dev --regions $(REGIONS) --nodes $(NODES) --wan-delay $(WAN_DELAY) --strong '$(STRONG)' --dir .meridian/dev
+	./bin/meridian dev --regions $(REGIONS) --nodes $(NODES) --wan-delay $(WAN_DELAY) --strong '$(STRONG_KEYS)' --dir .meridian/dev
 
 ## test: gofmt check, go vet, every package's tests under the race detector within its time budget, and SEEDS (300) simulation seeds (scripts/test.sh)
 test: fmt-check vet
@@ -43,14 +43,14 @@ fuzz:
 	  done; \
 	done
 
-## sim: thousands of seeded whole-cluster simulations (SEEDS, default 2000), one worker per core; prints how long it took; STRONG=1 adds strong keys checked with porcupine
+## sim: thousands of seeded whole-cluster simulations (SEEDS, default 2000), one worker per core; prints how long it took; STRONG=1 adds strong keys checked with porcupine, GLOBAL=1 global ones in runs of three regions
 SEEDS ?= 2000
 sim:
-	$(GO) test -run 'TestSimulation$$' -timeout 0 ./simulations -seeds $(SEEDS) $(if $(STRONG),-strong) -v | grep -v -E '^=== (RUN|PAUSE|CONT)'
+	$(GO) test -run 'TestSimulation$$' -timeout 0 ./simulations -seeds $(SEEDS) $(if $(STRONG),-strong) $(if $(GLOBAL),-global) -v | grep -v -E '^=== (RUN|PAUSE|CONT)'
 
 ## sim-survey: which kinds of violation SEEDS seeds find (FAULTS=crash+power-loss narrows the faults), without failing
 sim-survey:
-	$(GO) test -run 'TestSurvey$$' -timeout 0 ./simulations -survey -seeds $(SEEDS) $(if $(FAULTS),-faults $(FAULTS)) $(if $(STRONG),-strong) -v | grep -v -E '^(=== |--- |PASS|ok)'
+	$(GO) test -run 'TestSurvey$$' -timeout 0 ./simulations -survey -seeds $(SEEDS) $(if $(FAULTS),-faults $(FAULTS)) $(if $(STRONG),-strong) $(if $(GLOBAL),-global) -v | grep -v -E '^(=== |--- |PASS|ok)'
 
 
 ## bench: Go benchmarks of every package (ns/op, allocs/op)
