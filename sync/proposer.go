@@ -52,7 +52,7 @@ type strongRound struct {
 	refused  map[crdt.NodeID]wire.Refusal
 	value    wire.Strong // the accept phase's value
 	outs     []strongOutcome
-	deadline int64 // when the attempt gives up
+	deadline int64 // when the phase under way (prepare, then accept) gives up
 }
 
 // strongKey is a proposer's state of one key.
@@ -123,7 +123,7 @@ func (pr *proposer) start(k *strongKey) {
 	n := min(len(k.queue), pr.cfg.StrongBatch)
 	rd := &strongRound{id: pr.newID(partCoordinator), reqs: k.queue[:n:n], set: set,
 		promises: map[crdt.NodeID]wire.Paxos{}, acks: map[crdt.NodeID]bool{}, refused: map[crdt.NodeID]wire.Refusal{},
-		deadline: pr.now + int64(pr.cfg.RequestTimeout)/2} // a cold round across regions takes two round trips
+		deadline: pr.now + pr.phase()}
 	k.queue = k.queue[n:]
 	k.round, k.lastSet = rd, set.all
 	pr.rounds[rd.id] = k
@@ -142,7 +142,7 @@ func (pr *proposer) start(k *strongKey) {
 // accepted last, and asks the acceptors to accept the result.
 func (pr *proposer) acceptPhase(k *strongKey, v wire.Strong) {
 	rd := k.round
-	rd.accept = true
+	rd.accept, rd.deadline = true, pr.now+pr.phase()
 	rd.outs = make([]strongOutcome, len(rd.reqs))
 	now := pr.now
 	for i, r := range rd.reqs {
@@ -157,6 +157,13 @@ func (pr *proposer) acceptPhase(k *strongKey, v wire.Strong) {
 	rd.next = wire.Ballot{N: k.maxN, By: pr.canonical(pr.cfg.ID)}
 	pr.broadcast(k, wire.MsgAccept, wire.Paxos{Ballot: rd.ballot, Next: rd.next, Value: &rd.value})
 }
+
+// phase is how long a phase of a round (prepare, accept) may take before
+// the attempt is given up and tried again: half the request timeout, a
+// round trip to the farthest acceptor with room to spare. Per phase, not
+// per round: a cold round of a global key takes two round trips between
+// regions, which half the request timeout may not hold.
+func (pr *proposer) phase() int64 { return int64(pr.cfg.RequestTimeout) / 2 }
 
 // broadcast sends a consensus message of the round to every acceptor.
 func (pr *proposer) broadcast(k *strongKey, t wire.MsgType, p wire.Paxos) {

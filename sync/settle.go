@@ -31,7 +31,13 @@ import (
 // change). Members being removed may never answer: the pass goes on
 // without them while fewer than a majority of N are silent, since a
 // decided value is on a majority of its key's acceptors, one of which has
-// then listed it. Until a removal is settled the removed node stays in the
+// then listed it. Where a global prefix is declared, the pass asks the
+// nodes of the other regions too (a global key's acceptors are in every
+// region, and a majority of them may include no node of this region but
+// the one removed): each lists the global keys whose owners the change
+// moves, as it sees this region's ring. Those silent (down, cut off)
+// count with the removed ones against a majority of a global key's
+// acceptors. Until a removal is settled the removed node stays in the
 // ring: on the other side of a partition it may still decide with the
 // old owners, which the joint round then needs. (Before removals were
 // settled, the dead timeout on the majority side of a partition gave a
@@ -167,6 +173,19 @@ func (s *settler) passDone(p *settlePass) bool {
 			return false
 		}
 	}
+	if remote := s.remoteListers(); len(remote) > 0 {
+		// A global key's acceptors are in every region: those of the
+		// other regions that did not answer (down, cut off) count with
+		// the removed ones against the smallest majority of them.
+		for _, id := range remote {
+			if !p.complete[id] {
+				missing++
+			}
+		}
+		if missing > s.globalAcceptors()/2 {
+			return false
+		}
+	}
 	for _, ok := range p.keys {
 		if !ok {
 			return false
@@ -200,7 +219,7 @@ func (s *settler) tick() {
 // step asks the members that have not listed their keys, and runs a round
 // on each key not settled.
 func (s *settler) step(p *settlePass) {
-	for _, id := range s.view.Members {
+	for _, id := range append(slices.Clone(s.view.Members), s.remoteListers()...) {
 		if id == s.cfg.ID || p.complete[id] || s.view.Older[id] || s.now-p.asked[id] < int64(s.cfg.RequestTimeout) {
 			continue
 		}
@@ -223,6 +242,35 @@ func (s *settler) step(p *settlePass) {
 			s.prop.propose(origin{settle: &settleWait{key: k, pass: p}}, &wire.Op{Kind: wire.OpGet, Key: []byte(k)})
 		}
 	}
+}
+
+// remoteListers returns the nodes of the other regions a pass asks for
+// their keys, qualified: where a global prefix is declared, every member
+// of every other region (a global key's acceptors are in every region,
+// and a majority of them may hold none of this region); none otherwise.
+func (s *settler) remoteListers() []crdt.NodeID {
+	if !s.cfg.Strong.global() {
+		return nil
+	}
+	var out []crdt.NodeID
+	for _, rv := range s.view.Remote {
+		out = append(out, rv.Members...)
+	}
+	return out
+}
+
+// globalAcceptors returns how many acceptors a global key has: N in every
+// region, or fewer where a region has fewer members.
+func (s *settler) globalAcceptors() int {
+	n := min(s.cfg.Replicas, len(s.view.Members))
+	for _, rv := range s.view.Remote {
+		reps := rv.Replicas
+		if reps == 0 {
+			reps = s.cfg.Replicas
+		}
+		n += min(reps, len(rv.Members))
+	}
+	return n
 }
 
 // scanOwn adds the keys this node keeps a record of that the change moves.
@@ -248,6 +296,41 @@ func (n *core) moves(key []byte, who crdt.NodeID) bool {
 		return false
 	}
 	return who == "" || slices.Contains(before, who) || slices.Contains(after, who)
+}
+
+// movesIn reports, for a pass of a node of region rv, whether strong key
+// is global and the change of rv's ring moves its acceptors there and
+// involves who (any node for a settleAll pass), or, for a gain pass,
+// whether who is an owner of it there.
+func (n *core) movesIn(rv *RegionView, key []byte, who crdt.NodeID, level uint8) bool {
+	p, ok := n.cfg.Strong.Of(key)
+	if !ok || p.Scope != ScopeGlobal || rv.Placement == nil {
+		return false
+	}
+	reps := rv.Replicas
+	if reps == 0 {
+		reps = n.cfg.Replicas
+	}
+	before, after := rv.Placement.Owners(key, reps), nextIn(rv, key, reps)
+	switch level {
+	case settleGain:
+		return slices.Contains(before, who) || slices.Contains(after, who)
+	case settleAll:
+		who = ""
+	}
+	if slices.Equal(before, after) {
+		return false
+	}
+	return who == "" || slices.Contains(before, who) || slices.Contains(after, who)
+}
+
+// nextIn returns the owners of key in rv's ring once its change
+// completes: in its ring now when none is under way.
+func nextIn(rv *RegionView, key []byte, reps int) []crdt.NodeID {
+	if rv.Next == nil {
+		return rv.Placement.Owners(key, reps)
+	}
+	return rv.Next.Owners(key, reps)
 }
 
 // owns reports whether who is an owner of strong key in this region now.
@@ -278,17 +361,25 @@ func (s *settler) settled(w *settleWait, r Response) {
 // transition pass), or whose owners include it (a gain pass).
 func (s *settler) onSettle(m wire.Message) {
 	reply := wire.Message{Type: wire.MsgSettleReply, To: m.From, ID: m.ID, Epoch: m.Epoch, Level: m.Level}
-	if m.Epoch != s.view.Epoch || len(m.Hashes) != 1 {
-		reply.Code, reply.Err = wire.CodeRejected, "this node sees another ring: ask again once the views agree"
-		s.send(reply)
-		return
-	}
-	match := s.moves
+	epoch, match := s.view.Epoch, s.moves
 	switch m.Level {
 	case settleGain:
 		match = s.owns
 	case settleAll:
 		match = func(key []byte, _ crdt.NodeID) bool { return s.moves(key, "") }
+	}
+	if region, _, ok := SplitQualified(m.From); ok {
+		// A node of another region settles a change of its region's
+		// ring: the global keys it moves, as this node sees that ring.
+		epoch = 0
+		if rv := s.view.remote(region); rv != nil {
+			epoch, match = rv.Epoch, func(key []byte, who crdt.NodeID) bool { return s.movesIn(rv, key, who, m.Level) }
+		}
+	}
+	if m.Epoch != epoch || len(m.Hashes) != 1 {
+		reply.Code, reply.Err = wire.CodeRejected, "this node sees another ring: ask again once the views agree"
+		s.send(reply)
+		return
 	}
 	next, more := uint64(0), false
 	err := s.store.ScanAcceptors(m.Hashes[0], ^uint64(0), func(key []byte, _ wire.Acceptor) bool {

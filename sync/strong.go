@@ -170,3 +170,8 @@ func (d Declaration) Of(key []byte) (StrongPrefix, bool) {
 	}
 	return StrongPrefix{}, false
 }
+
+// global reports whether d declares a global prefix.
+func (d Declaration) global() bool {
+	return slices.ContainsFunc(d, func(p StrongPrefix) bool { return p.Scope == ScopeGlobal })
+}

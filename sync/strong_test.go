@@ -547,6 +547,97 @@ func TestRemovalSettlesStrongKeys(t *testing.T) {
 	}
 }
 
+// TestRemovalSettlesGlobalKeys: a global key decided by a majority that
+// holds one node of region r1, the one removed, and the rest in the other
+// regions, is settled by r1's steward, which asks the other regions for
+// their keys: after the removal, its value is read by a majority that
+// holds none of the nodes that had it.
+func TestRemovalSettlesGlobalKeys(t *testing.T) {
+	decl, err := kvsync.ParseDeclaration("g:=global")
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := newWorld(t, 3, 4, func(c *kvsync.Config) { c.Strong = decl })
+	all := w.place
+	var key string
+	var gone crdt.NodeID
+	var owners []crdt.NodeID
+	for i := 0; key == ""; i++ {
+		k := fmt.Sprintf("g:%d", i)
+		if o := all.Owners([]byte(k), 3); !slices.Contains(o, "n1") {
+			key, gone, owners = k, o[0], o
+		}
+	}
+	rest := rendezvous(slices.DeleteFunc(slices.Clone(w.ids), func(id crdt.NodeID) bool { return id == gone }))
+	// v1 is accepted by gone, every owner in r2 and one in r3: 5 of 9.
+	missed := func(a addr) bool {
+		return a.region == "r1" && a.id != gone || a.region == "r3" && a.id != owners[0]
+	}
+	w.drop = func(e envelope) bool { return missed(w.to(e.from, e.m)) || missed(e.from) }
+	if r := w.do(addr{"r2", owners[0]}, sput(key, "v1")); r.Err != nil {
+		t.Fatal(r.Err)
+	}
+	w.drop = nil
+	delete(w.nodes, addr{"r1", gone}) // down for good
+	// r1 removes gone: in its ring, out of the next one, n1 its steward.
+	views := func(epoch uint64, next rendezvous, removing map[crdt.NodeID]bool) {
+		for a, n := range w.nodes {
+			v := kvsync.View{Placement: all, Members: w.ids, Down: map[crdt.NodeID]bool{gone: true}, Current: map[crdt.NodeID]bool{}, Epoch: 7}
+			for _, id := range w.ids {
+				v.Current[id] = true
+			}
+			if a.region == "r1" {
+				v.Epoch, v.Removing, v.Steward = epoch, removing, a.id == "n1"
+				if next != nil {
+					v.Next = next
+				} else {
+					v.Placement, v.Members = rest, slices.DeleteFunc(slices.Clone(w.ids), func(id crdt.NodeID) bool { return id == gone })
+				}
+			} else {
+				v.Down = map[crdt.NodeID]bool{}
+			}
+			for _, r := range w.regions {
+				if r == a.region {
+					continue
+				}
+				rv := kvsync.RegionView{Name: r, Up: true, Down: map[crdt.NodeID]bool{}, Placement: qualifiedPlacement{r, all}, Epoch: 7}
+				members := w.ids
+				if r == "r1" {
+					rv.Epoch = epoch
+					if next != nil {
+						rv.Next = qualifiedPlacement{r, next}
+					} else {
+						rv.Placement = qualifiedPlacement{r, rest}
+						members = slices.DeleteFunc(slices.Clone(w.ids), func(id crdt.NodeID) bool { return id == gone })
+					}
+				}
+				for _, id := range members {
+					rv.Members = append(rv.Members, kvsync.Qualify(r, id))
+				}
+				v.Remote = append(v.Remote, rv)
+			}
+			n.SetView(w.now, v)
+		}
+	}
+	views(8, rest, map[crdt.NodeID]bool{gone: true})
+	for i := 0; !w.nodes[addr{"r1", "n1"}].Settled(); i++ {
+		if i > 300 {
+			t.Fatal("the steward never settled the removal")
+		}
+		w.advance(10 * time.Millisecond)
+	}
+	views(9, nil, nil)
+	// Read without r2 and the r3 node that accepted v1: r1's new owners
+	// and r3's two others, 5 of 9.
+	w.drop = func(e envelope) bool {
+		to := w.to(e.from, e.m)
+		return to.region == "r2" || e.from.region == "r2" || to == addr{"r3", owners[0]} || e.from == addr{"r3", owners[0]}
+	}
+	if r := w.do(addr{"r1", "n1"}, wire.Op{Kind: wire.OpGet, Key: []byte(key)}); r.Err != nil || strongValue(t, r) != "v1" {
+		t.Fatalf("after the removal, without the nodes that accepted v1: %v %v, want v1", r.Err, r.Strong)
+	}
+}
+
 // TestRemoteErrorsKeepTheirSentinels: an error that came back from another
 // node matches the sentinels its code and text name.
 func TestRemoteErrorsKeepTheirSentinels(t *testing.T) {
