@@ -30,7 +30,9 @@ type Member struct {
 	ID string `json:"id"`
 	// Region names the region the node belongs to.
 	Region string `json:"region"`
-	// State is "alive", "suspect", "dead", "joining" or "leaving".
+	// State is "alive", "suspect", "dead", "joining", "leaving" or
+	// "removing" (where strong keys are declared, until the removal has
+	// settled them).
 	State string `json:"state"`
 	// The node's listeners, as host:port.
 	GossipAddr string `json:"gossip_addr"` // membership (gossip)

@@ -414,12 +414,13 @@ func TestLeaveSettlesStrongKeys(t *testing.T) {
 	}
 }
 
-// TestRemovalKeepsStrongKeys: a node removed while down leaves at once, with
-// no change under way to settle: the node that gains its keys refuses to
-// vote on those it holds no record of until it has settled them, so the
-// value the removed node and one other decided is never lost to a majority
-// of the two that missed it.
-func TestRemovalKeepsStrongKeys(t *testing.T) {
+// TestForcedRemovalKeepsStrongKeys: a node removed by force leaves the ring
+// at once, with no change under way to settle (so does one whose disk was
+// wiped): the node that gains its keys refuses to vote on those it holds
+// no record of until it has settled them, so the value the removed node
+// and one other decided is never lost to a majority of the two that
+// missed it.
+func TestForcedRemovalKeepsStrongKeys(t *testing.T) {
 	c := strongCluster(t, 4)
 	all := rendezvous(c.ids)
 	var key string

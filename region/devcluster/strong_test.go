@@ -2,6 +2,7 @@ package devcluster_test
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -139,5 +140,67 @@ func TestStrongKeysAgainstARegion(t *testing.T) {
 	}
 	if v, err := client.New(nodes[0].HTTP).Get(ctx, "acct:m"); err != nil || v.Count != 5 || v.Version != 1 {
 		t.Errorf("the counter after the retry: %+v, %v; want 5 at version 1", v, err)
+	}
+}
+
+// TestRemovalWithStrongKeys kills a node of a 4-node region that declares
+// strong keys and removes it: it is removing until the steward has settled
+// the strong keys it was an acceptor of, then removed, and every strong
+// key keeps its value and takes writes after it.
+func TestRemovalWithStrongKeys(t *testing.T) {
+	c := startCluster(t, 118, 4, "--strong", "lock:=local:r1")
+	nodes := c.Nodes()
+	ctx := t.Context()
+	cl := client.New(nodes[0].HTTP)
+	const keys = 40
+	for i := range keys {
+		if _, err := cl.Put(ctx, fmt.Sprintf("lock:%d", i), []byte(fmt.Sprintf("v%d", i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	dead := nodes[3]
+	if err := c.Kill(dead.ID); err != nil {
+		t.Fatal(err)
+	}
+	for !down(ctx, nodes[0].HTTP, dead.ID) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	start := time.Now()
+	if err := cl.Remove(ctx, dead.ID); err != nil {
+		t.Fatalf("remove: %v", err)
+	}
+	var states []string
+	for {
+		cluster, err := cl.Cluster(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		state := "gone"
+		for _, m := range cluster.Members {
+			if m.ID == dead.ID {
+				state = m.State
+			}
+		}
+		if len(states) == 0 || states[len(states)-1] != state {
+			states = append(states, state)
+		}
+		if state == "removed" || state == "gone" {
+			break
+		}
+		if time.Since(start) > 30*time.Second {
+			t.Fatalf("%s still %s 30s after its removal (states seen: %v)", dead.ID, state, states)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Logf("%s removed in %s, through %v", dead.ID, time.Since(start).Round(time.Millisecond), states)
+	for i := range keys {
+		key := fmt.Sprintf("lock:%d", i)
+		v, err := client.New(nodes[1+i%2].HTTP).Get(ctx, key)
+		if err != nil || string(v.Value) != fmt.Sprintf("v%d", i) {
+			t.Fatalf("%s after the removal: %v %v, want v%d", key, v, err, i)
+		}
+		if _, err := cl.Put(ctx, key, []byte("after")); err != nil {
+			t.Fatalf("%s written after the removal: %v", key, err)
+		}
 	}
 }
