@@ -43,14 +43,15 @@ fuzz:
 	  done; \
 	done
 
-## sim: thousands of seeded whole-cluster simulations (SEEDS, default 2000), one worker per core; prints how long it took; STRONG=1 adds strong keys checked with porcupine, GLOBAL=1 global ones in runs of three regions
+## sim: thousands of seeded whole-cluster simulations (SEEDS, default 2000), one worker per core; prints how long it took; strong keys beside the eventual ones, global ones in runs of three regions (SIMFLAGS, default -global; -strong for homed ones only, empty for eventual keys only)
 SEEDS ?= 2000
+SIMFLAGS ?= -global
 sim:
-	$(GO) test -run 'TestSimulation$$' -timeout 0 ./simulations -seeds $(SEEDS) $(if $(STRONG),-strong) $(if $(GLOBAL),-global) -v | grep -v -E '^=== (RUN|PAUSE|CONT)'
+	$(GO) test -run 'TestSimulation$$' -timeout 0 ./simulations -seeds $(SEEDS) $(SIMFLAGS) -v | grep -v -E '^=== (RUN|PAUSE|CONT)'
 
-## sim-survey: which kinds of violation SEEDS seeds find (FAULTS=crash+power-loss narrows the faults), without failing
+## sim-survey: which kinds of violation SEEDS seeds find (FAULTS=crash+power-loss narrows the faults; SIMFLAGS as for sim), without failing
 sim-survey:
-	$(GO) test -run 'TestSurvey$$' -timeout 0 ./simulations -survey -seeds $(SEEDS) $(if $(FAULTS),-faults $(FAULTS)) $(if $(STRONG),-strong) $(if $(GLOBAL),-global) -v | grep -v -E '^(=== |--- |PASS|ok)'
+	$(GO) test -run 'TestSurvey$$' -timeout 0 ./simulations -survey -seeds $(SEEDS) $(if $(FAULTS),-faults $(FAULTS)) $(SIMFLAGS) -v | grep -v -E '^(=== |--- |PASS|ok)'
 
 
 ## bench: Go benchmarks of every package (ns/op, allocs/op)

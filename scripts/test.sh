@@ -6,7 +6,9 @@
 # overruns fails with a stack dump of where it was.
 #
 # The simulator runs twice: 20 seeds under the race detector, and SEEDS
-# (default 300) seeds without it, spread over the cores. It is one
+# (default 300) seeds without it, spread over the cores; both with strong
+# keys beside the eventual ones (-global: homed ones, and global ones in
+# runs of three regions). It is one
 # goroutine per seed, so the race detector has nothing to find in a run;
 # it would only make the 300 seeds five times slower.
 set -euo pipefail
@@ -39,9 +41,9 @@ for b in $(printf '%s\n' "${!groups[@]}" | sort); do
   $GO test -race -timeout "$b" ${groups[$b]} || status=1
 done
 echo "== simulations: 20 seeds under -race, then $SEEDS seeds (budget $sim_budget each)"
-$GO test -race -short -timeout "$sim_budget" ./simulations || status=1
+$GO test -race -short -timeout "$sim_budget" ./simulations -global || status=1
 out=$(mktemp)
-if $GO test -timeout "$sim_budget" ./simulations -run 'TestSimulation$' -seeds "$SEEDS" -v >"$out" 2>&1; then
+if $GO test -timeout "$sim_budget" ./simulations -run 'TestSimulation$' -seeds "$SEEDS" -global -v >"$out" 2>&1; then
   grep -E 'seeds passed|^ok' "$out" || true
 else
   status=1

@@ -19,8 +19,9 @@
 // drops what it had not synced, under batched sync), links cut and whole
 // partitions, some longer than the dead timeout, commits and store reads
 // that fail, disks wiped, nodes joining, leaving and removed by an
-// operator, skewed clocks, and in a third of the runs a hint budget of a
-// few hints. Then the faults stop, every node that is still a member
+// operator (who forces a removal refused, or left removing, for 5 s, as
+// one who knows the disk is gone would), skewed clocks, and in a third of
+// the runs a hint budget of a few hints. Then the faults stop, every node that is still a member
 // runs, every link heals (between regions too), and the cluster is left
 // to go quiet.
 //

@@ -170,15 +170,21 @@ func (s *Sim) leave(n *simNode) {
 }
 
 // remove has an operator remove node n, down for good, through a running
-// node, without forcing it: the majority rule decides.
+// node, without forcing it: the majority rule decides. An operator refused
+// for forceAfter (the region lost half its nodes for good) forces it, as
+// the README tells one who knows their disks are gone.
 func (s *Sim) remove(n *simNode) {
 	if !n.gone || n.node != nil {
 		return
 	}
+	if n.removeFrom == 0 {
+		n.removeFrom = s.now
+	}
+	force := s.now-n.removeFrom >= int64(forceAfter)
 	for _, o := range n.region.nodes {
 		if o.node != nil {
-			err := o.mgr.Remove(string(n.id), false)
-			s.note("%s removes %s: %v", o.name, n.name, err)
+			err := o.mgr.Remove(string(n.id), force)
+			s.note("%s removes %s (forced: %v): %v", o.name, n.name, force, err)
 			if err == nil {
 				s.fault(s.now+int64(forceAfter), func() { s.forceRemoval(n) })
 				return

@@ -89,13 +89,15 @@ type simNode struct {
 	waiting map[uint64]*clientOp
 	// Membership, as meridiand runs it: the roster stored with the data,
 	// and the incarnation of the data (a wipe gives a new one).
-	mgr     *membership.Manager
-	stored  membership.Roster
-	data    int  // incarnation number
-	gone    bool // left, or removed: stopped for good
-	leaving bool // asked to leave
-	epoch   uint64
-	ring    string // its ring members now and next, as it last refreshed
+	mgr    *membership.Manager
+	stored membership.Roster
+	data   int  // incarnation number
+	gone   bool // left, or removed: stopped for good
+	// removeFrom is when an operator first asked to remove it (0: never).
+	removeFrom int64
+	leaving    bool // asked to leave
+	epoch      uint64
+	ring       string // its ring members now and next, as it last refreshed
 	// The other regions (several regions only), as meridiand keeps them:
 	// the directory, stored with the data, and this region as the last
 	// refresh saw it, which the directory tells the others.

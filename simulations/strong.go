@@ -3,7 +3,6 @@ package simulations
 import (
 	"errors"
 	"fmt"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -75,9 +74,6 @@ func (s *Sim) declare() error {
 	}
 	for i := 0; len(s.strong) < count; i++ {
 		name := fmt.Sprintf("%s%d", strongPrefix, i)
-		if s.legacy != "" && slices.Contains(s.placement(home.nodes[0].stored).Owners([]byte(name), home.replicas), crdt.NodeID(s.legacy)) {
-			continue // its acceptors would include a node of the previous build: unavailable
-		}
 		s.strong = append(s.strong, &strongKey{name: name, level: kvsync.LocalSerial, home: home, lostAt: never})
 	}
 	if global {
