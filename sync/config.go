@@ -103,7 +103,9 @@ type Config struct {
 	// StrongBackoff is the first pause of a proposer whose ballot lost to
 	// another's before it tries again; each further loss doubles it (up to
 	// 32 times), with a jitter drawn from the node's id and the attempt,
-	// so that two proposers contending for a key do not livelock.
+	// so that two proposers contending for a key do not livelock. A pause
+	// after a loss is at least the time the lost attempt took (a round trip
+	// to the key's acceptors, which for a global key crosses regions).
 	// Default 5ms.
 	StrongBackoff time.Duration
 	// StrongBatch is the most operations on one key a proposer decides in

@@ -53,6 +53,7 @@ type strongRound struct {
 	value    wire.Strong // the accept phase's value
 	outs     []strongOutcome
 	deadline int64 // when the phase under way (prepare, then accept) gives up
+	started  int64 // when the attempt began
 }
 
 // strongKey is a proposer's state of one key.
@@ -123,7 +124,7 @@ func (pr *proposer) start(k *strongKey) {
 	n := min(len(k.queue), pr.cfg.StrongBatch)
 	rd := &strongRound{id: pr.newID(partCoordinator), reqs: k.queue[:n:n], set: set,
 		promises: map[crdt.NodeID]wire.Paxos{}, acks: map[crdt.NodeID]bool{}, refused: map[crdt.NodeID]wire.Refusal{},
-		deadline: pr.now + pr.phase()}
+		deadline: pr.now + pr.phase(), started: pr.now}
 	k.queue = k.queue[n:]
 	k.round, k.lastSet = rd, set.all
 	pr.rounds[rd.id] = k
@@ -157,6 +158,11 @@ func (pr *proposer) acceptPhase(k *strongKey, v wire.Strong) {
 	rd.next = wire.Ballot{N: k.maxN, By: pr.canonical(pr.cfg.ID)}
 	pr.broadcast(k, wire.MsgAccept, wire.Paxos{Ballot: rd.ballot, Next: rd.next, Value: &rd.value})
 }
+
+// ballotLead is how far above the highest ballot it saw a proposer that
+// lost to another tries again: more rounds than the winner decides while
+// the loser backs off.
+const ballotLead = 1 << 10
 
 // phase is how long a phase of a round (prepare, accept) may take before
 // the attempt is given up and tried again: half the request timeout, a
@@ -233,7 +239,7 @@ func (pr *proposer) checkLost(k *strongKey) {
 			return
 		}
 	}
-	pr.retry(k)
+	pr.retry(k, true)
 }
 
 // decided answers the round's operations, keeps the fast path warm, and
@@ -266,8 +272,9 @@ func (pr *proposer) decided(k *strongKey) {
 }
 
 // retry gives the attempt up and tries again after a backoff, with a
-// higher ballot; requests past their deadline are answered.
-func (pr *proposer) retry(k *strongKey) {
+// higher ballot; requests past their deadline are answered. lost says the
+// attempt lost to another proposer's ballot (else its phase timed out).
+func (pr *proposer) retry(k *strongKey, lost bool) {
 	rd := k.round
 	pr.endAttempt(k)
 	pr.stats.Strong.Lost++
@@ -275,7 +282,18 @@ func (pr *proposer) retry(k *strongKey) {
 	k.losses++
 	k.queue = append(rd.reqs, k.queue...)
 	pr.expire(k)
+	// After a loss to another proposer the pause is at least as long as
+	// the attempt took: one that tries again sooner than a round trip to
+	// the key's acceptors preempts the winner's round before it can finish
+	// (a global key's rounds take a round trip between regions).
 	back := int64(pr.cfg.StrongBackoff) << min(k.losses-1, 5)
+	if lost {
+		back = max(back, pr.now-rd.started)
+		// The winner goes on deciding while this one waits, a ballot a
+		// round: a prepare one above the ballot that won would arrive
+		// below the winner's by then, and lose again, for ever.
+		k.maxN += ballotLead
+	}
 	jitter := int64(xxhash.Sum64String(fmt.Sprintf("%s/%s/%d", pr.cfg.ID, k.key, k.maxN)) % uint64(back))
 	k.retryAt = pr.now + back + jitter
 }
@@ -328,7 +346,7 @@ func (pr *proposer) tick() {
 	for _, name := range slices.Sorted(maps.Keys(pr.keys)) {
 		k := pr.keys[name]
 		if k.round != nil && k.round.deadline <= pr.now {
-			pr.retry(k)
+			pr.retry(k, false)
 		}
 		pr.expire(k)
 		pr.start(k)
