@@ -94,7 +94,7 @@ func (m *Manager) Remove(id string, force bool) error {
 	if alive, members := majority(roster, health); !force && 2*alive <= members {
 		return &MinorityError{Alive: alive, Members: members}
 	}
-	mem.Status = m.removal()
+	mem.Status = m.removal(mem.Status)
 	if force {
 		// Forced: no settling. A strong key a majority of whose acceptors
 		// are gone for good can be settled by no one; forcing gives it up.

@@ -55,7 +55,8 @@
 //     Remove applies the same rule unless forced.
 //   - Removals settle strong keys: where strong keys are declared
 //     (Config.Strong), a removed member is first Removing: still in the
-//     ring, out of the next one. The steward (the active member of lowest
+//     ring, out of the next one (a joining one is Removed at once: it is
+//     in no ring but the next). The steward (the active member of lowest
 //     id alive) settles the strong keys the removal moves (Replica.Settled)
 //     and marks it Removed. A removal by the majority side of a partition
 //     therefore never hands a key to new acceptors while the old ones,

@@ -51,7 +51,7 @@ func (m *Manager) reapDead(now int64, roster Roster, health map[string]Health) {
 		if mem.Status == Removing {
 			continue // settling already
 		}
-		mem.Status = m.removal()
+		mem.Status = m.removal(mem.Status)
 		roster[id] = m.g.Update(mem)
 		m.log.Warn("removed a node dead for longer than the dead timeout; its ranges are re-replicated",
 			"removed", id, "status", mem.Status, "dead_timeout", m.cfg.DeadTimeout)
@@ -81,12 +81,14 @@ func (m *Manager) demoteReturning(roster Roster) {
 	}
 }
 
-// removal returns the status a removed member takes: Removing where strong
-// keys are declared, whose acceptors change only through a round that a
-// majority of the old ones take part in (the steward settles them, then
-// marks it Removed); Removed at once where none are.
-func (m *Manager) removal() Status {
-	if m.cfg.Strong != "" {
+// removal returns the status a removed member of status s takes: Removing
+// where strong keys are declared, whose acceptors change only through a
+// round that a majority of the old ones take part in (the steward settles
+// them, then marks it Removed); Removed at once where none are, and for a
+// joining member, which is in no ring but the next one: dropping it from
+// that one gives the keys back the acceptors they have now.
+func (m *Manager) removal(s Status) Status {
+	if m.cfg.Strong != "" && s != Joining {
 		return Removing
 	}
 	return Removed

@@ -194,3 +194,32 @@ func must(t *testing.T, err error) {
 		t.Fatal(err)
 	}
 }
+
+// TestRemovedJoinerIsRemovedAtOnce: a joining member is in no ring but the
+// next one, so its removal needs no settling, strong keys or not: it is
+// removed at once and never enters the ring.
+func TestRemovedJoinerIsRemovedAtOnce(t *testing.T) {
+	r := formed(t, 3, func(c *Config) { c.Strong = "lock:=local:eu" })
+	for _, n := range r.nodes {
+		n.r.unsettled = true
+	}
+	r.start("n4", true) // never bootstrapped: stays joining
+	r.run(time.Second)
+	if s := r.statuses("n1")["n4"]; s != Joining {
+		t.Fatalf("n1 sees n4 %s, want joining", s)
+	}
+	r.crash("n4")
+	r.tick()
+	must(t, r.nodes["n1"].m.Remove("n4", false))
+	r.run(time.Second)
+	for _, id := range []string{"n1", "n2", "n3"} {
+		if s := r.statuses(id)["n4"]; s != Removed {
+			t.Errorf("%s sees n4 %s, want removed", id, s)
+		}
+		for _, m := range r.nodes[id].last.Roster.InRing() {
+			if m.ID == "n4" {
+				t.Errorf("%s's ring holds n4", id)
+			}
+		}
+	}
+}
