@@ -1,7 +1,6 @@
 package storage
 
 import (
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"slices"
@@ -17,12 +16,7 @@ import (
 // only if an acceptor never forgets a promise or an acceptance it answered.
 
 // acceptorKey returns the badger key of key's acceptor record.
-func acceptorKey(key []byte) []byte {
-	k := make([]byte, 1+hashLen, 1+hashLen+len(key))
-	k[0] = prefixAcceptor
-	binary.BigEndian.PutUint64(k[1:], wire.KeyHash(key))
-	return append(k, key...)
-}
+func acceptorKey(key []byte) []byte { return hashedKey(prefixAcceptor, key) }
 
 // acceptors writes each record of b.Acceptors over the key's record.
 func (c *committer) acceptors(b *wire.Batch) error {
@@ -93,20 +87,17 @@ func (db *DB) ScanAcceptors(lo, hi uint64, fn func(key []byte, a wire.Acceptor) 
 	return db.bdb.View(func(txn *badger.Txn) error {
 		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{prefixAcceptor}})
 		defer it.Close()
-		seek := make([]byte, 1+hashLen)
-		seek[0] = prefixAcceptor
-		binary.BigEndian.PutUint64(seek[1:], lo)
-		for it.Seek(seek); it.Valid(); it.Next() {
-			k := it.Item().Key()
-			if len(k) < 1+hashLen {
-				return fmt.Errorf("storage: acceptor record under a short key %x", k)
+		for it.Seek(hashedSeek(prefixAcceptor, lo)); it.Valid(); it.Next() {
+			h, k, err := splitHashed(prefixAcceptor, it.Item().Key(), "acceptor record")
+			if err != nil {
+				return err
 			}
-			if binary.BigEndian.Uint64(k[1:]) > hi {
+			if h > hi {
 				return nil
 			}
-			key := slices.Clone(k[1+hashLen:])
+			key := slices.Clone(k)
 			var a wire.Acceptor
-			err := it.Item().Value(func(v []byte) error {
+			err = it.Item().Value(func(v []byte) error {
 				var err error
 				a, err = wire.DecodeAcceptor(v)
 				return err

@@ -53,32 +53,45 @@ const maxTargetLen = math.MaxUint16
 
 const hashLen = 8
 
-// dataKey returns the badger key of a data key.
-func dataKey(key []byte) []byte {
+// Data keys and acceptor records share one layout: a prefix, the key's
+// hash, the key; so a hash range of either is one badger range.
+
+// hashedKey returns the badger key of key under prefix.
+func hashedKey(prefix byte, key []byte) []byte {
 	k := make([]byte, 1+hashLen, 1+hashLen+len(key))
-	k[0] = prefixData
+	k[0] = prefix
 	binary.BigEndian.PutUint64(k[1:], wire.KeyHash(key))
 	return append(k, key...)
 }
+
+// hashedSeek returns the first badger key of hash h under prefix.
+func hashedSeek(prefix byte, h uint64) []byte {
+	k := make([]byte, 1+hashLen)
+	k[0] = prefix
+	binary.BigEndian.PutUint64(k[1:], h)
+	return k
+}
+
+// splitHashed returns the hash and user key of a badger key made by
+// hashedKey under prefix; what names the kind of key for the error.
+func splitHashed(prefix byte, k []byte, what string) (uint64, []byte, error) {
+	if len(k) < 1+hashLen || k[0] != prefix {
+		return 0, nil, fmt.Errorf("storage: malformed %s key %x", what, k)
+	}
+	return binary.BigEndian.Uint64(k[1:]), k[1+hashLen:], nil
+}
+
+// dataKey returns the badger key of a data key.
+func dataKey(key []byte) []byte { return hashedKey(prefixData, key) }
 
 // dataKeyHash returns the hash in a badger data key made by dataKey.
 func dataKeyHash(bk []byte) uint64 { return binary.BigEndian.Uint64(bk[1:]) }
 
 // dataSeek returns the first badger key of hash h: the prefix and the hash.
-func dataSeek(h uint64) []byte {
-	k := make([]byte, 1+hashLen)
-	k[0] = prefixData
-	binary.BigEndian.PutUint64(k[1:], h)
-	return k
-}
+func dataSeek(h uint64) []byte { return hashedSeek(prefixData, h) }
 
 // splitData returns the hash and user key of a badger data key.
-func splitData(k []byte) (uint64, []byte, error) {
-	if len(k) < 1+hashLen || k[0] != prefixData {
-		return 0, nil, fmt.Errorf("storage: malformed data key %x", k)
-	}
-	return binary.BigEndian.Uint64(k[1:]), k[1+hashLen:], nil
-}
+func splitData(k []byte) (uint64, []byte, error) { return splitHashed(prefixData, k, "data") }
 
 // hintPrefix returns the badger key prefix of every hint for target.
 func hintPrefix(target crdt.NodeID) ([]byte, error) {

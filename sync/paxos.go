@@ -177,20 +177,14 @@ func (a *acceptor) check(key []byte, p *wire.Paxos) wire.Refusal {
 // onPrepare promises the message's ballot unless this node promised as
 // high a one, and answers with what it accepted last.
 func (a *acceptor) onPrepare(m wire.Message) {
-	p, ok := a.decode(m)
+	p, rec, refused, ok := a.admit(m)
 	if !ok {
 		return
 	}
 	reply := wire.Paxos{Ballot: p.Ballot}
-	rec, err := a.record(m.Key)
-	refused := a.check(m.Key, &p)
 	switch {
-	case err != nil:
-		reply.Refused = wire.RefusedStore
 	case refused != wire.RefusedNone:
 		reply.Refused = refused
-	case rec.IsZero() && a.settle.unready(m.Key):
-		reply.Refused = wire.RefusedNotReady
 	case !rec.Promised.Less(p.Ballot):
 		reply.Refused, reply.Ballot = wire.RefusedBallot, rec.Promised
 	default:
@@ -204,22 +198,18 @@ func (a *acceptor) onPrepare(m wire.Message) {
 // onAccept accepts the message's value under its ballot unless this node
 // promised a higher one, and promises the next ballot it names.
 func (a *acceptor) onAccept(m wire.Message) {
-	p, ok := a.decode(m)
+	p, rec, refused, ok := a.admit(m)
 	if !ok {
 		return
 	}
 	reply := wire.Paxos{Ballot: p.Ballot}
-	rec, err := a.record(m.Key)
-	refused := a.check(m.Key, &p)
 	switch {
-	case err != nil:
-		reply.Refused = wire.RefusedStore
+	case refused == wire.RefusedStore:
+		reply.Refused = refused
 	case p.Value == nil:
 		return // not a proposer of this build: nothing to accept
 	case refused != wire.RefusedNone:
 		reply.Refused = refused
-	case rec.IsZero() && a.settle.unready(m.Key):
-		reply.Refused = wire.RefusedNotReady
 	case p.Ballot.Less(rec.Promised) || !rec.Accepted.Less(p.Ballot):
 		reply.Refused, reply.Ballot = wire.RefusedBallot, rec.Promised
 	default:
@@ -232,11 +222,28 @@ func (a *acceptor) onAccept(m wire.Message) {
 	a.reply(m, wire.MsgAccepted, reply)
 }
 
-// decode returns the body of a consensus message; one that does not decode
-// is dropped (its sender times out): it came from no node of this build.
-func (a *acceptor) decode(m wire.Message) (wire.Paxos, bool) {
+// admit decodes a consensus message and reads this node's record of its
+// key, and returns why the checks every message passes refuse it:
+// RefusedStore, its views (check), or a gained key not settled yet
+// (RefusedNotReady); RefusedNone if none does. A message that does not
+// decode is dropped, !ok (its sender times out): it came from no node of
+// this build.
+func (a *acceptor) admit(m wire.Message) (p wire.Paxos, rec wire.Acceptor, refused wire.Refusal, ok bool) {
 	p, err := wire.DecodePaxos(m.Blob)
-	return p, err == nil
+	if err != nil {
+		return p, rec, wire.RefusedNone, false
+	}
+	rec, err = a.record(m.Key)
+	switch {
+	case err != nil:
+		refused = wire.RefusedStore
+	default:
+		refused = a.check(m.Key, &p)
+		if refused == wire.RefusedNone && rec.IsZero() && a.settle.unready(m.Key) {
+			refused = wire.RefusedNotReady
+		}
+	}
+	return p, rec, refused, true
 }
 
 func (a *acceptor) reply(m wire.Message, t wire.MsgType, p wire.Paxos) {

@@ -33,7 +33,7 @@ func (c *Codec) Marshal(tag Tag, body any) ([]byte, error) {
 	if err := checkMessage(tag, body); err != nil {
 		return nil, err
 	}
-	return c.appendItem(nil, tag, registry[tag].current(), body)
+	return c.encodeValue(tag, body)
 }
 
 // Unmarshal decodes a message of the given tag, at the version this build
@@ -47,22 +47,7 @@ func (c *Codec) Unmarshal(data []byte, tag Tag, body any) error {
 	if err := checkMessage(tag, body); err != nil {
 		return err
 	}
-	version, raw, err := c.open(data, tag)
-	if err != nil {
-		return err
-	}
-	f := registry[tag]
-	if version != f.current() {
-		return &VersionError{Tag: tag, Version: version, Supported: []uint16{f.current()}}
-	}
-	if err := c.dec.Unmarshal(raw, body); err != nil {
-		var invalid *cbor.InvalidUnmarshalError
-		if errors.As(err, &invalid) {
-			return fmt.Errorf("wire: Unmarshal of a %s: %w", tag, err)
-		}
-		return decodeError(f.name, c.limits, err)
-	}
-	return nil
+	return c.decodeValue(data, tag, body)
 }
 
 // checkMessage refuses, for Marshal and Unmarshal, a tag that is not a
@@ -115,4 +100,32 @@ func findOpaque(t reflect.Type, path string, seen map[reflect.Type]bool) string 
 		}
 	}
 	return ""
+}
+
+// encodeValue encodes body, a CBOR struct of tag, at the version this
+// build writes: the consensus values, and the messages of Marshal.
+func (c *Codec) encodeValue(tag Tag, body any) ([]byte, error) {
+	return c.appendItem(nil, tag, registry[tag].current(), body)
+}
+
+// decodeValue decodes an item of tag, at the version this build writes,
+// into body, a pointer to its CBOR struct: the consensus values, and the
+// messages of Unmarshal.
+func (c *Codec) decodeValue(data []byte, tag Tag, body any) error {
+	version, raw, err := c.open(data, tag)
+	if err != nil {
+		return err
+	}
+	f := registry[tag]
+	if version != f.current() {
+		return &VersionError{Tag: tag, Version: version, Supported: []uint16{f.current()}}
+	}
+	if err := c.dec.Unmarshal(raw, body); err != nil {
+		var invalid *cbor.InvalidUnmarshalError
+		if errors.As(err, &invalid) {
+			return fmt.Errorf("wire: Unmarshal of a %s: %w", tag, err)
+		}
+		return decodeError(f.name, c.limits, err)
+	}
+	return nil
 }

@@ -262,25 +262,3 @@ func DecodePaxos(b []byte) (Paxos, error) {
 	}
 	return p, nil
 }
-
-// encodeValue encodes body, a CBOR struct of one of the consensus tags, at
-// the version this build writes.
-func (c *Codec) encodeValue(tag Tag, body any) ([]byte, error) {
-	return c.appendItem(nil, tag, registry[tag].current(), body)
-}
-
-// decodeValue decodes an item of one of the consensus tags into body.
-func (c *Codec) decodeValue(data []byte, tag Tag, body any) error {
-	version, raw, err := c.open(data, tag)
-	if err != nil {
-		return err
-	}
-	f := registry[tag]
-	if version != f.current() {
-		return &VersionError{Tag: tag, Version: version, Supported: []uint16{f.current()}}
-	}
-	if err := c.dec.Unmarshal(raw, body); err != nil {
-		return decodeError(f.name, c.limits, err)
-	}
-	return nil
-}

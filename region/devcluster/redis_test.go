@@ -20,11 +20,7 @@ func TestRedisClientsAgainstARegion(t *testing.T) {
 	r := redis.NewClient(&redis.Options{Addr: nodes[2].RESP})
 	t.Cleanup(func() { w.Close(); r.Close() })
 
-	steps := []struct {
-		name string
-		do   func() (any, error)
-		want any // a value, or an error text prefix as error
-	}{
+	steps := []redisStep{
 		{"PING", func() (any, error) { return w.Ping(ctx).Result() }, "PONG"},
 		{"ECHO", func() (any, error) { return w.Echo(ctx, "hi").Result() }, "hi"},
 		{"SET", func() (any, error) { return w.Set(ctx, "greeting", "hello", 0).Result() }, "OK"},
@@ -72,23 +68,7 @@ func TestRedisClientsAgainstARegion(t *testing.T) {
 			return strings.Contains(s, "meridian_members_alive:3"), err
 		}, true},
 	}
-	for _, s := range steps {
-		got, err := s.do()
-		switch want := s.want.(type) {
-		case error:
-			if want == redis.Nil {
-				if !errors.Is(err, redis.Nil) {
-					t.Errorf("%s: got %v, %v; want nil reply", s.name, got, err)
-				}
-			} else if err == nil || !strings.HasPrefix(err.Error(), want.Error()) {
-				t.Errorf("%s: got %v, %v; want an error starting %q", s.name, got, err, want)
-			}
-		default:
-			if err != nil || !equal(got, want) {
-				t.Errorf("%s: got %#v, %v; want %#v", s.name, got, err, want)
-			}
-		}
-	}
+	runSteps(t, steps)
 	if path, err := exec.LookPath("redis-cli"); err == nil {
 		// A transaction in one write, as redis-py's default pipeline sends
 		// it: every command is refused and none applied (GET and SMEMBERS
@@ -130,4 +110,34 @@ func equal(a, b any) bool {
 		return ok && strings.Join(a, ",") == strings.Join(b, ",")
 	}
 	return a == b
+}
+
+// redisStep is one command of a scripted Redis session and what it must
+// answer.
+type redisStep struct {
+	name string
+	do   func() (any, error)
+	want any // a value, redis.Nil, or an error text prefix as error
+}
+
+// runSteps runs steps in order, reporting each answer that differs.
+func runSteps(t *testing.T, steps []redisStep) {
+	t.Helper()
+	for _, s := range steps {
+		got, err := s.do()
+		switch want := s.want.(type) {
+		case error:
+			if want == redis.Nil {
+				if !errors.Is(err, redis.Nil) {
+					t.Errorf("%s: got %v, %v; want a null reply", s.name, got, err)
+				}
+			} else if err == nil || !strings.HasPrefix(err.Error(), want.Error()) {
+				t.Errorf("%s: got %v, %v; want an error starting %q", s.name, got, err, want)
+			}
+		default:
+			if err != nil || !equal(got, want) {
+				t.Errorf("%s: got %#v, %v; want %#v", s.name, got, err, want)
+			}
+		}
+	}
 }

@@ -40,8 +40,18 @@ type benchTimes struct {
 	downRatePerReg int           // writes/s of each region's writers while r3 is down
 }
 
+// benchShort reports whether SHORT asks a benchmark to shrink its
+// durations (SHORT=1).
+func benchShort() bool { return os.Getenv("SHORT") != "" && os.Getenv("SHORT") != "0" }
+
+// printBenchHeader prints how to run a benchmark again, and the machine it
+// ran on.
+func printBenchHeader(command string) {
+	fmt.Printf("# %s\n# SHORT=%q; %s; load average before: %s\n", command, os.Getenv("SHORT"), cpuInfo(), loadAvg())
+}
+
 func benchDurations() benchTimes {
-	if os.Getenv("SHORT") != "" && os.Getenv("SHORT") != "0" {
+	if benchShort() {
 		return benchTimes{oneClient: 500, eachQuorum: 50, paced: 4 * time.Second, partition: 8 * time.Second,
 			down: 20 * time.Second, sharedKeys: 30, partitionRate: 300, downRatePerReg: 100}
 	}
@@ -58,7 +68,7 @@ func TestBenchRegionFigures(t *testing.T) {
 		t.Skip("prints figures, asserts nothing: run it with make bench-regions (-args -bench-regions)")
 	}
 	bt := benchDurations()
-	fmt.Printf("# %s\n# SHORT=%q; %s; load average before: %s\n", benchCommand, os.Getenv("SHORT"), cpuInfo(), loadAvg())
+	printBenchHeader(benchCommand)
 
 	rc := startRegions(t, regionsSetup{base: 150, regions: 3, nodes: 3, delay: 50 * time.Millisecond, defaults: true, args: noRegionAntiEntropy()})
 	multi := measureLatencies(t, rc, bt, "3 regions x 3 nodes, 50ms one way")

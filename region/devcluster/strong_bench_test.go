@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"maps"
-	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -36,7 +35,7 @@ type strongBench struct {
 }
 
 func strongDurations() strongBench {
-	if os.Getenv("SHORT") != "" && os.Getenv("SHORT") != "0" {
+	if benchShort() {
 		return strongBench{oneClient: 300, many: 3 * time.Second, wan: 40, cut: 5 * time.Second}
 	}
 	return strongBench{oneClient: 2000, many: 10 * time.Second, wan: 200, cut: 15 * time.Second}
@@ -49,7 +48,7 @@ func TestBenchStrongFigures(t *testing.T) {
 		t.Skip("prints figures, asserts nothing: run it with make bench-strong (-args -bench-strong)")
 	}
 	sb := strongDurations()
-	fmt.Printf("# %s\n# SHORT=%q; %s; load average before: %s\n", benchStrongCommand, os.Getenv("SHORT"), cpuInfo(), loadAvg())
+	printBenchHeader(benchStrongCommand)
 
 	one := startRegions(t, regionsSetup{base: 150, regions: 1, nodes: 3, defaults: true, args: []string{"--strong", "s:=local:r1"}})
 	fmt.Printf("\n## 1 region x 3 nodes, 100-byte values; LOCAL_SERIAL on keys s:*, QUORUM on keys e:* (same run)\n")

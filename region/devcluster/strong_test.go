@@ -3,7 +3,6 @@ package devcluster_test
 import (
 	"errors"
 	"fmt"
-	"strings"
 	"testing"
 	"time"
 
@@ -31,11 +30,7 @@ func TestStrongKeysAgainstARegion(t *testing.T) {
 		t.Fatalf("GET of a strong key: %v\nregion.Node.Do must leave the level of an op on a strong key at 0 (sync then uses the key's serial level)", err)
 	}
 
-	steps := []struct {
-		name string
-		do   func() (any, error)
-		want any // a value, redis.Nil, or an error text prefix as error
-	}{
+	steps := []redisStep{
 		{"SET NX takes the lock", func() (any, error) { return a.SetNX(ctx, "lock:job", "w1", 10*time.Second).Result() }, true},
 		{"SET NX elsewhere while held", func() (any, error) { return b.SetNX(ctx, "lock:job", "w2", 10*time.Second).Result() }, false},
 		{"GET elsewhere", func() (any, error) { return z.Get(ctx, "lock:job").Result() }, "w1"},
@@ -74,23 +69,7 @@ func TestStrongKeysAgainstARegion(t *testing.T) {
 			})
 		}, errors.New(`ERR rejected: key "lock:job" is strong (lock:=local:r1): its operations use LOCAL_SERIAL, not SERIAL`)},
 	}
-	for _, s := range steps {
-		got, err := s.do()
-		switch want := s.want.(type) {
-		case error:
-			if want == redis.Nil {
-				if !errors.Is(err, redis.Nil) {
-					t.Errorf("%s: got %v, %v; want a null reply", s.name, got, err)
-				}
-			} else if err == nil || !strings.HasPrefix(err.Error(), want.Error()) {
-				t.Errorf("%s: got %v, %v; want an error starting %q", s.name, got, err, want)
-			}
-		default:
-			if err != nil || !equal(got, want) {
-				t.Errorf("%s: got %#v, %v; want %#v", s.name, got, err, want)
-			}
-		}
-	}
+	runSteps(t, steps)
 
 	// A lock that lapses: taken for 300 ms, it is free again after, and
 	// not before (the nodes share this machine's clock).

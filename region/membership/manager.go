@@ -193,6 +193,7 @@ func (m *Manager) installView(now int64, roster Roster, health map[string]Health
 		m.log.Info("ring changed", "epoch", m.rings.epoch, "owners", ringSig(inRing), "next", ringSig(inNext))
 	}
 	var ids []crdt.NodeID
+	var removing map[crdt.NodeID]bool
 	down := map[crdt.NodeID]bool{}
 	for _, mem := range roster.Sorted() {
 		if !mem.Status.InRegion() {
@@ -201,6 +202,12 @@ func (m *Manager) installView(now int64, roster Roster, health map[string]Health
 		ids = append(ids, crdt.NodeID(mem.ID))
 		if healthOf(health, mem.ID) != Alive {
 			down[crdt.NodeID(mem.ID)] = true
+		}
+		if mem.Status == Removing {
+			if removing == nil {
+				removing = map[crdt.NodeID]bool{}
+			}
+			removing[crdt.NodeID(mem.ID)] = true
 		}
 	}
 	current, older := map[crdt.NodeID]bool{}, map[crdt.NodeID]bool{}
@@ -214,16 +221,8 @@ func (m *Manager) installView(now int64, roster Roster, health map[string]Health
 	}
 	v := kvsync.View{Placement: Placement(m.rings.now), Members: ids, Down: down, Epoch: m.rings.epoch,
 		Joining: roster[m.cfg.ID].Status == Joining, Leaving: roster[m.cfg.ID].Status == Leaving,
-		Current: current, Older: older, Remote: m.remote}
-	for _, mem := range roster.Sorted() {
-		if mem.Status == Removing {
-			if v.Removing == nil {
-				v.Removing = map[crdt.NodeID]bool{}
-			}
-			v.Removing[crdt.NodeID(mem.ID)] = true
-		}
-	}
-	v.Steward = v.Removing != nil && m.steward(roster, health)
+		Current: current, Older: older, Remote: m.remote, Removing: removing}
+	v.Steward = removing != nil && m.steward(roster, health)
 	if ringSig(inRing) != ringSig(inNext) {
 		v.Next = Placement(m.rings.next)
 	}

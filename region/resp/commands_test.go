@@ -21,6 +21,23 @@ type step struct {
 	err  string
 }
 
+// runSteps sends each step's command in order on rdb, reporting each
+// answer that differs.
+func runSteps(t *testing.T, rdb *redis.Client, steps []step) {
+	t.Helper()
+	for i, s := range steps {
+		got, err := rdb.Do(t.Context(), s.args...).Result()
+		switch {
+		case s.err != "" && (err == nil || err.Error() != s.err):
+			t.Errorf("step %d %q: got %#v, %v; want error %q", i, s.args, got, err, s.err)
+		case s.err == "" && err != nil:
+			t.Errorf("step %d %q: error %v; want %#v", i, s.args, err, s.want)
+		case s.err == "" && !reflect.DeepEqual(got, s.want):
+			t.Errorf("step %d %q: got %#v; want %#v", i, s.args, got, s.want)
+		}
+	}
+}
+
 func ok(args ...any) step { return step{args: args, want: "OK"} }
 
 func is(want any, args ...any) step { return step{args: args, want: want} }
@@ -186,17 +203,7 @@ func TestCommands(t *testing.T) {
 				fake.fail[k] = err
 			}
 			rdb := dial(t, start(t, testConfig(), fake), redis.Options{})
-			for i, s := range tt.steps {
-				got, err := rdb.Do(t.Context(), s.args...).Result()
-				switch {
-				case s.err != "" && (err == nil || err.Error() != s.err):
-					t.Errorf("step %d %q: got %#v, %v; want error %q", i, s.args, got, err, s.err)
-				case s.err == "" && err != nil:
-					t.Errorf("step %d %q: error %v; want %#v", i, s.args, err, s.want)
-				case s.err == "" && !reflect.DeepEqual(got, s.want):
-					t.Errorf("step %d %q: got %#v; want %#v", i, s.args, got, s.want)
-				}
-			}
+			runSteps(t, rdb, tt.steps)
 		})
 	}
 }

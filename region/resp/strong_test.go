@@ -114,17 +114,7 @@ func TestStrongCommands(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			rdb := dial(t, start(t, testConfig(), newStrongFake(t, strongDecl)), redis.Options{})
-			for i, s := range tt.steps {
-				got, err := rdb.Do(t.Context(), s.args...).Result()
-				switch {
-				case s.err != "" && (err == nil || err.Error() != s.err):
-					t.Errorf("step %d %q: got %#v, %v; want error %q", i, s.args, got, err, s.err)
-				case s.err == "" && err != nil:
-					t.Errorf("step %d %q: error %v; want %#v", i, s.args, err, s.want)
-				case s.err == "" && !reflect.DeepEqual(got, s.want):
-					t.Errorf("step %d %q: got %#v; want %#v", i, s.args, got, s.want)
-				}
-			}
+			runSteps(t, rdb, tt.steps)
 		})
 	}
 }
